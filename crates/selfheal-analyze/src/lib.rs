@@ -1,0 +1,1 @@
+//! CI log analysis: finds, ranks and fingerprints the real failures in a log

@@ -1,0 +1,2 @@
+//! The `selfheal` binary.
+fn main() {}

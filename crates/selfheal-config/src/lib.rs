@@ -1,0 +1,1 @@
+//! Layered selfheal configuration: flags over SELFHEAL_* environment over selfheal.toml over defaults

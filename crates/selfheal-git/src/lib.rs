@@ -1,0 +1,1 @@
+//! Git plumbing for repairs: isolated worktrees at the failing commit, fix branches and commits

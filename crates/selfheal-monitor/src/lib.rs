@@ -1,0 +1,1 @@
+//! Where failed runs come from: the CiProvider trait and the offline cache of run logs

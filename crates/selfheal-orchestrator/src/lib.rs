@@ -1,0 +1,1 @@
+//! The repair loop: analyze, reason, patch, approve, validate, retry, commit

@@ -1,0 +1,1 @@
+//! LLM diagnosis: builds prompts from a failure and its sources and asks any OpenAI-compatible server

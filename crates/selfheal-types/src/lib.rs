@@ -1,0 +1,446 @@
+//! Data shared by every selfheal crate, and nothing else.
+//!
+//! This crate is the vocabulary of the repair loop: the analyser produces
+//! [`Analysis`] and [`Failure`]s, the reasoner a [`Diagnosis`], the sandbox a
+//! [`ValidationReport`], and the orchestrator strings them together into
+//! [`Attempt`]s and a [`RepairRecord`], announcing progress as [`Event`]s.
+//! It holds no logic beyond small constructors and accessors, so every other
+//! crate can depend on it without pulling anything else in.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Schema tag of the JSON that `selfheal analyze --json` prints.
+pub const ANALYSIS_SCHEMA: &str = "selfheal.analysis/v1";
+/// Schema tag of the JSON records written to `.selfheal/results/`.
+pub const REPAIR_SCHEMA: &str = "selfheal.repair/v1";
+
+/// What kind of failure a log shows; decides how selfheal treats it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// An assertion in a test failed.
+    TestFailure,
+    /// A test raised an unexpected exception or panicked.
+    TestError,
+    /// The code did not compile (including Python syntax and import errors at collection).
+    CompileError,
+    /// Formatters, linters and type checkers.
+    Lint,
+    /// Dependency resolution, installation or lockfile problems.
+    Dependency,
+    /// Build scripts, workflow or tool configuration, missing secrets or env.
+    BuildConfig,
+    /// Network, lost runners, out of memory or disk, unavailable services.
+    Infra,
+    /// A time limit was hit.
+    Timeout,
+    /// Nothing more specific could be said.
+    Unknown,
+}
+
+impl Category {
+    /// The `snake_case` name used in JSON and in human output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::TestFailure => "test_failure",
+            Category::TestError => "test_error",
+            Category::CompileError => "compile_error",
+            Category::Lint => "lint",
+            Category::Dependency => "dependency",
+            Category::BuildConfig => "build_config",
+            Category::Infra => "infra",
+            Category::Timeout => "timeout",
+            Category::Unknown => "unknown",
+        }
+    }
+
+    /// Whether a code change can plausibly repair this kind of failure.
+    /// Infrastructure trouble and time-outs call for a rerun, not a patch.
+    pub fn is_code_fixable(self) -> bool {
+        !matches!(self, Category::Infra | Category::Timeout)
+    }
+}
+
+impl std::fmt::Display for Category {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A place in the source that a failure points at.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Location {
+    /// Path as the log prints it, made relative to the checkout where that is possible.
+    pub file: String,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+}
+
+/// A 1-based, inclusive range of lines of one input file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LineSpan {
+    pub start: u64,
+    pub end: u64,
+}
+
+impl LineSpan {
+    pub fn new(start: u64, end: u64) -> Self {
+        Self { start, end }
+    }
+
+    /// Whether two spans share at least one line.
+    pub fn overlaps(&self, other: &LineSpan) -> bool {
+        self.start <= other.end && other.start <= self.end
+    }
+}
+
+/// One failure found in a CI log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    pub category: Category,
+    /// The tool that reported it (`pytest`, `python`, `cargo`, `generic`, ...).
+    pub tool: String,
+    /// One line saying what went wrong.
+    pub message: String,
+    /// The failing test's id where there is one (`tests/test_x.py::test_y`).
+    pub test: Option<String>,
+    /// Source locations, most relevant first (for tracebacks: the innermost project frame first).
+    pub locations: Vec<Location>,
+    /// The CI job it happened in, where the input says.
+    pub job: Option<String>,
+    /// The CI step it happened in, where the input says.
+    pub step: Option<String>,
+    /// For multi-file inputs (a run-log folder or zip): the file, relative to the input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_file: Option<String>,
+    /// The raw lines of the input that show this failure.
+    pub log_span: LineSpan,
+    /// Stable across runs: volatile details (times, paths, addresses, ids) are normalised away.
+    pub fingerprint: String,
+}
+
+impl Failure {
+    /// The first few hex digits of the fingerprint, for branch names and display.
+    pub fn short_fingerprint(&self) -> &str {
+        let end = self.fingerprint.len().min(8);
+        &self.fingerprint[..end]
+    }
+}
+
+/// The result of analysing one input (a log file, a run-log zip or folder).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Analysis {
+    /// Always [`ANALYSIS_SCHEMA`].
+    pub schema: String,
+    /// The input as the user named it.
+    pub source: String,
+    /// Ranked, most relevant first.
+    pub failures: Vec<Failure>,
+    /// The fewest lines that explain the failures, within a line budget: what the model is shown.
+    pub excerpt: String,
+}
+
+impl Analysis {
+    pub fn new(source: impl Into<String>, failures: Vec<Failure>, excerpt: String) -> Self {
+        Self {
+            schema: ANALYSIS_SCHEMA.to_owned(),
+            source: source.into(),
+            failures,
+            excerpt,
+        }
+    }
+
+    /// The most relevant failure, if any was found.
+    pub fn primary(&self) -> Option<&Failure> {
+        self.failures.first()
+    }
+}
+
+/// What selfheal knows about a CI run, from GitHub or from the offline cache's `run.json`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub id: String,
+    /// The commit the run tested; the repair starts from it.
+    #[serde(default)]
+    pub head_sha: Option<String>,
+    #[serde(default)]
+    pub head_branch: Option<String>,
+    #[serde(default)]
+    pub workflow: Option<String>,
+    /// `owner/name` where known.
+    #[serde(default)]
+    pub repository: Option<String>,
+    /// RFC 3339.
+    #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub html_url: Option<String>,
+}
+
+/// The model's explanation of a failure.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diagnosis {
+    /// One line, fit for a commit subject.
+    pub summary: String,
+    /// Why it fails and what the fix changes.
+    pub root_cause: String,
+}
+
+/// Tokens spent on one or more model calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenUsage {
+    pub prompt: u64,
+    pub completion: u64,
+}
+
+impl TokenUsage {
+    pub fn total(&self) -> u64 {
+        self.prompt + self.completion
+    }
+}
+
+impl std::ops::AddAssign for TokenUsage {
+    fn add_assign(&mut self, rhs: Self) {
+        self.prompt += rhs.prompt;
+        self.completion += rhs.completion;
+    }
+}
+
+/// How one sandboxed validation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValidationOutcome {
+    /// Every step exited 0.
+    Passed,
+    /// A step exited non-zero.
+    Failed,
+    /// A step ran past the time limit and was killed.
+    TimedOut,
+}
+
+/// One command run in the sandbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepResult {
+    /// What the step is for (`failing tests`, `full suite`).
+    pub name: String,
+    pub command: String,
+    /// `None` when the step was killed before it exited.
+    pub exit_code: Option<i64>,
+    pub duration_ms: u64,
+    pub timed_out: bool,
+    /// The end of its combined output: where a test run says what failed.
+    pub output_tail: String,
+}
+
+/// The result of running a project's tests on a patched tree in the sandbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidationReport {
+    pub outcome: ValidationOutcome,
+    /// The image the tests ran in.
+    pub image: String,
+    /// Steps in the order they ran; validation stops at the first that fails.
+    pub steps: Vec<StepResult>,
+    pub duration_ms: u64,
+}
+
+impl ValidationReport {
+    pub fn passed(&self) -> bool {
+        self.outcome == ValidationOutcome::Passed
+    }
+
+    /// The step that decided a failed outcome.
+    pub fn failed_step(&self) -> Option<&StepResult> {
+        self.steps
+            .iter()
+            .find(|s| s.timed_out || s.exit_code != Some(0))
+    }
+}
+
+/// A stage of one repair attempt, for timing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    Analyze,
+    Context,
+    Reason,
+    Patch,
+    Approve,
+    Validate,
+    Commit,
+}
+
+/// How one attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttemptOutcome {
+    /// The patch passed validation.
+    Validated,
+    /// The patch applied but the tests failed or timed out.
+    ValidationFailed,
+    /// The reply held no edit that could be applied (or only unsafe ones).
+    NoUsableEdit,
+    /// The user declined the patch.
+    Declined,
+    /// The model call or the sandbox failed.
+    Error,
+}
+
+/// One pass of reason → patch → approve → validate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    /// 1-based.
+    pub number: u32,
+    pub outcome: AttemptOutcome,
+    pub diagnosis: Option<Diagnosis>,
+    /// The unified diff of the patch, when one was made.
+    pub diff: Option<String>,
+    /// Paths the patch changed, relative to the repository root.
+    #[serde(default)]
+    pub files: Vec<String>,
+    pub validation: Option<ValidationReport>,
+    /// Why the attempt did not validate, in one line.
+    pub reason: Option<String>,
+    pub tokens: TokenUsage,
+    /// Milliseconds per stage.
+    pub timings_ms: BTreeMap<Stage, u64>,
+}
+
+/// How a whole repair ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum Outcome {
+    /// A validated fix was committed on `branch`.
+    Fixed { branch: String, commit: String },
+    /// Every attempt failed, or the failure is not one a patch can fix.
+    NotFixed { reason: String },
+    /// The logs show no failure.
+    NothingToFix,
+}
+
+impl Outcome {
+    pub fn is_fixed(&self) -> bool {
+        matches!(self, Outcome::Fixed { .. })
+    }
+}
+
+/// The record of one `selfheal run`, written to `.selfheal/results/`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepairRecord {
+    /// Always [`REPAIR_SCHEMA`].
+    pub schema: String,
+    pub run: RunInfo,
+    /// The commit the repair started from.
+    pub base_commit: String,
+    /// RFC 3339.
+    pub started_at: String,
+    pub model: String,
+    /// The failure the repair targeted.
+    pub failure: Option<Failure>,
+    pub attempts: Vec<Attempt>,
+    pub outcome: Outcome,
+    pub tokens: TokenUsage,
+    pub duration_ms: u64,
+}
+
+/// Progress of a repair, for printers: the human one draws spinners, `--json` stays quiet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "event")]
+pub enum Event {
+    RunSelected {
+        run: RunInfo,
+        base_commit: String,
+    },
+    Analyzed {
+        failures: usize,
+        primary: Option<Failure>,
+    },
+    AttemptStarted {
+        number: u32,
+        max: u32,
+    },
+    StageStarted {
+        number: u32,
+        stage: Stage,
+    },
+    Diagnosed {
+        number: u32,
+        diagnosis: Diagnosis,
+        tokens: TokenUsage,
+    },
+    PatchReady {
+        number: u32,
+        diff: String,
+        files: Vec<String>,
+    },
+    Validated {
+        number: u32,
+        report: ValidationReport,
+    },
+    AttemptFinished {
+        attempt: Attempt,
+    },
+    Committed {
+        branch: String,
+        commit: String,
+    },
+    Finished {
+        outcome: Outcome,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_overlap_inclusively() {
+        assert!(LineSpan::new(3, 5).overlaps(&LineSpan::new(5, 9)));
+        assert!(!LineSpan::new(3, 4).overlaps(&LineSpan::new(5, 9)));
+    }
+
+    #[test]
+    fn failure_serializes_in_the_documented_shape() {
+        let failure = Failure {
+            category: Category::TestFailure,
+            tool: "pytest".into(),
+            message: "assert 1 == 2".into(),
+            test: Some("tests/test_x.py::test_y".into()),
+            locations: vec![Location {
+                file: "src/x.py".into(),
+                line: Some(12),
+                column: None,
+            }],
+            job: Some("tests".into()),
+            step: Some("Run pytest".into()),
+            log_file: None,
+            log_span: LineSpan::new(1201, 1230),
+            fingerprint: "abcdef0123".into(),
+        };
+        let json = serde_json::to_value(&failure).expect("serializes");
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "category": "test_failure", "tool": "pytest", "message": "assert 1 == 2",
+                "test": "tests/test_x.py::test_y",
+                "locations": [{"file": "src/x.py", "line": 12, "column": null}],
+                "job": "tests", "step": "Run pytest",
+                "log_span": {"start": 1201, "end": 1230}, "fingerprint": "abcdef0123"
+            })
+        );
+        assert_eq!(failure.short_fingerprint(), "abcdef01");
+    }
+
+    #[test]
+    fn outcome_is_tagged_by_status() {
+        let json = serde_json::to_value(Outcome::NotFixed {
+            reason: "no edit".into(),
+        })
+        .expect("serializes");
+        assert_eq!(
+            json,
+            serde_json::json!({"status": "not_fixed", "reason": "no edit"})
+        );
+    }
+}
