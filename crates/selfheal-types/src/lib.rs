@@ -263,6 +263,9 @@ impl ValidationReport {
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     Analyze,
+    /// Materialising the failing commit in a temporary tree.
+    Checkout,
+    /// Gathering the source files the model is shown.
     Context,
     Reason,
     Patch,
@@ -341,6 +344,8 @@ pub struct RepairRecord {
     pub attempts: Vec<Attempt>,
     pub outcome: Outcome,
     pub tokens: TokenUsage,
+    /// Milliseconds spent in stages outside the attempts (analysis, checkout, commit).
+    pub timings_ms: BTreeMap<Stage, u64>,
     pub duration_ms: u64,
 }
 
