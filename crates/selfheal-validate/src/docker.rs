@@ -1,0 +1,520 @@
+//! [`DockerSandbox`]: one throw-away container per validation.
+//!
+//! One container per validation, not per step: the tree is uploaded once, and
+//! the steps share the container's state the way steps of a CI job share a
+//! runner (a step that builds or installs something is seen by the next). The
+//! container's main process only sleeps; each step is a `docker exec`, so the
+//! exit code and output of every step are its own. A step that overruns kills
+//! the whole container, which also ends every process it started.
+//!
+//! Removal is layered because a leaked container keeps a copy of the user's
+//! code and a slot of memory: the normal path awaits removal; a
+//! [`ContainerGuard`] schedules it when the validation is abandoned (an error,
+//! or the future dropped on Ctrl-C); and if the process dies before either can
+//! run, the sleeping main process ends by itself after the time limit plus a
+//! grace period, and the engine's auto-remove deletes the container.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use bollard::Docker;
+use bollard::container::LogOutput;
+use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, RemoveContainerOptionsBuilder,
+    UploadToContainerOptionsBuilder,
+};
+use futures_util::StreamExt;
+use selfheal_types::{StepResult, ValidationOutcome, ValidationReport};
+
+use crate::error::status_code;
+use crate::tail::{TAIL_MAX_BYTES, TAIL_MAX_LINES, Tail};
+use crate::tree::{self, Owner};
+use crate::{Sandbox, TestStep, ValidateError, ValidationPlan};
+
+/// The image `scripts/build-sandbox-image.sh` and the root `Dockerfile` build.
+pub const DEFAULT_IMAGE: &str = "selfheal-sandbox-python:bookworm";
+/// Label on every sandbox container, so leftovers can be found (`docker ps -a --filter label=...`).
+pub const CONTAINER_LABEL: &str = "org.selfheal.validation";
+/// Where the project tree is copied inside the container; steps run there.
+pub const PROJECT_DIR: &str = "/work";
+/// Engine address used when `DOCKER_HOST` is unset.
+pub const DEFAULT_DOCKER_HOST: &str = "unix:///var/run/docker.sock";
+
+/// Default bound on the bytes of files copied into the sandbox.
+const DEFAULT_MAX_UPLOAD_BYTES: u64 = 256 * 1024 * 1024;
+/// Time for creating, uploading and removing, on top of the plan's time limit,
+/// before an orphaned container ends itself.
+const SELF_DESTRUCT_GRACE: Duration = Duration::from_secs(120);
+/// Per-request limit for the engine API (time to response headers; streamed
+/// output is bounded by the plan's timeout instead).
+const REQUEST_TIMEOUT_SECS: u64 = 120;
+
+/// Resource limits for the sandbox container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub memory_bytes: i64,
+    /// CPU quota in billionths of a CPU.
+    pub nano_cpus: i64,
+    /// Most processes and threads at once: stops a fork bomb in a test.
+    pub pids: i64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            memory_bytes: 2 * 1024 * 1024 * 1024,
+            nano_cpus: 2_000_000_000,
+            pids: 512,
+        }
+    }
+}
+
+/// Runs validations in containers of a local Docker Engine.
+#[derive(Debug, Clone)]
+pub struct DockerSandbox {
+    docker: Docker,
+    image: String,
+    limits: Limits,
+    user: Option<Owner>,
+    labels: HashMap<String, String>,
+    max_upload_bytes: u64,
+}
+
+impl DockerSandbox {
+    /// Connects to the engine named by `DOCKER_HOST`, or the local socket when it is unset,
+    /// and agrees on an API version (Debian's docker.io 20.10 speaks only 1.41).
+    pub async fn connect(image: &str, limits: Limits) -> Result<Self, ValidateError> {
+        let host = std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty());
+        Self::connect_to(host.as_deref(), image, limits).await
+    }
+
+    /// Like [`connect`](Self::connect) with the engine address given: `unix:///path`,
+    /// a bare socket path, or `tcp://host:port`; `None` is the default local socket.
+    pub async fn connect_to(
+        host: Option<&str>,
+        image: &str,
+        limits: Limits,
+    ) -> Result<Self, ValidateError> {
+        let host = host.unwrap_or(DEFAULT_DOCKER_HOST);
+        let version = bollard::API_DEFAULT_VERSION;
+        let connected = if host.starts_with("unix://") || host.starts_with('/') {
+            Docker::connect_with_unix(host, REQUEST_TIMEOUT_SECS, version)
+        } else if host.starts_with("tcp://") || host.starts_with("http://") {
+            Docker::connect_with_http(host, REQUEST_TIMEOUT_SECS, version)
+        } else {
+            return Err(ValidateError::UnsupportedHost {
+                host: host.to_owned(),
+            });
+        };
+        let unreachable = |source| ValidateError::EngineUnreachable {
+            host: host.to_owned(),
+            source,
+        };
+        let docker = connected
+            .map_err(unreachable)?
+            .negotiate_version()
+            .await
+            .map_err(unreachable)?;
+        Ok(Self {
+            docker,
+            image: image.to_owned(),
+            limits,
+            user: Some(Owner {
+                uid: 1000,
+                gid: 1000,
+            }),
+            labels: HashMap::new(),
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+        })
+    }
+
+    /// Runs steps as `uid:gid` (default 1000:1000, the image's `sandbox` user), or as
+    /// the image's own user with `None` — for images where an unprivileged user cannot
+    /// run the tests. The ids need not exist in the image.
+    #[must_use]
+    pub fn with_user(mut self, user: Option<(u32, u32)>) -> Self {
+        self.user = user.map(|(uid, gid)| Owner {
+            uid: u64::from(uid),
+            gid: u64::from(gid),
+        });
+        self
+    }
+
+    /// Adds a label to every container this sandbox creates (besides [`CONTAINER_LABEL`]).
+    #[must_use]
+    pub fn with_label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.labels.insert(key.into(), value.into());
+        self
+    }
+
+    /// Bounds the bytes of files copied into the sandbox (default 256 MiB).
+    #[must_use]
+    pub fn with_max_upload_bytes(mut self, bytes: u64) -> Self {
+        self.max_upload_bytes = bytes;
+        self
+    }
+
+    pub fn image(&self) -> &str {
+        &self.image
+    }
+
+    /// The engine's version and API version, e.g. `20.10.24+dfsg1 (api 1.41)`.
+    pub async fn engine_version(&self) -> Result<String, ValidateError> {
+        let v = self
+            .docker
+            .version()
+            .await
+            .map_err(|source| ValidateError::Engine {
+                action: "report its version",
+                source,
+            })?;
+        Ok(format!(
+            "{} (api {})",
+            v.version.as_deref().unwrap_or("unknown"),
+            v.api_version.as_deref().unwrap_or("unknown")
+        ))
+    }
+
+    pub async fn image_present(&self) -> Result<bool, ValidateError> {
+        match self.docker.inspect_image(&self.image).await {
+            Ok(_) => Ok(true),
+            Err(e) if status_code(&e) == Some(404) => Ok(false),
+            Err(source) => Err(ValidateError::Engine {
+                action: "inspect the sandbox image",
+                source,
+            }),
+        }
+    }
+
+    /// Creates the container, locked down, and returns its guard.
+    async fn create(&self, timeout: Duration) -> Result<ContainerGuard, ValidateError> {
+        let mut labels = self.labels.clone();
+        labels.insert(CONTAINER_LABEL.to_owned(), std::process::id().to_string());
+        let life = (timeout + SELF_DESTRUCT_GRACE).as_secs().to_string();
+        let config = ContainerCreateBody {
+            image: Some(self.image.clone()),
+            cmd: Some(vec!["sleep".to_owned(), life]),
+            // Overrides any ENTRYPOINT: the main process must be the sleeper.
+            entrypoint: Some(Vec::new()),
+            user: self.user.map(|o| format!("{}:{}", o.uid, o.gid)),
+            working_dir: Some(PROJECT_DIR.to_owned()),
+            env: Some(vec![
+                "PYTHONDONTWRITEBYTECODE=1".to_owned(),
+                "CI=true".to_owned(),
+                // The sandbox user may have no home in an arbitrary image; tools
+                // that write caches there need somewhere writable.
+                "HOME=/tmp".to_owned(),
+            ]),
+            labels: Some(labels),
+            network_disabled: Some(true),
+            host_config: Some(HostConfig {
+                network_mode: Some("none".to_owned()),
+                memory: Some(self.limits.memory_bytes),
+                // Equal to memory: no swap on top, so a leaking test is killed, not slowed to a crawl.
+                memory_swap: Some(self.limits.memory_bytes),
+                nano_cpus: Some(self.limits.nano_cpus),
+                pids_limit: Some(self.limits.pids),
+                cap_drop: Some(vec!["ALL".to_owned()]),
+                security_opt: Some(vec!["no-new-privileges".to_owned()]),
+                auto_remove: Some(true),
+                // An init reaps processes that tests leave behind, which would
+                // otherwise count against the pids limit as zombies.
+                init: Some(true),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let options = CreateContainerOptionsBuilder::default()
+            .name(&container_name())
+            .build();
+        match self.docker.create_container(Some(options), config).await {
+            Ok(created) => Ok(ContainerGuard {
+                docker: self.docker.clone(),
+                id: created.id,
+                removed: false,
+            }),
+            Err(e) if status_code(&e) == Some(404) => Err(ValidateError::ImageMissing {
+                image: self.image.clone(),
+            }),
+            Err(source) => Err(ValidateError::Container {
+                action: "create",
+                container: self.image.clone(),
+                source,
+            }),
+        }
+    }
+
+    async fn run_step(
+        &self,
+        container: &ContainerGuard,
+        step: &TestStep,
+        deadline: Instant,
+    ) -> Result<StepResult, ValidateError> {
+        let started = Instant::now();
+        let remaining = deadline.saturating_duration_since(started);
+        let mut result = StepResult {
+            name: step.name.clone(),
+            command: step.command.clone(),
+            exit_code: None,
+            duration_ms: 0,
+            timed_out: false,
+            output_tail: String::new(),
+        };
+        if remaining.is_zero() {
+            return Ok(StepResult {
+                timed_out: true,
+                output_tail: "[selfheal: no time left to start this step]".to_owned(),
+                ..result
+            });
+        }
+        let failed = |action| {
+            let container = container.id.clone();
+            move |source| ValidateError::Container {
+                action,
+                container,
+                source,
+            }
+        };
+        let exec = self
+            .docker
+            .create_exec(
+                &container.id,
+                CreateExecOptions {
+                    cmd: Some(vec!["sh", "-c", step.command.as_str()]),
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    working_dir: Some(PROJECT_DIR),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(failed("create a step in"))?;
+        let start = StartExecOptions {
+            detach: false,
+            tty: false,
+            output_capacity: None,
+        };
+        let mut tail = Tail::new(TAIL_MAX_BYTES, TAIL_MAX_LINES);
+        let collected = match self
+            .docker
+            .start_exec(&exec.id, Some(start))
+            .await
+            .map_err(failed("start a step in"))?
+        {
+            StartExecResults::Attached { mut output, .. } => {
+                let collect = async {
+                    while let Some(chunk) = output.next().await {
+                        match chunk? {
+                            LogOutput::StdOut { message }
+                            | LogOutput::StdErr { message }
+                            | LogOutput::Console { message } => {
+                                tail.push(&message);
+                            }
+                            LogOutput::StdIn { .. } => {}
+                        }
+                    }
+                    Ok(())
+                };
+                tokio::time::timeout(remaining, collect).await
+            }
+            // Not reachable with `detach: false`; treated as a step with no output.
+            StartExecResults::Detached => Ok(Ok(())),
+        };
+        match collected {
+            Err(_elapsed) => {
+                result.timed_out = true;
+                container.kill().await;
+            }
+            Ok(Err(source)) => return Err(failed("read the output of a step in")(source)),
+            Ok(Ok(())) => {
+                result.exit_code = self
+                    .exit_code(&exec.id, deadline)
+                    .await
+                    .map_err(failed("inspect a step in"))?;
+            }
+        }
+        result.duration_ms = millis(started.elapsed());
+        result.output_tail = tail.finish();
+        Ok(result)
+    }
+
+    /// The step's exit code once the engine records it; the output stream can
+    /// close a moment before the exec is marked as finished.
+    async fn exit_code(
+        &self,
+        exec_id: &str,
+        deadline: Instant,
+    ) -> Result<Option<i64>, bollard::errors::Error> {
+        loop {
+            let inspected = self.docker.inspect_exec(exec_id).await?;
+            if inspected.running != Some(true) {
+                return Ok(inspected.exit_code);
+            }
+            if Instant::now() >= deadline {
+                return Ok(None);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Sandbox for DockerSandbox {
+    async fn validate(
+        &self,
+        workdir: &Path,
+        plan: &ValidationPlan,
+    ) -> Result<ValidationReport, ValidateError> {
+        if plan.steps.is_empty() {
+            return Err(ValidateError::EmptyPlan);
+        }
+        let started = Instant::now();
+        let deadline = started + plan.timeout;
+
+        // Pack before creating anything, so a tree that cannot be read costs no container.
+        let root = workdir.to_path_buf();
+        let owner = self.user.unwrap_or(Owner { uid: 0, gid: 0 });
+        let limit = self.max_upload_bytes;
+        let archive = tokio::task::spawn_blocking(move || {
+            tree::pack(&root, PROJECT_DIR.trim_start_matches('/'), owner, limit)
+        })
+        .await
+        .map_err(|join| ValidateError::ReadTree {
+            path: workdir.to_path_buf(),
+            source: std::io::Error::other(join.to_string()),
+        })??;
+
+        let container = self.create(plan.timeout).await?;
+        let failed = |action| {
+            let container = container.id.clone();
+            move |source| ValidateError::Container {
+                action,
+                container,
+                source,
+            }
+        };
+        let upload = UploadToContainerOptionsBuilder::default().path("/").build();
+        self.docker
+            .upload_to_container(
+                &container.id,
+                Some(upload),
+                bollard::body_full(archive.into()),
+            )
+            .await
+            .map_err(failed("copy the project into"))?;
+        self.docker
+            .start_container(&container.id, None)
+            .await
+            .map_err(failed("start"))?;
+
+        let mut outcome = ValidationOutcome::Passed;
+        let mut steps = Vec::with_capacity(plan.steps.len());
+        for step in &plan.steps {
+            tracing::debug!(step = %step.name, command = %step.command, "running validation step");
+            let result = self.run_step(&container, step, deadline).await?;
+            let step_outcome = if result.timed_out {
+                ValidationOutcome::TimedOut
+            } else if result.exit_code == Some(0) {
+                ValidationOutcome::Passed
+            } else {
+                ValidationOutcome::Failed
+            };
+            steps.push(result);
+            if step_outcome != ValidationOutcome::Passed {
+                outcome = step_outcome;
+                break;
+            }
+        }
+        container.remove().await;
+        Ok(ValidationReport {
+            outcome,
+            image: self.image.clone(),
+            steps,
+            duration_ms: millis(started.elapsed()),
+        })
+    }
+}
+
+/// Owns a container for the length of a validation and removes it however the validation ends.
+#[derive(Debug)]
+struct ContainerGuard {
+    docker: Docker,
+    id: String,
+    removed: bool,
+}
+
+impl ContainerGuard {
+    /// Stops every process in the container at once.
+    async fn kill(&self) {
+        let options = KillContainerOptionsBuilder::default()
+            .signal("SIGKILL")
+            .build();
+        if let Err(e) = self.docker.kill_container(&self.id, Some(options)).await {
+            // Already gone or already stopped is fine: the point was to stop it.
+            tracing::debug!(container = %self.id, error = %e, "kill of sandbox container failed");
+        }
+    }
+
+    async fn remove(mut self) {
+        self.removed = true;
+        remove_container(&self.docker, &self.id).await;
+    }
+}
+
+impl Drop for ContainerGuard {
+    fn drop(&mut self) {
+        if self.removed {
+            return;
+        }
+        let docker = self.docker.clone();
+        let id = std::mem::take(&mut self.id);
+        tracing::debug!(container = %id, "validation abandoned; scheduling removal of its container");
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { remove_container(&docker, &id).await });
+        } else {
+            // Dropped outside a runtime (e.g. while one shuts down): remove from a
+            // thread of our own. Should even that not run, the container ends itself.
+            std::thread::spawn(move || {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    rt.block_on(remove_container(&docker, &id));
+                }
+            });
+        }
+    }
+}
+
+async fn remove_container(docker: &Docker, id: &str) {
+    let options = RemoveContainerOptionsBuilder::default()
+        .force(true)
+        .v(true)
+        .build();
+    match docker.remove_container(id, Some(options)).await {
+        Ok(()) => {}
+        // 404: auto-remove got there first; 409: a removal is already in progress.
+        Err(e) if matches!(status_code(&e), Some(404 | 409)) => {}
+        Err(e) => tracing::warn!(container = %id, error = %e, "could not remove sandbox container"),
+    }
+}
+
+fn container_name() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!(
+        "selfheal-validate-{}-{}-{nanos:08x}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
