@@ -1,0 +1,277 @@
+//! Applying edits in memory: [`plan`].
+//!
+//! All or nothing: when any edit fails, the whole plan fails with every
+//! reason at once. A half-applied patch would send a tree to validation that
+//! the model never meant, and its test results would mislead the next
+//! attempt; the full list of reasons lets that attempt fix every edit.
+
+use std::collections::HashMap;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+use crate::edit::Edit;
+use crate::error::{EditFailure, PatchError};
+use crate::matching;
+use crate::safety;
+use crate::{ChangeSet, FileChange};
+
+struct FileState {
+    path: String,
+    before: Option<String>,
+    current: Option<String>,
+    /// Why the file cannot be edited at all (a directory, not UTF-8).
+    unreadable: Option<String>,
+    edits: usize,
+}
+
+/// Reads the affected files under `root`, applies every edit in memory, and
+/// returns the resulting change; nothing is written.
+///
+/// Several edits to one file apply in order, each to the result of the one
+/// before. An unsafe path fails the plan at once, before any file is read.
+pub fn plan(root: &Path, edits: &[Edit]) -> Result<ChangeSet, PatchError> {
+    if edits.is_empty() {
+        return Err(PatchError::NoEdits {
+            reason: "the reply contains no edits".to_owned(),
+        });
+    }
+    let mut targets: Vec<(String, PathBuf)> = Vec::with_capacity(edits.len());
+    for edit in edits {
+        let rel = safety::normalize(edit.file())?;
+        let abs = safety::resolve(root, &rel)?;
+        targets.push((rel, abs));
+    }
+
+    let mut states: Vec<FileState> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for (rel, abs) in &targets {
+        if let Some(&i) = index.get(rel) {
+            states[i].edits += 1;
+            continue;
+        }
+        let (before, unreadable) = read_text(abs)?;
+        index.insert(rel.clone(), states.len());
+        states.push(FileState {
+            path: rel.clone(),
+            current: before.clone(),
+            before,
+            unreadable,
+            edits: 1,
+        });
+    }
+
+    let mut failures = Vec::new();
+    let mut seen: HashMap<usize, usize> = HashMap::new();
+    for (edit, (rel, _)) in edits.iter().zip(&targets) {
+        let i = index[rel];
+        let n = seen.entry(i).or_default();
+        *n += 1;
+        let state = &mut states[i];
+        let result = match &state.unreadable {
+            Some(reason) => Err(reason.clone()),
+            None => apply_one(state.current.as_deref(), edit),
+        };
+        match result {
+            Ok(after) => state.current = Some(after),
+            Err(reason) => {
+                let reason = if state.edits > 1 {
+                    format!("edit {} of {}: {reason}", n, state.edits)
+                } else {
+                    reason
+                };
+                failures.push(EditFailure {
+                    file: edit.file().to_owned(),
+                    reason,
+                });
+            }
+        }
+    }
+    if !failures.is_empty() {
+        return Err(PatchError::Apply { failures });
+    }
+
+    let files = states
+        .into_iter()
+        .filter_map(|s| {
+            let after = s.current?;
+            (s.before.as_ref() != Some(&after)).then_some(FileChange {
+                path: s.path,
+                before: s.before,
+                after,
+            })
+        })
+        .collect();
+    Ok(ChangeSet { files })
+}
+
+/// The file's text, `None` when it does not exist, or why it cannot be edited.
+fn read_text(path: &Path) -> Result<(Option<String>, Option<String>), PatchError> {
+    match std::fs::read(path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => Ok((Some(text), None)),
+            Err(_) => Ok((None, Some("not a UTF-8 text file".to_owned()))),
+        },
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok((None, None)),
+        Err(e) if e.kind() == ErrorKind::IsADirectory || path.is_dir() => {
+            Ok((None, Some("is a directory, not a file".to_owned())))
+        }
+        Err(source) => Err(PatchError::Read {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// A file whose every line ends in CRLF is edited as LF and converted back,
+/// so replies (which are LF) match it. Files with mixed endings are left as
+/// they are; the trailing-whitespace round of matching absorbs their `\r`.
+fn is_crlf(text: &str) -> bool {
+    text.contains("\r\n") && text.matches('\n').count() == text.matches("\r\n").count()
+}
+
+fn in_lf(content: &str, f: impl FnOnce(&str) -> Result<String, String>) -> Result<String, String> {
+    if is_crlf(content) {
+        let lf = content.replace("\r\n", "\n");
+        Ok(f(&lf)?.replace('\n', "\r\n"))
+    } else {
+        f(content)
+    }
+}
+
+fn lf(text: &str) -> String {
+    text.replace("\r\n", "\n")
+}
+
+fn apply_one(current: Option<&str>, edit: &Edit) -> Result<String, String> {
+    match edit {
+        Edit::Replace { old, new, .. } => match current {
+            None if old.trim().is_empty() => Ok(lf(new)),
+            None => Err("file does not exist".to_owned()),
+            // Lenient: re-creating a file with what it already holds, or
+            // filling an empty one, is what the model meant.
+            Some(content)
+                if old.trim().is_empty()
+                    && (content.trim().is_empty() || lf(content) == lf(new)) =>
+            {
+                in_lf(content, |_| Ok(lf(new)))
+            }
+            Some(_) if old.trim().is_empty() => Err(
+                "old text is empty but the file already exists; quote the text to replace"
+                    .to_owned(),
+            ),
+            Some(content) => in_lf(content, |c| matching::replace(c, &lf(old), &lf(new))),
+        },
+        Edit::Diff { hunks, .. } => match current {
+            Some(content) => in_lf(content, |c| matching::apply_hunks(c, hunks)),
+            // Lenient: a diff that only adds lines to a missing file is a new
+            // file whose `--- /dev/null` header the model left out.
+            None if hunks.iter().all(|h| h.old_lines().is_empty()) => {
+                matching::apply_hunks("", hunks)
+            }
+            None => Err("file does not exist".to_owned()),
+        },
+        Edit::WholeFile { content: new, .. } => {
+            let new = lf(new);
+            let before = current.unwrap_or("");
+            if let Some(line) = abridged_line(before, &new) {
+                return Err(format!(
+                    "the whole-file block looks abridged (`{line}`); send the complete file or an edit of the lines that change"
+                ));
+            }
+            in_lf(before, |_| Ok(new))
+        }
+    }
+}
+
+/// A line like `# ... rest of the file unchanged` that stands for code the
+/// model left out. Writing such a block would delete that code, so it is
+/// refused. A line the original file already has (Python's `...` in a stub)
+/// does not count.
+fn abridged_line(before: &str, after: &str) -> Option<String> {
+    const WORDS: [&str; 9] = [
+        "existing",
+        "unchanged",
+        "rest of",
+        "remain",
+        "same as",
+        "omitted",
+        "previous",
+        "as before",
+        "other ",
+    ];
+    let known: std::collections::HashSet<&str> = before.lines().map(str::trim).collect();
+    after.lines().map(str::trim).find_map(|line| {
+        if line.is_empty() || known.contains(line) {
+            return None;
+        }
+        let text = line
+            .trim_start_matches(['#', '/', '*', '-', '<', '!', ';', ' '])
+            .trim_end_matches(['*', '/', '-', '>', ' ']);
+        let commented = text.len() < line.len();
+        let dotted = text.starts_with("...") || text.starts_with('…') || text.ends_with("...");
+        let lower = text.to_lowercase();
+        let bare = matches!(line, "..." | "…");
+        let elided = bare || (commented && dotted && WORDS.iter().any(|w| lower.contains(w)));
+        elided.then(|| line.chars().take(80).collect())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crlf_files_are_matched_as_lf_and_keep_crlf() {
+        let out = apply_one(
+            Some("a = 1\r\nb = 2\r\n"),
+            &Edit::Replace {
+                file: "x".into(),
+                old: "b = 2\n".into(),
+                new: "b = 3\nc = 4\n".into(),
+            },
+        );
+        assert_eq!(out, Ok("a = 1\r\nb = 3\r\nc = 4\r\n".to_owned()));
+    }
+
+    #[test]
+    fn empty_old_creates_but_never_clobbers() {
+        let create = Edit::Replace {
+            file: "x".into(),
+            old: String::new(),
+            new: "hello\n".into(),
+        };
+        assert_eq!(apply_one(None, &create), Ok("hello\n".to_owned()));
+        assert_eq!(apply_one(Some(""), &create), Ok("hello\n".to_owned()));
+        assert_eq!(
+            apply_one(Some("hello\n"), &create),
+            Ok("hello\n".to_owned())
+        );
+        assert_eq!(
+            apply_one(Some("other\n"), &create),
+            Err(
+                "old text is empty but the file already exists; quote the text to replace"
+                    .to_owned()
+            )
+        );
+    }
+
+    #[test]
+    fn abridged_whole_files_are_spotted() {
+        assert_eq!(
+            abridged_line("a\nb\n", "a\n# ... rest of the file unchanged\n"),
+            Some("# ... rest of the file unchanged".to_owned())
+        );
+        assert_eq!(
+            abridged_line("", "fn f() {\n    // ... existing code ...\n}\n"),
+            Some("// ... existing code ...".to_owned())
+        );
+        assert_eq!(abridged_line("", "a\n...\nb\n"), Some("...".to_owned()));
+        // Python stubs and prose with dots are code, not elisions.
+        assert_eq!(
+            abridged_line("class P:\n    ...\n", "class P:\n    ...\n    x = 1\n"),
+            None
+        );
+        assert_eq!(abridged_line("", "print('loading...')\n"), None);
+        assert_eq!(abridged_line("", "# wait... this is fine\n"), None);
+    }
+}
