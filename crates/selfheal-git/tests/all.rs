@@ -1,0 +1,2 @@
+//! Integration tests on real repositories built with the `git` CLI in temp dirs.
+mod suite;
