@@ -1,0 +1,1 @@
+//! Public-API checks that scenario folders cannot express.
