@@ -1,1 +1,130 @@
-//! CI log analysis: finds, ranks and fingerprints the real failures in a log
+//! Finds the real failure in a CI log: a ranked list of
+//! [`Failure`](selfheal_types::Failure)s and a compact excerpt for the model.
+//!
+//! The design is a single streaming pass. [`lines`] splits the input into
+//! bounded lines; [`engine`] strips GitHub Actions timestamps and ANSI
+//! colours, follows `##[group]Run` steps and exit-code markers, and hands
+//! each line that passes a keyword prefilter to every tool parser in
+//! [`parsers`] (pytest, Python tracebacks, cargo, go, Maven/Gradle, jest,
+//! linters, make, one-line signatures, and a generic fallback). Parsers emit
+//! candidates with a confidence; [`rank`] scores them against the step
+//! verdicts, drops duplicates, fingerprints what is left and builds the
+//! excerpt. Run-log folders and zips are several streams merged before
+//! ranking; per-step files win over whole-job files, which repeat them.
+//!
+//! Everything here is lenient toward messy input (invalid UTF-8, CRLF, bare
+//! carriage returns, binary noise, huge lines): the worst a bad line can do
+//! is not be recognised.
+
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+mod engine;
+mod input;
+mod lines;
+mod parsers;
+mod rank;
+mod summary;
+
+use std::path::{Path, PathBuf};
+
+pub use summary::render_summary;
+
+/// How much to report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnalyzeOptions {
+    /// Most lines in [`Analysis::excerpt`](selfheal_types::Analysis::excerpt).
+    pub excerpt_budget_lines: usize,
+    /// Most failures kept after ranking.
+    pub max_failures: usize,
+}
+
+impl Default for AnalyzeOptions {
+    fn default() -> Self {
+        Self {
+            excerpt_budget_lines: 120,
+            max_failures: 20,
+        }
+    }
+}
+
+/// Why an input could not be analysed. Every variant means the input was
+/// unreadable (the CLI exits 2); none is worth retrying unchanged.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyzeError {
+    #[error("cannot read {path}: {source}\nhint: check that the path exists and is readable")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "{path} is not a valid run-log zip: {source}\nhint: download the run's logs again, or unpack the zip and pass the folder"
+    )]
+    Zip {
+        path: PathBuf,
+        #[source]
+        source: zip::result::ZipError,
+    },
+    #[error("cannot read {entry} inside {path}: {source}")]
+    ZipEntry {
+        path: PathBuf,
+        entry: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot read log stream {source_name}: {source}")]
+    Stream {
+        source_name: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Analyses a plain log file, a GitHub run-log `.zip`, or an unpacked run-log folder.
+pub fn analyze_path(
+    path: &Path,
+    opts: &AnalyzeOptions,
+) -> Result<selfheal_types::Analysis, AnalyzeError> {
+    let candidates = input::analyze_path(path)?;
+    Ok(rank::finalize(
+        &path.display().to_string(),
+        candidates,
+        opts,
+    ))
+}
+
+/// Analyses one stream of log text; `source` names it in the result.
+/// Streaming: memory stays bounded whatever the length of the input.
+pub fn analyze_reader<R: std::io::Read>(
+    reader: R,
+    source: &str,
+    opts: &AnalyzeOptions,
+) -> Result<selfheal_types::Analysis, AnalyzeError> {
+    let result =
+        engine::run(reader, engine::FileContext::default()).map_err(|e| AnalyzeError::Stream {
+            source_name: source.to_owned(),
+            source: e,
+        })?;
+    Ok(rank::finalize(source, result.candidates, opts))
+}
+
+/// The naive baseline the evaluation compares against: the last `n`
+/// error-like lines, latest first, each as a one-line span.
+#[doc(hidden)]
+pub fn naive_baseline<R: std::io::Read>(reader: R, n: usize) -> std::io::Result<Vec<u64>> {
+    let mut splitter = lines::LineSplitter::new(reader);
+    let mut ring = std::collections::VecDeque::with_capacity(n);
+    let mut no = 0u64;
+    let mut lossy = String::new();
+    while let Some(l) = splitter.next_line()? {
+        no += 1;
+        let text = lines::to_str(l, &mut lossy).to_ascii_lowercase();
+        if text.contains("error") || text.contains("fail") || text.contains("exception") {
+            if ring.len() == n {
+                ring.pop_front();
+            }
+            ring.push_back(no);
+        }
+    }
+    Ok(ring.into_iter().rev().collect())
+}

@@ -1,0 +1,232 @@
+//! Streaming line splitter and line cleaner.
+//!
+//! Lines end at `\n`, `\r\n` or a lone `\r` (universal newlines): Travis and
+//! many tools redraw progress bars with bare carriage returns, and line
+//! numbers counted this way match what people see in a terminal and what
+//! the `LogChunks` labels use. Memory stays bounded: a line longer than
+//! [`MAX_LINE`] keeps its first `MAX_LINE` bytes and the rest is skipped.
+
+use std::io::{self, Read};
+
+/// Longest prefix of one line that is kept; the rest of the line is dropped.
+pub(crate) const MAX_LINE: usize = 8 * 1024;
+const BUF_SIZE: usize = 256 * 1024;
+
+/// Splits a byte stream into lines without holding more than one buffer.
+pub(crate) struct LineSplitter<R> {
+    inner: R,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    eof: bool,
+    /// The previous line ended with `\r`; a `\n` right after it belongs to it.
+    pending_cr: bool,
+    line: Vec<u8>,
+    pub(crate) bytes_read: u64,
+}
+
+impl<R: Read> LineSplitter<R> {
+    pub(crate) fn new(inner: R) -> Self {
+        Self {
+            inner,
+            buf: vec![0; BUF_SIZE],
+            start: 0,
+            end: 0,
+            eof: false,
+            pending_cr: false,
+            line: Vec::with_capacity(1024),
+            bytes_read: 0,
+        }
+    }
+
+    fn fill(&mut self) -> io::Result<()> {
+        self.start = 0;
+        self.end = 0;
+        loop {
+            match self.inner.read(&mut self.buf) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(());
+                }
+                Ok(n) => {
+                    self.end = n;
+                    self.bytes_read += n as u64;
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The next line without its terminator, or `None` at the end of input.
+    pub(crate) fn next_line(&mut self) -> io::Result<Option<&[u8]>> {
+        self.line.clear();
+        let mut have_any = false;
+        loop {
+            if self.start == self.end {
+                if self.eof {
+                    break;
+                }
+                self.fill()?;
+                continue;
+            }
+            if self.pending_cr {
+                self.pending_cr = false;
+                if self.buf[self.start] == b'\n' {
+                    self.start += 1;
+                    continue;
+                }
+            }
+            let avail = &self.buf[self.start..self.end];
+            have_any = true;
+            if let Some(pos) = memchr::memchr2(b'\n', b'\r', avail) {
+                let room = MAX_LINE.saturating_sub(self.line.len());
+                self.line.extend_from_slice(&avail[..pos.min(room)]);
+                if avail[pos] == b'\r' {
+                    self.pending_cr = true;
+                }
+                self.start += pos + 1;
+                return Ok(Some(&self.line));
+            }
+            let room = MAX_LINE.saturating_sub(self.line.len());
+            self.line.extend_from_slice(&avail[..avail.len().min(room)]);
+            self.start = self.end;
+        }
+        if have_any {
+            Ok(Some(&self.line))
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+/// Whether the line starts with a GitHub Actions RFC 3339 timestamp
+/// (`2026-11-25T10:00:01.1234567Z `); returns the length to strip.
+pub(crate) fn timestamp_len(line: &[u8]) -> usize {
+    // Checked byte by byte: this runs on every line, a regex would dominate.
+    if line.len() < 20 || line[4] != b'-' || line[7] != b'-' || line[10] != b'T' {
+        return 0;
+    }
+    let digits = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
+    if !digits.iter().all(|&i| line[i].is_ascii_digit()) || line[13] != b':' {
+        return 0;
+    }
+    let mut i = 19;
+    if line.get(i) == Some(&b'.') {
+        i += 1;
+        while line.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+    }
+    if line.get(i) != Some(&b'Z') {
+        return 0;
+    }
+    i += 1;
+    if line.get(i) == Some(&b' ') {
+        i += 1;
+    }
+    i
+}
+
+/// Removes ANSI escape sequences (CSI colours, OSC titles) into `out`.
+pub(crate) fn strip_ansi(line: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    let mut i = 0;
+    while i < line.len() {
+        let b = line[i];
+        if b == 0x1b {
+            match line.get(i + 1) {
+                Some(b'[') => {
+                    i += 2;
+                    while i < line.len() && !(0x40..=0x7e).contains(&line[i]) {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                Some(b']') => {
+                    // OSC runs to BEL or ESC \.
+                    i += 2;
+                    while i < line.len() && line[i] != 0x07 && line[i] != 0x1b {
+                        i += 1;
+                    }
+                    i += if line.get(i) == Some(&0x1b) { 2 } else { 1 };
+                }
+                Some(_) => i += 2,
+                None => i += 1,
+            }
+            continue;
+        }
+        out.push(b);
+        i += 1;
+    }
+}
+
+/// Lossy UTF-8 without allocating when the bytes are already valid.
+pub(crate) fn to_str<'a>(bytes: &'a [u8], scratch: &'a mut String) -> &'a str {
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        s
+    } else {
+        scratch.clear();
+        scratch.push_str(&String::from_utf8_lossy(bytes));
+        scratch
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(input: &[u8]) -> Vec<String> {
+        let mut s = LineSplitter::new(input);
+        let mut out = Vec::new();
+        while let Some(l) = s.next_line().expect("in-memory read") {
+            out.push(String::from_utf8_lossy(l).into_owned());
+        }
+        out
+    }
+
+    #[test]
+    fn splits_on_every_newline_convention() {
+        assert_eq!(split(b"a\nb\r\nc\rd"), ["a", "b", "c", "d"]);
+        assert_eq!(split(b"a\n\nb\n"), ["a", "", "b"]);
+        assert_eq!(split(b""), Vec::<String>::new());
+        assert_eq!(split(b"\r\n\r\n"), ["", ""]);
+    }
+
+    #[test]
+    fn crlf_split_across_buffer_refills_counts_once() {
+        let mut input = vec![b'x'; BUF_SIZE - 1];
+        input.extend_from_slice(b"\r\nnext\n");
+        let lines = split(&input);
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[1], "next");
+    }
+
+    #[test]
+    fn huge_lines_are_truncated_not_buffered() {
+        let mut input = vec![b'y'; 3 * BUF_SIZE];
+        input.extend_from_slice(b"\nend");
+        let lines = split(&input);
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].len(), MAX_LINE);
+        assert_eq!(lines[1], "end");
+    }
+
+    #[test]
+    fn timestamps_are_recognised_strictly() {
+        let l = b"2026-11-25T10:00:01.1234567Z hello";
+        assert_eq!(&l[timestamp_len(l)..], b"hello");
+        assert_eq!(timestamp_len(b"2026-11-25 10:00:01 hello"), 0);
+        assert_eq!(timestamp_len(b"short"), 0);
+    }
+
+    #[test]
+    fn ansi_sequences_are_removed() {
+        let mut out = Vec::new();
+        strip_ansi(b"\x1b[31;1mred\x1b[0m plain\x1b]0;title\x07!", &mut out);
+        assert_eq!(out, b"red plain!");
+        strip_ansi(b"trailing\x1b", &mut out);
+        assert_eq!(out, b"trailing");
+    }
+}

@@ -1,0 +1,140 @@
+//! The fallback for tools nobody recognised: error-like lines near the end
+//! of the step.
+//!
+//! When a command fails, the lines that say why are usually among the last
+//! error-like lines it printed. This parser keeps a small ring of those per
+//! step (per input when there are no steps), groups neighbours into
+//! clusters, and at the end of the step offers the last few clusters, the
+//! latest most confidently. Specific parsers outrank it; the ranking drops
+//! its clusters from steps that did not fail.
+
+use std::collections::VecDeque;
+use std::sync::LazyLock;
+
+use regex::{Regex, RegexSet};
+use selfheal_types::Category;
+
+use super::{Candidate, Line, Parser, one_line};
+
+static ERRORISH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(?:errors?|failed|failures?|fatal|exception|panic(?:ked)?|cannot|can't|could ?not|couldn't|unable to|undefined reference|not found|no such file|segmentation fault|permission denied|aborted|traceback|unresolved|not ok)\b",
+    )
+    .expect("valid regex")
+});
+
+/// Lines that look like errors but only report counts, options or names.
+static NOISE: LazyLock<RegexSet> = LazyLock::new(|| {
+    RegexSet::new([
+        r"(?i)\b0 (?:errors?|failures?|failed)\b",
+        r"(?i)\b(?:errors?|failures?|failed)[:=]\s*0\b",
+        r"(?i)-werror|error_?reporting|ignore[-_ ]?errors?|on[-_]?error|errorprone|\bno errors?\b|continue-on-error|fail-fast|fail_fast|--fail|failfast",
+        r"(?i)\berror[-_]?(?:log|page|handler|handling|codes?)\b",
+        r"(?i)^\s*(?:warning|warn|info|debug|notice)\b",
+        r"(?i)\b(?:compiling|downloading|downloaded|installing|collecting|requirement already)\b",
+        r"(?i)\[\s*(?:ok|passed?|success)\s*\]",
+    ])
+    .expect("valid regexes")
+});
+
+/// CI trailers: they say that something failed, never why.
+static TRAILER: LazyLock<RegexSet> = LazyLock::new(|| {
+    RegexSet::new([
+        r#"^The command ".*" (?:exited with|failed)"#,
+        r"^Process completed with exit code",
+        r"^Done\. Your build exited with",
+        r"^Finished: (?:FAILURE|UNSTABLE|ABORTED)",
+        r"marked build as failure",
+        r"^ERROR: Job failed",
+        r"^Error: Process completed",
+        r"(?i)^\s*(?:npm ERR!|error) (?:A complete log of this run|Lifecycle script|command failed|code \w+$)",
+        r"(?i)^\s*error: Recipe `.*` failed",
+        r"(?i)^\s*(?:make|gmake|ninja)(?:\[\d+\])?: \*\*\*",
+        r"(?i)^\s*\[ERROR\]\s*$",
+        r"(?i)^\s*\[ERROR\] (?:-> \[Help|Re-run Maven|To see the full stack|For more information about the errors|\[Help|After correcting the problems)",
+        r"(?i)^FAILURE: Build failed with an exception",
+        r"(?i)^BUILD FAILED",
+        r"(?i)^\s*\[ERROR\] BUILD FAILURE",
+        r"(?i)exited with (?:code|status) [1-9]",
+        r"(?i)^Error: The process '.*' failed with exit code",
+    ])
+    .expect("valid regexes")
+});
+
+const RING: usize = 48;
+const CLUSTERS: usize = 3;
+
+/// See the module docs.
+#[derive(Debug, Default)]
+pub(crate) struct Generic {
+    ring: VecDeque<(u64, String)>,
+}
+
+/// Whether a line reads like an error to a person skimming the log.
+pub(crate) fn is_errorish(text: &str) -> bool {
+    ERRORISH.is_match(text) && !NOISE.is_match(text) && !TRAILER.is_match(text)
+}
+
+impl Parser for Generic {
+    fn active(&self) -> bool {
+        false
+    }
+
+    fn feed(&mut self, line: &Line<'_>, _out: &mut Vec<Candidate>) {
+        let text = line.text.trim();
+        if text.len() < 4 || !(line.gha_error || is_errorish(text)) || TRAILER.is_match(text) {
+            return;
+        }
+        if self.ring.len() == RING {
+            self.ring.pop_front();
+        }
+        self.ring.push_back((line.no, one_line(text, 400)));
+    }
+
+    fn flush(&mut self, out: &mut Vec<Candidate>) {
+        let mut clusters: Vec<Vec<(u64, String)>> = Vec::new();
+        for (no, text) in self.ring.drain(..) {
+            match clusters.last_mut() {
+                Some(c) if c.last().is_some_and(|(last, _)| no <= last + 3) => c.push((no, text)),
+                _ => clusters.push(vec![(no, text)]),
+            }
+        }
+        let n = clusters.len();
+        for (i, cluster) in clusters
+            .into_iter()
+            .enumerate()
+            .skip(n.saturating_sub(CLUSTERS))
+        {
+            let from_end = i32::try_from(n - 1 - i).unwrap_or(i32::MAX / 8);
+            let start = cluster.first().map_or(0, |c| c.0);
+            let end = cluster.last().map_or(0, |c| c.0);
+            let message = cluster
+                .iter()
+                .find(|(_, t)| t.to_ascii_lowercase().contains("error"))
+                .or_else(|| cluster.first())
+                .map(|(_, t)| t.clone())
+                .unwrap_or_default();
+            let snippet: Vec<(u64, String)> = cluster.into_iter().take(12).collect();
+            out.push(
+                Candidate::new(Category::Unknown, "generic", one_line(&message, 300))
+                    .span(start, end)
+                    .confidence(20 - 3 * from_end)
+                    .snippet(snippet),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_options_are_not_errors() {
+        assert!(is_errorish("error: could not compile `foo`"));
+        assert!(is_errorish("Segmentation fault (core dumped)"));
+        assert!(!is_errorish("Tests run: 5, Failures: 0, Errors: 0"));
+        assert!(!is_errorish("gcc -Werror -c x.c"));
+        assert!(!is_errorish("The command \"make test\" exited with 2."));
+    }
+}

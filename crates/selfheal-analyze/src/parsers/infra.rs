@@ -1,0 +1,318 @@
+//! One-line signatures: infrastructure trouble, time limits, dependency
+//! resolution, configuration and Docker build errors.
+//!
+//! These failures are recognised by a single characteristic line whatever
+//! tool printed it, so they live in one table rather than in a parser per
+//! tool. Each signature fires at most once per step (a flaky network can
+//! print the same reset a thousand times), and neighbouring hits of the same
+//! category merge into one span (pip prints two lines per unresolvable
+//! requirement).
+
+use std::sync::LazyLock;
+
+use regex::{Regex, RegexSet};
+use selfheal_types::Category;
+
+use super::{Candidate, Line, Parser, one_line};
+
+struct Signature {
+    pattern: &'static str,
+    category: Category,
+    tool: &'static str,
+    confidence: i32,
+}
+
+const fn sig(
+    pattern: &'static str,
+    category: Category,
+    tool: &'static str,
+    confidence: i32,
+) -> Signature {
+    Signature {
+        pattern,
+        category,
+        tool,
+        confidence,
+    }
+}
+
+use Category::{BuildConfig, Dependency, Infra as Inf, Timeout};
+
+static SIGNATURES: &[Signature] = &[
+    // Time limits and cancellation.
+    sig(
+        r"has exceeded the maximum execution time of",
+        Timeout,
+        "github-actions",
+        85,
+    ),
+    sig(r"^The operation was canceled", Inf, "github-actions", 60),
+    sig(r"^The job was canceled because", Inf, "github-actions", 60),
+    sig(
+        r"No output has been received in the last \d+m",
+        Timeout,
+        "travis",
+        85,
+    ),
+    sig(
+        r"The job exceeded the maximum time limit for jobs",
+        Timeout,
+        "travis",
+        85,
+    ),
+    sig(
+        r"(?i)^Build timed out \(after \d+ minutes\)",
+        Timeout,
+        "jenkins",
+        85,
+    ),
+    sig(r"(?i)\bjob (?:execution )?timed out\b", Timeout, "ci", 70),
+    // Lost runners and agents.
+    sig(
+        r"(?i)the runner has received a shutdown signal",
+        Inf,
+        "github-actions",
+        85,
+    ),
+    sig(
+        r"(?i)lost communication with the server",
+        Inf,
+        "github-actions",
+        85,
+    ),
+    sig(
+        r"(?i)hudson\.remoting\.(?:ChannelClosedException|RequestAbortedException)|Channel\$OrderlyShutdown|agent went offline|Cannot contact .*: java\.",
+        Inf,
+        "jenkins",
+        70,
+    ),
+    // Memory and disk.
+    sig(r"(?i)no space left on device", Inf, "system", 80),
+    sig(
+        r"(?i)JavaScript heap out of memory|java\.lang\.OutOfMemoryError|Cannot allocate memory|\bout of memory\b|oom-?kill",
+        Inf,
+        "system",
+        70,
+    ),
+    sig(
+        r"^Process completed with exit code 137\.?$|exit (?:code|status) 137\b|signal: killed$|^Killed$",
+        Inf,
+        "system",
+        45,
+    ),
+    // Network and services.
+    sig(
+        r"(?i)could not resolve host|temporary failure in name resolution|name or service not known|getaddrinfo (?:ENOTFOUND|EAI_AGAIN)",
+        Inf,
+        "network",
+        55,
+    ),
+    sig(
+        r"(?i)connection reset by peer|\bECONNRESET\b|\bETIMEDOUT\b|connection timed out|TLS handshake timeout|\bECONNREFUSED\b|Connection refused",
+        Inf,
+        "network",
+        40,
+    ),
+    sig(
+        r"(?i)\b(?:502 Bad Gateway|503 Service Unavailable|504 Gateway Time-?out|500 Internal Server Error)\b",
+        Inf,
+        "network",
+        50,
+    ),
+    sig(
+        r"(?i)API rate limit exceeded|toomanyrequests|429 Too Many Requests",
+        Inf,
+        "network",
+        55,
+    ),
+    // Dependency resolution.
+    sig(
+        r"(?i)Could not find a version that satisfies the requirement|No matching distribution found for|ResolutionImpossible|pip's dependency resolver",
+        Dependency,
+        "pip",
+        80,
+    ),
+    sig(
+        r"(?i)npm ERR! code (?:ERESOLVE|E404|ETARGET|ENOVERSIONS)|npm ERR! (?:404|notarget)|Unable to resolve dependency tree|Couldn't find any versions for|No matching version found for",
+        Dependency,
+        "npm",
+        80,
+    ),
+    sig(
+        r"(?i)failed to select a version for|no matching package named|failed to get `[^`]+` as a dependency|the lock file .* needs to be updated but --locked",
+        Dependency,
+        "cargo",
+        80,
+    ),
+    sig(
+        r"missing go\.sum entry|cannot find module providing package|go: updates to go\.mod needed|module .* found, but does not contain package|unknown revision|invalid version: unknown revision",
+        Dependency,
+        "go",
+        80,
+    ),
+    sig(
+        r"(?i)Could not resolve dependencies for project|Could not find artifact|Failed to collect dependencies|Non-resolvable (?:parent POM|import POM)|Could not transfer artifact|Failed to read artifact descriptor",
+        Dependency,
+        "maven",
+        80,
+    ),
+    sig(
+        r"(?i)Could not resolve all (?:files|dependencies|artifacts) for configuration|Could not find [\w.-]+:[\w.-]+:|Could not resolve [\w.-]+:[\w.-]+:",
+        Dependency,
+        "gradle",
+        80,
+    ),
+    sig(
+        r"(?i)Could not find gem|Could not find [\w-]+-[\d.]+ in any of the sources|Bundler could not find compatible versions|Gem::MissingSpecError",
+        Dependency,
+        "bundler",
+        80,
+    ),
+    sig(
+        r"(?i)Your requirements could not be resolved to an installable set of packages",
+        Dependency,
+        "composer",
+        80,
+    ),
+    sig(
+        r"(?i)^E: Unable to locate package|^E: Package '.*' has no installation candidate|^E: Failed to fetch",
+        Dependency,
+        "apt",
+        70,
+    ),
+    sig(
+        r"(?i)Could not resolve dependencies|dependency resolution failed|version solving failed|Unable to satisfy the following requirements|unsatisfiable constraints|Because .* depends on .* version solving failed",
+        Dependency,
+        "deps",
+        70,
+    ),
+    sig(
+        r"(?i)poetry\.lock is not consistent|lock file is not up to date|npm ci can only install packages when your package\.json and package-lock\.json|frozen-lockfile|needs to be updated, but --frozen",
+        Dependency,
+        "lockfile",
+        80,
+    ),
+    // Configuration and workflow.
+    sig(
+        r"^Input required and not supplied: \S+",
+        BuildConfig,
+        "github-actions",
+        80,
+    ),
+    sig(
+        r"(?i)Unable to resolve action|Invalid workflow file|Unrecognized named-value|Unable to locate executable file",
+        BuildConfig,
+        "github-actions",
+        80,
+    ),
+    sig(
+        r"(?i): command not found$|: not found$|is not recognized as an internal or external command",
+        BuildConfig,
+        "shell",
+        55,
+    ),
+    sig(
+        r"(?i)(?:secret|token|credential|api key)s? (?:is |are )?(?:not set|missing|required|empty)|Bad credentials|authentication required|401 Unauthorized|403 Forbidden",
+        BuildConfig,
+        "ci",
+        50,
+    ),
+    // Docker build.
+    sig(
+        r"(?i)^(?:#\d+ )?ERROR: failed to solve:|failed to compute cache key|executor failed running|The command '.*' returned a non-zero code: \d+|^ERROR: failed to build",
+        BuildConfig,
+        "docker",
+        70,
+    ),
+    sig(
+        r"(?i)pull access denied|manifest unknown|manifest for .* not found|repository does not exist or may require 'docker login'",
+        BuildConfig,
+        "docker",
+        70,
+    ),
+];
+
+static SET: LazyLock<RegexSet> =
+    LazyLock::new(|| RegexSet::new(SIGNATURES.iter().map(|s| s.pattern)).expect("valid regexes"));
+
+static INPUT_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^Input required and not supplied: (\S+)").expect("valid regex"));
+
+/// See the module docs.
+#[derive(Debug, Default)]
+pub(crate) struct Infra {
+    fired: Vec<usize>,
+    pending: Option<Candidate>,
+}
+
+impl Parser for Infra {
+    fn active(&self) -> bool {
+        false
+    }
+
+    fn feed(&mut self, line: &Line<'_>, out: &mut Vec<Candidate>) {
+        let text = line.text.trim();
+        let Some(idx) = SET.matches(text).into_iter().next() else {
+            return;
+        };
+        let s = &SIGNATURES[idx];
+        if let Some(p) = self.pending.as_mut()
+            && p.category == s.category
+            && line.no <= p.span.end + 2
+        {
+            p.span.end = line.no;
+            p.snippet.push((line.no, text.to_owned()));
+            p.confidence = p.confidence.max(s.confidence);
+            return;
+        }
+        if self.fired.contains(&idx) {
+            return;
+        }
+        self.fired.push(idx);
+        if let Some(p) = self.pending.take() {
+            out.push(p);
+        }
+        let mut message = one_line(text, 300);
+        if let Some(c) = INPUT_NAME.captures(text) {
+            message = format!("required input `{}` was not supplied", &c[1]);
+        }
+        self.pending = Some(
+            Candidate::new(s.category, s.tool, message)
+                .span(line.no, line.no)
+                .confidence(s.confidence)
+                .snippet(vec![(line.no, text.to_owned())]),
+        );
+    }
+
+    fn flush(&mut self, out: &mut Vec<Candidate>) {
+        if let Some(p) = self.pending.take() {
+            out.push(p);
+        }
+        self.fired.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_signature_compiles_and_one_matches_each_kind() {
+        assert_eq!(SET.len(), SIGNATURES.len());
+        for (line, category) in [
+            ("##[error]No space left on device", Inf),
+            (
+                "ERROR: No matching distribution found for foo==9",
+                Dependency,
+            ),
+            (
+                "The job running on runner GitHub Actions 2 has exceeded the maximum execution time of 360 minutes.",
+                Timeout,
+            ),
+            ("Input required and not supplied: token", BuildConfig),
+        ] {
+            let idx = SET.matches(line).into_iter().next().expect(line);
+            assert_eq!(SIGNATURES[idx].category, category, "{line}");
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! One module per tool, all behind [`Parser`].
+//!
+//! The engine feeds every parser the same cleaned lines. A parser is a small
+//! state machine: it ignores lines until one of its own markers shows up,
+//! collects what it needs into bounded buffers, and pushes [`Candidate`]s
+//! when its block ends or when the engine flushes it at a step boundary.
+//! Parsers never see the raw bytes and never keep whole logs.
+
+use selfheal_types::{Category, LineSpan, Location};
+
+pub(crate) mod generic;
+pub(crate) mod infra;
+pub(crate) mod pytest;
+pub(crate) mod python;
+
+/// One cleaned input line, as parsers see it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Line<'a> {
+    /// 1-based line number in the input as given.
+    pub no: u64,
+    /// Timestamp, ANSI colours and any `##[error]`-style marker removed.
+    pub text: &'a str,
+    /// The line was a GitHub Actions `##[error]` annotation.
+    pub gha_error: bool,
+}
+
+/// A failure as a parser reports it, before ranking and fingerprinting.
+#[derive(Debug, Clone)]
+pub(crate) struct Candidate {
+    pub category: Category,
+    pub tool: &'static str,
+    pub message: String,
+    pub test: Option<String>,
+    pub locations: Vec<Location>,
+    pub span: LineSpan,
+    /// How sure the parser is that this is a real, primary failure (0..=100).
+    pub confidence: i32,
+    /// The lines worth showing the model, with their line numbers.
+    pub snippet: Vec<(u64, String)>,
+    // Filled in by the engine.
+    pub job: Option<String>,
+    pub step: Option<String>,
+    pub segment: u32,
+    pub seq: u32,
+    /// Whether its step failed; `None` when the input marks no step verdicts.
+    pub step_failed: Option<bool>,
+    /// For multi-file inputs, the file within the input.
+    pub log_file: Option<String>,
+}
+
+impl Candidate {
+    pub(crate) fn new(category: Category, tool: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            category,
+            tool,
+            message: message.into(),
+            test: None,
+            locations: Vec::new(),
+            span: LineSpan::new(0, 0),
+            confidence: 50,
+            snippet: Vec::new(),
+            job: None,
+            step: None,
+            segment: 0,
+            seq: 0,
+            step_failed: None,
+            log_file: None,
+        }
+    }
+
+    pub(crate) fn span(mut self, start: u64, end: u64) -> Self {
+        self.span = LineSpan::new(start, end.max(start));
+        self
+    }
+
+    pub(crate) fn confidence(mut self, c: i32) -> Self {
+        self.confidence = c;
+        self
+    }
+
+    pub(crate) fn snippet(mut self, s: Vec<(u64, String)>) -> Self {
+        self.snippet = s;
+        self
+    }
+}
+
+/// A tool parser; see the module docs for the contract.
+pub(crate) trait Parser {
+    /// Looks at one line; pushes any failure it completes.
+    fn feed(&mut self, line: &Line<'_>, out: &mut Vec<Candidate>);
+    /// The step or input ended: push whatever is pending and reset.
+    fn flush(&mut self, out: &mut Vec<Candidate>);
+    /// Whether the parser is inside a block and needs every line, not only
+    /// those that hit the keyword prefilter.
+    fn active(&self) -> bool;
+}
+
+/// Every parser, in no particular order (ranking decides what wins).
+pub(crate) fn all() -> Vec<Box<dyn Parser>> {
+    vec![
+        Box::new(pytest::Pytest::default()),
+        Box::new(python::Traceback::default()),
+        Box::new(infra::Infra::default()),
+        Box::new(generic::Generic::default()),
+    ]
+}
+
+/// A bounded snippet buffer: keeps the first `head` lines and the last
+/// `tail` lines of a block, so a 5,000-line traceback costs a few dozen.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Snip {
+    head: Vec<(u64, String)>,
+    tail: std::collections::VecDeque<(u64, String)>,
+    head_max: usize,
+    tail_max: usize,
+    skipped: bool,
+}
+
+impl Snip {
+    pub(crate) fn new(head_max: usize, tail_max: usize) -> Self {
+        Self {
+            head_max,
+            tail_max,
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn push(&mut self, no: u64, text: &str) {
+        if self.head.len() < self.head_max {
+            self.head.push((no, text.to_owned()));
+            return;
+        }
+        if self.tail.len() == self.tail_max {
+            self.tail.pop_front();
+            self.skipped = true;
+        }
+        if self.tail_max > 0 {
+            self.tail.push_back((no, text.to_owned()));
+        } else {
+            self.skipped = true;
+        }
+    }
+
+    pub(crate) fn take(&mut self) -> Vec<(u64, String)> {
+        let mut v = std::mem::take(&mut self.head);
+        v.extend(self.tail.drain(..));
+        self.skipped = false;
+        v
+    }
+}
+
+/// Whether a path is someone else's code: installed packages, the standard
+/// library, interpreter internals. Used to pick project frames.
+pub(crate) fn is_vendor_path(path: &str) -> bool {
+    const MARKERS: &[&str] = &[
+        "site-packages/",
+        "dist-packages/",
+        "/lib/python",
+        "/lib64/python",
+        "\\lib\\",
+        "/.cargo/registry/",
+        "/rustc/",
+        "/node_modules/",
+        "/go/pkg/mod/",
+        "/usr/local/go/src/",
+        "/usr/lib/go",
+        "/.pyenv/",
+        "/hostedtoolcache/",
+        "<frozen",
+    ];
+    path.starts_with('<') || MARKERS.iter().any(|m| path.contains(m))
+}
+
+/// Makes a CI checkout path relative to the repository root where the CI
+/// system's layout is recognisable; other paths pass through unchanged.
+pub(crate) fn relativize(path: &str) -> String {
+    // (prefix, how many path components after it belong to the checkout)
+    const ROOTS: &[(&str, usize)] = &[
+        ("/home/runner/work/", 2),
+        ("/__w/", 2),
+        ("/Users/runner/work/", 2),
+        ("D:\\a\\", 2),
+        ("/home/travis/build/", 2),
+        ("/Users/travis/build/", 2),
+        ("/builds/", 2),
+        ("/github/workspace/", 0),
+        ("/workspace/", 0),
+        ("/var/lib/jenkins/workspace/", 1),
+    ];
+    let p = path.trim();
+    for (root, depth) in ROOTS {
+        if let Some(rest) = p.strip_prefix(root) {
+            let sep = if root.contains('\\') { '\\' } else { '/' };
+            let mut rest = rest;
+            for _ in 0..*depth {
+                match rest.find(sep) {
+                    Some(i) => rest = &rest[i + 1..],
+                    None => return p.to_owned(),
+                }
+            }
+            return rest.to_owned();
+        }
+    }
+    p.strip_prefix("./").unwrap_or(p).to_owned()
+}
+
+pub(crate) fn loc(file: &str, line: Option<u32>, column: Option<u32>) -> Location {
+    Location {
+        file: relativize(file),
+        line,
+        column,
+    }
+}
+
+/// Shortens a message to one line of at most `max` characters.
+pub(crate) fn one_line(s: &str, max: usize) -> String {
+    let s = s.trim();
+    let first = s.lines().next().unwrap_or("");
+    if first.chars().count() <= max {
+        first.to_owned()
+    } else {
+        let mut out: String = first.chars().take(max).collect();
+        out.push('…');
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checkout_paths_become_relative() {
+        assert_eq!(
+            relativize("/home/runner/work/proj/proj/src/x.py"),
+            "src/x.py"
+        );
+        assert_eq!(relativize("/__w/a/a/tests/t.py"), "tests/t.py");
+        assert_eq!(relativize("./src/lib.rs"), "src/lib.rs");
+        assert_eq!(relativize("/home/travis/build/o/r/a.go"), "a.go");
+        assert_eq!(relativize("/home/runner/work/x"), "/home/runner/work/x");
+    }
+
+    #[test]
+    fn snip_keeps_head_and_tail() {
+        let mut s = Snip::new(2, 2);
+        for i in 1..=10 {
+            s.push(i, &i.to_string());
+        }
+        let nos: Vec<u64> = s.take().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(nos, [1, 2, 9, 10]);
+    }
+}

@@ -1,0 +1,3 @@
+//! Integration tests for selfheal-analyze: one binary, modules under `suite/`.
+
+mod suite;

@@ -1,0 +1,113 @@
+//! Input handling: zips, folders, and input that is not text at all.
+
+use std::io::Write;
+
+use selfheal_analyze::{AnalyzeError, AnalyzeOptions, analyze_path, analyze_reader};
+use selfheal_types::Category;
+
+use super::fixture;
+
+const STEP: &str = "2026-11-25T10:00:00.0000000Z ##[group]Run pytest -q\n\
+2026-11-25T10:00:01.0000000Z pytest -q\n\
+2026-11-25T10:00:02.0000000Z ##[endgroup]\n\
+2026-11-25T10:00:03.0000000Z =========================== short test summary info ============================\n\
+2026-11-25T10:00:04.0000000Z FAILED tests/test_a.py::test_b - assert 1 == 2\n\
+2026-11-25T10:00:05.0000000Z 1 failed in 0.01s\n\
+2026-11-25T10:00:06.0000000Z ##[error]Process completed with exit code 1.\n";
+
+fn run_log_tree(dir: &std::path::Path) {
+    std::fs::create_dir_all(dir.join("tests")).expect("mkdir");
+    std::fs::write(dir.join("1_tests.txt"), STEP).expect("write job file");
+    std::fs::write(
+        dir.join("tests/1_Set up job.txt"),
+        "2026-11-25T10:00:00.0000000Z Starting\n",
+    )
+    .expect("write step");
+    std::fs::write(dir.join("tests/3_Run pytest -q.txt"), STEP).expect("write step");
+}
+
+#[test]
+fn run_log_folder_reports_each_failure_once_with_job_and_step() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    run_log_tree(tmp.path());
+    let a = analyze_path(tmp.path(), &AnalyzeOptions::default()).expect("reads");
+    assert_eq!(a.failures.len(), 1, "{a:#?}");
+    let f = &a.failures[0];
+    assert_eq!(f.test.as_deref(), Some("tests/test_a.py::test_b"));
+    assert_eq!(f.job.as_deref(), Some("tests"));
+    assert_eq!(f.step.as_deref(), Some("Run pytest -q"));
+    assert_eq!(f.log_file.as_deref(), Some("tests/3_Run pytest -q.txt"));
+    assert_eq!((f.log_span.start, f.log_span.end), (5, 5));
+}
+
+#[test]
+fn run_log_zip_matches_the_unpacked_folder() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let zip_path = tmp.path().join("logs.zip");
+    let file = std::fs::File::create(&zip_path).expect("create zip");
+    let mut zip = zip::ZipWriter::new(file);
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, body) in [("1_tests.txt", STEP), ("tests/3_Run pytest -q.txt", STEP)] {
+        zip.start_file(name, opts).expect("start entry");
+        zip.write_all(body.as_bytes()).expect("write entry");
+    }
+    zip.finish().expect("finish zip");
+    let a = analyze_path(&zip_path, &AnalyzeOptions::default()).expect("reads");
+    assert_eq!(a.failures.len(), 1, "{a:#?}");
+    assert_eq!(a.failures[0].step.as_deref(), Some("Run pytest -q"));
+    assert_eq!(
+        a.failures[0].log_file.as_deref(),
+        Some("tests/3_Run pytest -q.txt")
+    );
+}
+
+#[test]
+fn unreadable_inputs_are_errors_not_panics() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let missing = analyze_path(&tmp.path().join("nope.log"), &AnalyzeOptions::default());
+    assert!(matches!(missing, Err(AnalyzeError::Read { .. })));
+    let bad_zip = tmp.path().join("bad.zip");
+    std::fs::write(&bad_zip, b"PK\x03\x04 truncated").expect("write");
+    let err = analyze_path(&bad_zip, &AnalyzeOptions::default()).expect_err("bad zip");
+    assert!(matches!(err, AnalyzeError::Zip { .. }));
+    assert!(err.to_string().contains("hint:"));
+}
+
+#[test]
+fn binary_and_broken_text_do_not_panic() {
+    let mut junk: Vec<u8> = (0..=255u8).cycle().take(100_000).collect();
+    junk.extend_from_slice(b"\nTraceback (most recent call last):\n  File \"a.py\", line 1, in <module>\nValueError: \xc3\x28 bad\r\n");
+    let a = analyze_reader(&junk[..], "junk", &AnalyzeOptions::default()).expect("reads");
+    assert!(
+        a.failures
+            .iter()
+            .any(|f| f.message == "ValueError: \u{fffd}( bad"),
+        "{a:#?}"
+    );
+    let empty = analyze_reader(&b""[..], "empty", &AnalyzeOptions::default()).expect("reads");
+    assert!(empty.failures.is_empty());
+    assert_eq!(empty.excerpt, "");
+}
+
+#[test]
+fn fingerprints_survive_a_rerun_with_new_times_and_addresses() {
+    let run = |ts: &str, addr: &str, dur: &str| {
+        let log = format!(
+            "{ts} Traceback (most recent call last):\n{ts}   File \"src/x.py\", line 3, in f\n{ts} RuntimeError: worker at {addr} died after {dur}\n"
+        );
+        analyze_reader(log.as_bytes(), "x", &AnalyzeOptions::default()).expect("reads")
+    };
+    let a = run("2026-11-25T10:00:00.1Z", "0x7f00aa", "1.5s");
+    let b = run("2026-11-26T11:30:09.9Z", "0x7f11bb", "2.25s");
+    assert_eq!(a.failures.len(), 1);
+    assert_eq!(a.failures[0].fingerprint, b.failures[0].fingerprint);
+}
+
+#[test]
+fn passing_step_noise_ranks_below_the_failing_step() {
+    let a = analyze_path(&fixture("gha_job.log"), &AnalyzeOptions::default()).expect("reads");
+    let top = a.primary().expect("a failure");
+    assert_eq!(top.category, Category::TestFailure);
+    assert_eq!(top.step.as_deref(), Some("Run pytest -q"));
+}

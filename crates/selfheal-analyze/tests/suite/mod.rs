@@ -1,0 +1,10 @@
+mod inputs;
+mod snapshots;
+
+use std::path::PathBuf;
+
+pub(crate) fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
