@@ -1,0 +1,2 @@
+//! Integration tests: the Docker sandbox against the real engine and image.
+mod suite;

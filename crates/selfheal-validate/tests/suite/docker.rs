@@ -1,0 +1,406 @@
+use std::time::{Duration, Instant};
+
+use selfheal_types::{StepResult, ValidationOutcome};
+use selfheal_validate::{
+    DEFAULT_IMAGE, DockerSandbox, FAILING_STEP, FULL_STEP, Limits, OMITTED_MARKER, Sandbox,
+    TAIL_MAX_BYTES, TestStep, ValidateError, ValidationPlan,
+};
+
+use super::{assert_no_container_left, calc_project, sandbox, snapshot, write};
+
+const PYTEST: &str = "python -m pytest -q -p no:cacheprovider";
+const MINUTE: Duration = Duration::from_secs(60);
+
+fn one_step(command: &str, timeout: Duration) -> ValidationPlan {
+    ValidationPlan::new(vec![TestStep::new("step", command)], timeout)
+}
+
+#[tokio::test]
+async fn a_passing_project_passes_and_leaves_the_workdir_alone() {
+    let case = "passing";
+    let Some(sandbox) = sandbox(case).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    calc_project(dir.path(), true);
+    let before = snapshot(dir.path());
+
+    // The default pytest run writes .pytest_cache: inside the container only.
+    let plan = ValidationPlan::failing_then_full(&[], "", "python -m pytest -q", MINUTE);
+    let report = sandbox
+        .validate(dir.path(), &plan)
+        .await
+        .expect("validates");
+
+    assert_eq!(report.outcome, ValidationOutcome::Passed, "{report:#?}");
+    assert_eq!(report.image, DEFAULT_IMAGE);
+    assert_eq!(report.steps.len(), 1);
+    let step = &report.steps[0];
+    assert_eq!(
+        (step.name.as_str(), step.exit_code, step.timed_out),
+        (FULL_STEP, Some(0), false)
+    );
+    assert!(
+        step.output_tail.contains("2 passed"),
+        "{}",
+        step.output_tail
+    );
+    assert_eq!(snapshot(dir.path()), before, "the workdir must not change");
+    assert_no_container_left(case).await;
+}
+
+#[tokio::test]
+async fn a_failing_test_reports_its_exit_code_and_assertion() {
+    let case = "failing";
+    let Some(sandbox) = sandbox(case).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    calc_project(dir.path(), false);
+
+    let report = sandbox
+        .validate(dir.path(), &one_step(PYTEST, MINUTE))
+        .await
+        .expect("validates");
+
+    assert_eq!(report.outcome, ValidationOutcome::Failed);
+    let failed = report.failed_step().expect("a failed step");
+    assert_eq!((failed.exit_code, failed.timed_out), (Some(1), false));
+    assert!(
+        failed.output_tail.contains("assert 1 == 3"),
+        "{}",
+        failed.output_tail
+    );
+    assert!(
+        failed.output_tail.contains("1 failed, 1 passed"),
+        "{}",
+        failed.output_tail
+    );
+    assert_no_container_left(case).await;
+}
+
+#[tokio::test]
+async fn failing_tests_run_first_and_a_failure_stops_the_plan() {
+    let case = "order";
+    let Some(sandbox) = sandbox(case).await else {
+        return;
+    };
+    let failing = ["tests/test_calc.py::test_add".to_owned()];
+    let plan =
+        ValidationPlan::failing_then_full(&failing, &format!("{PYTEST} {{tests}}"), PYTEST, MINUTE);
+
+    // Still broken: the focused step fails, the full suite never runs.
+    let broken = tempfile::tempdir().expect("tempdir");
+    calc_project(broken.path(), false);
+    let report = sandbox
+        .validate(broken.path(), &plan)
+        .await
+        .expect("validates");
+    assert_eq!(report.outcome, ValidationOutcome::Failed);
+    let names: Vec<_> = report.steps.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, [FAILING_STEP]);
+    assert!(
+        report.steps[0].output_tail.contains("1 failed"),
+        "{}",
+        report.steps[0].output_tail
+    );
+
+    // Fixed: both steps, focused one first (one test), then the whole suite (two).
+    let fixed = tempfile::tempdir().expect("tempdir");
+    calc_project(fixed.path(), true);
+    let report = sandbox
+        .validate(fixed.path(), &plan)
+        .await
+        .expect("validates");
+    assert_eq!(report.outcome, ValidationOutcome::Passed, "{report:#?}");
+    let summary: Vec<_> = report
+        .steps
+        .iter()
+        .map(|s| {
+            (
+                s.name.as_str(),
+                s.exit_code,
+                s.output_tail.contains("1 passed"),
+                s.output_tail.contains("2 passed"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (FAILING_STEP, Some(0), true, false),
+            (FULL_STEP, Some(0), false, true)
+        ]
+    );
+    assert_no_container_left(case).await;
+}
+
+#[tokio::test]
+async fn a_step_past_the_time_limit_is_killed_and_reported() {
+    let case = "timeout";
+    let Some(sandbox) = sandbox(case).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "README", "x\n");
+    let plan = ValidationPlan::new(
+        vec![
+            TestStep::new("hangs", "echo started; sleep 60; echo never"),
+            TestStep::new("after", "echo must not run"),
+        ],
+        Duration::from_secs(3),
+    );
+
+    let began = Instant::now();
+    let report = sandbox
+        .validate(dir.path(), &plan)
+        .await
+        .expect("validates");
+    let took = began.elapsed();
+
+    assert_eq!(report.outcome, ValidationOutcome::TimedOut);
+    assert_eq!(
+        report.steps.len(),
+        1,
+        "the plan stops at the step that timed out"
+    );
+    let StepResult {
+        exit_code,
+        timed_out,
+        ref output_tail,
+        duration_ms,
+        ..
+    } = report.steps[0];
+    assert_eq!((exit_code, timed_out), (None, true));
+    assert_eq!(output_tail, "started\n");
+    assert!(duration_ms < 3_500, "step ran {duration_ms} ms");
+    assert!(took < Duration::from_secs(10), "validation took {took:?}");
+    assert_no_container_left(case).await;
+}
+
+#[tokio::test]
+async fn the_network_is_off() {
+    let case = "network";
+    let Some(sandbox) = sandbox(case).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "net.py",
+        "import socket\nprint(sorted(n for _, n in socket.if_nameindex()))\nsocket.create_connection(('1.1.1.1', 53), timeout=5)\nprint('connected')\n",
+    );
+
+    let report = sandbox
+        .validate(dir.path(), &one_step("python net.py", MINUTE))
+        .await
+        .expect("validates");
+
+    assert_eq!(report.outcome, ValidationOutcome::Failed);
+    let tail = &report.steps[0].output_tail;
+    assert!(tail.starts_with("['lo']\n"), "only loopback exists: {tail}");
+    assert!(tail.contains("Network is unreachable"), "{tail}");
+    assert!(!tail.contains("connected"), "{tail}");
+    assert_no_container_left(case).await;
+}
+
+#[tokio::test]
+async fn steps_run_unprivileged_on_a_copy_with_modes_kept_and_caches_skipped() {
+    let case = "lockdown";
+    let Some(sandbox) = sandbox(case).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "run.sh", "#!/bin/sh\necho script ran\n");
+    std::fs::set_permissions(
+        dir.path().join("run.sh"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    write(dir.path(), ".git/HEAD", "ref: refs/heads/main\n");
+    write(dir.path(), "node_modules/x/index.js", "junk\n");
+    write(dir.path(), "pkg/__pycache__/m.pyc", "junk\n");
+    let before = snapshot(dir.path());
+    let script = [
+        "./run.sh",
+        "id -u",
+        "grep CapEff /proc/self/status",
+        "grep NoNewPrivs /proc/self/status",
+        "echo CI=$CI PYTHONDONTWRITEBYTECODE=$PYTHONDONTWRITEBYTECODE",
+        "pwd",
+        "test ! -e .git && test ! -e node_modules && test ! -e pkg/__pycache__ && test -d pkg && echo skipped",
+        "touch made-inside && rm run.sh && echo wrote",
+    ]
+    .join(" && ");
+
+    let report = sandbox
+        .validate(dir.path(), &one_step(&script, MINUTE))
+        .await
+        .expect("validates");
+
+    assert_eq!(report.outcome, ValidationOutcome::Passed, "{report:#?}");
+    let lines: Vec<_> = report.steps[0]
+        .output_tail
+        .lines()
+        .map(str::split_whitespace)
+        .map(|w| w.collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "script ran",
+            "1000",
+            "CapEff: 0000000000000000",
+            "NoNewPrivs: 1",
+            "CI=true PYTHONDONTWRITEBYTECODE=1",
+            "/work",
+            "skipped",
+            "wrote",
+        ]
+    );
+    assert_eq!(
+        snapshot(dir.path()),
+        before,
+        "changes inside the sandbox must not reach the workdir"
+    );
+    assert_no_container_left(case).await;
+}
+
+#[tokio::test]
+async fn huge_output_keeps_only_the_tail() {
+    let case = "huge";
+    let Some(sandbox) = sandbox(case).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "README", "x\n");
+    // About 4 MB of output, then the line that matters.
+    let command = "python -c \"import sys\nfor i in range(200000): print('noise', i)\nprint('E   assert the end'); sys.exit(3)\"";
+
+    let report = sandbox
+        .validate(dir.path(), &one_step(command, MINUTE))
+        .await
+        .expect("validates");
+
+    assert_eq!(report.outcome, ValidationOutcome::Failed);
+    let step = &report.steps[0];
+    assert_eq!(step.exit_code, Some(3));
+    let tail = &step.output_tail;
+    let body = tail
+        .strip_prefix(&format!("{OMITTED_MARKER}\n"))
+        .expect("marks the omission");
+    assert!(body.len() <= TAIL_MAX_BYTES, "{} bytes", body.len());
+    assert!(
+        body.ends_with("noise 199999\nE   assert the end\n"),
+        "{}",
+        &body[body.len().saturating_sub(200)..]
+    );
+    assert!(
+        body.starts_with("noise "),
+        "starts at a whole line: {}",
+        &body[..40]
+    );
+    assert_no_container_left(case).await;
+}
+
+#[tokio::test]
+async fn a_dropped_validation_still_removes_its_container() {
+    let case = "dropped";
+    let Some(sandbox) = sandbox(case).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "README", "x\n");
+    let plan = one_step("sleep 60", MINUTE);
+
+    // Dropping the future mid-step is what Ctrl-C does to a running validation.
+    let abandoned =
+        tokio::time::timeout(Duration::from_secs(3), sandbox.validate(dir.path(), &plan)).await;
+    assert!(
+        abandoned.is_err(),
+        "the step should still have been running"
+    );
+    assert_no_container_left(case).await;
+}
+
+#[tokio::test]
+async fn a_missing_image_is_its_own_error_with_a_hint() {
+    let case = "no-image";
+    if sandbox(case).await.is_none() {
+        return;
+    }
+    let sandbox =
+        DockerSandbox::connect_to(None, "selfheal-no-such-image:never", Limits::default())
+            .await
+            .expect("engine")
+            .with_label(super::TEST_LABEL, case);
+    assert!(!sandbox.image_present().await.expect("inspect"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "README", "x\n");
+
+    let err = sandbox
+        .validate(dir.path(), &one_step("true", MINUTE))
+        .await
+        .expect_err("no image");
+
+    assert!(
+        matches!(&err, ValidateError::ImageMissing { image } if image == "selfheal-no-such-image:never"),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("hint: run scripts/build-sandbox-image.sh"),
+        "{err}"
+    );
+    assert_no_container_left(case).await;
+}
+
+#[tokio::test]
+async fn an_empty_plan_is_refused_rather_than_passed() {
+    let case = "empty";
+    let Some(sandbox) = sandbox(case).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let err = sandbox
+        .validate(dir.path(), &ValidationPlan::new(vec![], MINUTE))
+        .await
+        .expect_err("empty");
+    assert!(matches!(err, ValidateError::EmptyPlan), "{err:?}");
+}
+
+#[tokio::test]
+async fn the_engine_reports_its_version() {
+    let Some(sandbox) = sandbox("version").await else {
+        return;
+    };
+    let version = sandbox.engine_version().await.expect("version");
+    assert!(version.contains(" (api 1."), "{version}");
+}
+
+#[tokio::test]
+async fn an_absent_engine_is_unreachable_with_a_hint() {
+    // No Docker needed: nothing listens on this socket.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let host = format!("unix://{}", dir.path().join("docker.sock").display());
+    let err = DockerSandbox::connect_to(Some(&host), DEFAULT_IMAGE, Limits::default())
+        .await
+        .expect_err("no engine");
+    assert!(
+        matches!(&err, ValidateError::EngineUnreachable { host: h, .. } if *h == host),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("hint: run scripts/ensure-docker.sh"),
+        "{err}"
+    );
+
+    let err = DockerSandbox::connect_to(Some("ssh://box"), DEFAULT_IMAGE, Limits::default())
+        .await
+        .expect_err("ssh");
+    assert!(
+        matches!(err, ValidateError::UnsupportedHost { .. }),
+        "{err:?}"
+    );
+}
