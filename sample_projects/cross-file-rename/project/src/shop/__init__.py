@@ -1,0 +1,1 @@
+"""Checkout totals for the storefront: items, shipping and free-shipping rules."""

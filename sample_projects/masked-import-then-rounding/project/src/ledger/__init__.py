@@ -1,0 +1,1 @@
+"""Shared expenses: who owes whom, to the cent."""

@@ -1,0 +1,5 @@
+"""A small cron-expression parser for the job scheduler."""
+
+from .fields import Schedule, parse
+
+__all__ = ["Schedule", "parse"]

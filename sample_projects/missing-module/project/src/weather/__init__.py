@@ -1,0 +1,1 @@
+"""Station readings and the one-line reports the weather bot posts."""

@@ -1,0 +1,1 @@
+"""Course grade reports from the LMS score export."""
