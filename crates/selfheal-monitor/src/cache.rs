@@ -1,0 +1,307 @@
+//! The offline cache: run logs kept under `<repo>/.selfheal/logs/`.
+
+use std::cmp::Reverse;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use selfheal_types::RunInfo;
+
+use crate::run_json::{self, MAX_RUN_JSON, RunJson};
+use crate::{CiProvider, MonitorError};
+
+/// A run whose logs are on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedRun {
+    pub info: RunInfo,
+    /// A folder in GitHub's run-log layout, a run-logs zip, or a single log file.
+    pub logs: PathBuf,
+}
+
+/// Runs cached under `<repo>/.selfheal/logs/`, one per entry:
+///
+/// - `<run-id>/`: the run's logs as GitHub's run-logs zip unpacks (job
+///   folders of `<n>_<step>.txt`, and/or `<n>_<job>.txt` at the top), with an
+///   optional `run.json` holding [`RunInfo`] fields;
+/// - `<run-id>.zip`: the zip itself, optionally with `run.json` inside.
+///
+/// Entries starting with `.` and other files are ignored; when both
+/// `<id>/` and `<id>.zip` exist, the folder wins.
+///
+/// Newest first means, in order of precedence: the later `created_at` from
+/// `run.json` (runs that have one come before runs that do not), then the
+/// larger numeric run id (GitHub's ids grow with time), then the later
+/// modification time of the entry, then the name. This is one total order,
+/// so a cache that mixes kinds still sorts the same way every time.
+#[derive(Debug, Clone)]
+pub struct OfflineCache {
+    dir: PathBuf,
+}
+
+impl OfflineCache {
+    pub fn new(repo_root: &Path) -> Self {
+        Self {
+            dir: repo_root.join(".selfheal").join("logs"),
+        }
+    }
+
+    /// Where the cache lives, whether or not it exists yet.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Every cached run, newest first. Empty when the folder exists but holds no runs.
+    pub fn runs(&self) -> Result<Vec<CachedRun>, MonitorError> {
+        Ok(self.entries()?.into_iter().map(|e| e.run).collect())
+    }
+
+    /// The run `run_id` (matched against run ids and entry names), or the newest.
+    pub fn select(&self, run_id: Option<&str>) -> Result<CachedRun, MonitorError> {
+        let entries = self.entries()?;
+        let Some(wanted) = run_id else {
+            return entries.into_iter().next().map(|e| e.run).ok_or_else(|| {
+                MonitorError::EmptyCache {
+                    dir: self.dir.clone(),
+                }
+            });
+        };
+        let known: Vec<String> = entries.iter().map(|e| e.run.info.id.clone()).collect();
+        entries
+            .into_iter()
+            .find(|e| e.run.info.id == wanted || e.name == wanted)
+            .map(|e| e.run)
+            .ok_or_else(|| {
+                if known.is_empty() {
+                    MonitorError::EmptyCache {
+                        dir: self.dir.clone(),
+                    }
+                } else {
+                    MonitorError::UnknownRun {
+                        id: wanted.to_owned(),
+                        dir: self.dir.clone(),
+                        known,
+                    }
+                }
+            })
+    }
+
+    fn entries(&self) -> Result<Vec<Entry>, MonitorError> {
+        let read = match fs::read_dir(&self.dir) {
+            Ok(read) => read,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(MonitorError::NoCache {
+                    dir: self.dir.clone(),
+                });
+            }
+            Err(source) => {
+                return Err(MonitorError::Io {
+                    action: "list",
+                    path: self.dir.clone(),
+                    source,
+                });
+            }
+        };
+        let mut entries: Vec<Entry> = Vec::new();
+        for item in read {
+            let item = item.map_err(MonitorError::io("list", self.dir.clone()))?;
+            let file_name = item.file_name().to_string_lossy().into_owned();
+            if file_name.starts_with('.') {
+                continue;
+            }
+            let path = item.path();
+            // `metadata` follows symlinks: a cache entry may link to logs kept elsewhere.
+            let Ok(meta) = fs::metadata(&path) else {
+                continue;
+            };
+            let (name, run_json) = if meta.is_dir() {
+                let run_json = read_run_json_file(&path.join("run.json"))?;
+                (file_name, run_json)
+            } else if let Some(stem) = zip_stem(&path) {
+                if entries.iter().any(|e| e.name == stem && e.is_dir) {
+                    continue;
+                }
+                (stem, read_run_json_in_zip(&path)?)
+            } else {
+                continue;
+            };
+            if meta.is_dir() {
+                // The folder wins over a zip of the same name seen earlier.
+                entries.retain(|e| e.name != name);
+            }
+            let info = run_json.into_info(&name);
+            entries.push(Entry {
+                key: SortKey::new(&info, meta.modified().ok(), &name),
+                is_dir: meta.is_dir(),
+                name,
+                run: CachedRun { info, logs: path },
+            });
+        }
+        entries.sort_by(|a, b| b.key.cmp(&a.key));
+        Ok(entries)
+    }
+}
+
+struct Entry {
+    name: String,
+    is_dir: bool,
+    key: SortKey,
+    run: CachedRun,
+}
+
+/// Compared field by field; see [`OfflineCache`] for the rule.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct SortKey {
+    created_at: Option<i64>,
+    numeric_id: Option<u64>,
+    modified: Option<SystemTime>,
+    // The name breaks ties, so the order does not depend on `read_dir`'s.
+    name: Reverse<String>,
+}
+
+impl SortKey {
+    fn new(info: &RunInfo, modified: Option<SystemTime>, name: &str) -> Self {
+        Self {
+            created_at: info
+                .created_at
+                .as_deref()
+                .and_then(run_json::rfc3339_millis),
+            numeric_id: info.id.parse().ok(),
+            modified,
+            name: Reverse(name.to_owned()),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl CiProvider for OfflineCache {
+    /// The cache holds the runs someone chose to keep, which are failed runs
+    /// by convention; there is no status to check.
+    async fn failed_runs(&self) -> Result<Vec<RunInfo>, MonitorError> {
+        Ok(self.runs()?.into_iter().map(|r| r.info).collect())
+    }
+
+    async fn fetch_logs(&self, run: &RunInfo) -> Result<PathBuf, MonitorError> {
+        Ok(self.select(Some(&run.id))?.logs)
+    }
+}
+
+/// A run given directly with `--logs PATH`.
+///
+/// The run id comes from a `run.json` inside the folder or zip (or, for a
+/// single log file, beside it); else from the folder's name or the zip's
+/// file stem, with GitHub's download name `logs_<id>.zip` read as `<id>`;
+/// else, for a single file, it is `local`.
+pub fn run_from_logs_path(path: &Path) -> Result<CachedRun, MonitorError> {
+    let meta = fs::metadata(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            MonitorError::LogsNotFound {
+                path: path.to_path_buf(),
+            }
+        } else {
+            MonitorError::Io {
+                action: "inspect",
+                path: path.to_path_buf(),
+                source: e,
+            }
+        }
+    })?;
+    let info = if meta.is_dir() {
+        // `.` and `..` have no name of their own; the resolved path does.
+        let name = fs::canonicalize(path)
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "local".to_owned());
+        read_run_json_file(&path.join("run.json"))?.into_info(&name)
+    } else if let Some(stem) = zip_stem(path) {
+        let id = match stem.strip_prefix("logs_") {
+            Some(digits) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+                digits.to_owned()
+            }
+            _ => stem,
+        };
+        read_run_json_in_zip(path)?.into_info(&id)
+    } else {
+        let beside = path
+            .parent()
+            .map_or_else(|| PathBuf::from("run.json"), |p| p.join("run.json"));
+        read_run_json_file(&beside)?.into_info("local")
+    };
+    Ok(CachedRun {
+        info,
+        logs: path.to_path_buf(),
+    })
+}
+
+/// Writes `<dir>/.gitignore` holding `*`, creating `dir` if needed, so that
+/// selfheal's own files never show in `git status`. An existing file that
+/// already ignores everything is left alone; any other is kept below a new
+/// `*` line.
+pub fn ensure_self_ignored(dir: &Path) -> std::io::Result<()> {
+    fs::create_dir_all(dir)?;
+    let path = dir.join(".gitignore");
+    let existing = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e),
+    };
+    if existing.lines().any(|l| l.trim() == "*") {
+        return Ok(());
+    }
+    fs::write(&path, format!("*\n{existing}"))
+}
+
+fn zip_stem(path: &Path) -> Option<String> {
+    let ext = path.extension()?.to_str()?;
+    if !ext.eq_ignore_ascii_case("zip") {
+        return None;
+    }
+    Some(path.file_stem()?.to_string_lossy().into_owned())
+}
+
+fn read_run_json_file(path: &Path) -> Result<RunJson, MonitorError> {
+    let file = match fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(RunJson::default()),
+        Err(source) => {
+            return Err(MonitorError::Io {
+                action: "open",
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    let mut text = String::new();
+    file.take(MAX_RUN_JSON)
+        .read_to_string(&mut text)
+        .map_err(|e| MonitorError::BadRunJson {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+    run_json::parse(&text, path)
+}
+
+fn read_run_json_in_zip(zip_path: &Path) -> Result<RunJson, MonitorError> {
+    let zip_err = |source| MonitorError::Zip {
+        path: zip_path.to_path_buf(),
+        source,
+    };
+    let file =
+        fs::File::open(zip_path).map_err(MonitorError::io("open", zip_path.to_path_buf()))?;
+    let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(zip_err)?;
+    let mut entry = match archive.by_name("run.json") {
+        Ok(entry) => entry,
+        Err(zip::result::ZipError::FileNotFound) => return Ok(RunJson::default()),
+        Err(e) => return Err(zip_err(e)),
+    };
+    let shown = zip_path.join("run.json");
+    let mut text = String::new();
+    (&mut entry)
+        .take(MAX_RUN_JSON)
+        .read_to_string(&mut text)
+        .map_err(|e| MonitorError::BadRunJson {
+            path: shown.clone(),
+            reason: e.to_string(),
+        })?;
+    run_json::parse(&text, &shown)
+}

@@ -1,0 +1,73 @@
+use std::path::PathBuf;
+
+/// Everything that can go wrong finding runs and their logs.
+///
+/// Retrying: nothing here is worth retrying as is; each variant is about
+/// local files the user has to add or fix. The GitHub provider (next) adds
+/// HTTP failures, of which 429 and 5xx will be the retryable ones.
+#[derive(Debug, thiserror::Error)]
+pub enum MonitorError {
+    #[error(
+        "no cached run logs: {} does not exist\nhint: pass --logs PATH, or put a run's logs in {}/<run-id>/",
+        dir.display(),
+        dir.display()
+    )]
+    NoCache { dir: PathBuf },
+
+    #[error(
+        "no cached run logs in {}\nhint: pass --logs PATH, or put a run's logs in {}/<run-id>/",
+        dir.display(),
+        dir.display()
+    )]
+    EmptyCache { dir: PathBuf },
+
+    #[error(
+        "no cached run `{id}` in {}; cached runs: {}\nhint: pick one of those, or cache the run's logs in {}/{id}/",
+        dir.display(),
+        known.join(", "),
+        dir.display()
+    )]
+    UnknownRun {
+        id: String,
+        dir: PathBuf,
+        /// The ids that are cached, newest first.
+        known: Vec<String>,
+    },
+
+    #[error(
+        "no logs at {}\nhint: pass a log file, a run-logs zip as GitHub serves it, or its unpacked folder",
+        path.display()
+    )]
+    LogsNotFound { path: PathBuf },
+
+    #[error(
+        "cannot read run metadata {}: {reason}\nhint: fix or delete the file; it is optional",
+        path.display()
+    )]
+    BadRunJson { path: PathBuf, reason: String },
+
+    #[error("cannot read zip {}: {source}", path.display())]
+    Zip {
+        path: PathBuf,
+        #[source]
+        source: zip::result::ZipError,
+    },
+
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl MonitorError {
+    pub(crate) fn io(action: &'static str, path: PathBuf) -> impl FnOnce(std::io::Error) -> Self {
+        move |source| MonitorError::Io {
+            action,
+            path,
+            source,
+        }
+    }
+}

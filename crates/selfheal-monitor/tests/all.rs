@@ -1,0 +1,2 @@
+//! Integration tests over cache folders built in temp dirs.
+mod suite;
