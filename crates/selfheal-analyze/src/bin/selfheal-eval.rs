@@ -107,7 +107,7 @@ fn logchunks(root: &Path, verbose: bool, out: &mut impl Write) -> Result<Score> 
     Ok(total)
 }
 
-/// `E a-b` / `E n` lines of a CiDiff `groundtruth` file.
+/// `E a-b` / `E n` lines of a `CiDiff` `groundtruth` file.
 fn cidiff_truth(text: &str) -> Vec<LineSpan> {
     text.lines()
         .filter_map(|l| l.strip_prefix("E "))
