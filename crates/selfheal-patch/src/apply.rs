@@ -178,6 +178,17 @@ fn apply_one(current: Option<&str>, edit: &Edit) -> Result<String, String> {
                     "the whole-file block looks abridged (`{line}`); send the complete file or an edit of the lines that change"
                 ));
             }
+            // A labelled block that is really a snippet (the model quoting the
+            // lines it talks about) would delete the rest of the file, and
+            // deleting tests can make a suite pass; so a block far shorter than
+            // the file it replaces is refused.
+            let code_lines = |t: &str| t.lines().filter(|l| !l.trim().is_empty()).count();
+            let (had, has) = (code_lines(before), code_lines(&new));
+            if had >= 10 && has * 2 < had {
+                return Err(format!(
+                    "the whole-file block has {has} lines of code where the file has {had}; it looks like a fragment: send the complete file or an edit of the lines that change"
+                ));
+            }
             in_lf(before, |_| Ok(new))
         }
     }
@@ -218,6 +229,8 @@ fn abridged_line(before: &str, after: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use std::fmt::Write as _;
+
     use super::*;
 
     #[test]
@@ -253,6 +266,27 @@ mod tests {
                     .to_owned()
             )
         );
+    }
+
+    #[test]
+    fn whole_file_blocks_much_shorter_than_the_file_are_fragments() {
+        let file = (1..=12).fold(String::new(), |mut acc, i| {
+            let _ = writeln!(acc, "x{i} = {i}");
+            acc
+        });
+        let fragment = Edit::WholeFile {
+            file: "x".into(),
+            content: "x1 = 1\nx2 = 20\n".into(),
+        };
+        assert_eq!(
+            apply_one(Some(&file), &fragment),
+            Err("the whole-file block has 2 lines of code where the file has 12; it looks like a fragment: send the complete file or an edit of the lines that change".to_owned())
+        );
+        let rewrite = Edit::WholeFile {
+            file: "x".into(),
+            content: file.replace("x2 = 2\n", "x2 = 20\n"),
+        };
+        assert!(apply_one(Some(&file), &rewrite).is_ok());
     }
 
     #[test]

@@ -134,11 +134,16 @@ fn path_from_label(line: &str) -> Option<String> {
             .trim_start_matches(['#', '>', '-', '*', '_', '`', '"', ' '])
             .trim_end_matches([':', '*', '_', '`', '"', ' ']);
         for label in LABELS {
-            if t.len() > label.len() && t[..label.len()].eq_ignore_ascii_case(label) {
-                let rest = &t[label.len()..];
-                if label.ends_with(':') || rest.starts_with([' ', ':']) {
-                    t = rest.trim_start_matches([':', ' ']);
-                }
+            // `get` rather than indexing: the label's length need not fall
+            // on a character boundary of the line.
+            let head = t
+                .get(..label.len())
+                .filter(|h| h.eq_ignore_ascii_case(label));
+            if let Some(rest) = head.and_then(|_| t.get(label.len()..))
+                && !rest.is_empty()
+                && (label.ends_with(':') || rest.starts_with([' ', ':']))
+            {
+                t = rest.trim_start_matches([':', ' ']);
             }
         }
         if t == before {

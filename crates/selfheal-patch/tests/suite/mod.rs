@@ -1,2 +1,3 @@
-mod paths;
+mod api;
+mod robustness;
 mod scenarios;

@@ -1,1 +1,0 @@
-//! Public-API checks that scenario folders cannot express.
