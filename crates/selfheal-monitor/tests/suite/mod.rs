@@ -1,5 +1,6 @@
 mod cache;
 mod logs_path;
+mod samples;
 
 use std::io::Write;
 use std::path::Path;
