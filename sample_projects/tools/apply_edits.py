@@ -81,7 +81,7 @@ def apply(root: Path, doc: dict, source: str) -> list[str]:
 
 def main(argv: list[str]) -> int:
     if len(argv) < 3:
-        print(__doc__.strip().splitlines()[-2], file=sys.stderr)
+        print("usage: apply_edits.py PROJECT_ROOT FIX.json [FIX.json ...]", file=sys.stderr)
         return 2
     root = Path(argv[1])
     try:

@@ -317,7 +317,13 @@ def make(name: str) -> None:
     step("1_Set up job.txt", set_up_job(job_name, rng), 0.0)
     step("2_Run actions_checkout@v4.txt", checkout(ci["repository"], workdir, sha, rng), 0.9, (0.1, 40))
     step("3_Set up Python.txt", setup_python(ci.get("matrix")), 0.4)
-    step("4_Install dependencies.txt", install_deps(), 1.2, (1, 250))
+    install = install_deps()
+    header = install.index("##[endgroup]") + 1
+    clock.jump(1.2)
+    # The runner prints the group header at once; pip's lines come as it downloads.
+    stamped = [(clock.tick(), line) for line in install[:header]]
+    stamped += [(clock.tick(20, 300), line) for line in install[header:]]
+    steps.append(("4_Install dependencies.txt", stamped))
 
     run_lines = run_group([ci["command"]], python_env())
     clock.jump(0.3)
