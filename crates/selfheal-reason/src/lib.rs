@@ -1,1 +1,107 @@
-//! LLM diagnosis: builds prompts from a failure and its sources and asks any OpenAI-compatible server
+//! The reasoner: turns a failure and its source into a question for a language
+//! model, and its answer into a [`Proposal`].
+//!
+//! One attempt is one chat-completion call through async-openai, so any
+//! OpenAI-compatible server works (`OpenAI`, vLLM, llama.cpp, `Ollama`). The
+//! prompt comes from three Markdown templates (`config/prompts/`, compiled in,
+//! overridable per file from a folder) filled by `{{placeholder}}`
+//! substitution. The model is asked for one JSON object, `{diagnosis, edits}`,
+//! enforced with `response_format: json_schema` where the server supports it.
+//!
+//! This crate reads only the diagnosis out of the reply. The edits stay in
+//! [`Proposal::reply`] as raw text for `selfheal-patch`, which parses them
+//! leniently; keeping the two apart means a server that ignores the schema
+//! and answers in prose or diffs still yields a usable proposal.
+//!
+//! [`collect_context`] picks which source the model sees, within a token budget.
+
+mod client;
+mod context;
+mod error;
+mod prompt;
+mod reply;
+
+use std::time::Duration;
+
+pub use client::Reasoner;
+pub use context::collect_context;
+pub use error::ReasonError;
+pub use prompt::{PLACEHOLDERS, Prompts};
+pub use reply::reply_json_schema;
+
+/// How to reach the model and how to ask it.
+#[derive(Clone, PartialEq)]
+pub struct LlmSettings {
+    /// Up to and including the API version (`http://127.0.0.1:8080/v1`).
+    pub base_url: String,
+    /// `None` sends no `Authorization` header, as local servers expect.
+    pub api_key: Option<String>,
+    pub model: String,
+    pub temperature: f32,
+    pub max_tokens: u32,
+    /// For the whole request, reply included.
+    pub timeout: Duration,
+    /// Send `response_format: json_schema`.
+    pub structured_output: bool,
+}
+
+// Hand-written so that the key never reaches a log line.
+impl std::fmt::Debug for LlmSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LlmSettings")
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("model", &self.model)
+            .field("temperature", &self.temperature)
+            .field("max_tokens", &self.max_tokens)
+            .field("timeout", &self.timeout)
+            .field("structured_output", &self.structured_output)
+            .finish()
+    }
+}
+
+/// A source file, or an excerpt of one, to show the model.
+///
+/// An excerpt marks the lines it leaves out with one line of the form
+/// `... [lines A-B not shown]`, so the prompt still numbers lines as in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFile {
+    /// Relative to the repository root, `/`-separated.
+    pub path: String,
+    pub content: String,
+}
+
+/// What an earlier attempt did and why it was not enough.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviousAttempt {
+    pub number: u32,
+    /// The unified diff it applied, if it got that far.
+    pub diff: Option<String>,
+    /// One line: why it failed.
+    pub outcome: String,
+    /// The part of the validation output where it failed.
+    pub validation_excerpt: Option<String>,
+}
+
+/// Everything the model is shown for one attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepairRequest {
+    pub failure: selfheal_types::Failure,
+    /// The log lines that show the failure.
+    pub excerpt: String,
+    pub files: Vec<SourceFile>,
+    /// Earlier attempts, oldest first; empty on the first.
+    pub previous: Vec<PreviousAttempt>,
+}
+
+/// The model's answer to one [`RepairRequest`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proposal {
+    /// From the reply's JSON, or its first sentences when it was prose;
+    /// empty strings when it had none.
+    pub diagnosis: selfheal_types::Diagnosis,
+    /// The raw text, parsed for edits by selfheal-patch.
+    pub reply: String,
+    /// From the response's `usage`; zero when the server sent none.
+    pub tokens: selfheal_types::TokenUsage,
+}
