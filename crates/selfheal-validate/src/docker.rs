@@ -23,8 +23,8 @@ use bollard::container::LogOutput;
 use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
 use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, RemoveContainerOptionsBuilder,
-    UploadToContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, ListContainersOptionsBuilder,
+    RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 use selfheal_types::{StepResult, ValidationOutcome, ValidationReport};
@@ -176,6 +176,35 @@ impl DockerSandbox {
             v.version.as_deref().unwrap_or("unknown"),
             v.api_version.as_deref().unwrap_or("unknown")
         ))
+    }
+
+    /// Removes every container this process created through a sandbox with the same
+    /// labels, and returns how many there were.
+    ///
+    /// Dropping a validation schedules removal of its container on the async
+    /// runtime; a binary that exits right after Ctrl-C may shut the runtime down
+    /// before that runs. Awaiting this before exiting closes the gap.
+    pub async fn remove_leftovers(&self) -> Result<usize, ValidateError> {
+        let mut wanted = vec![format!("{CONTAINER_LABEL}={}", std::process::id())];
+        wanted.extend(self.labels.iter().map(|(k, v)| format!("{k}={v}")));
+        let filters = HashMap::from([("label", wanted)]);
+        let options = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let left = self
+            .docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|source| ValidateError::Engine {
+                action: "list sandbox containers",
+                source,
+            })?;
+        let ids: Vec<String> = left.into_iter().filter_map(|c| c.id).collect();
+        for id in &ids {
+            remove_container(&self.docker, id).await;
+        }
+        Ok(ids.len())
     }
 
     pub async fn image_present(&self) -> Result<bool, ValidateError> {

@@ -323,6 +323,37 @@ async fn a_dropped_validation_still_removes_its_container() {
     assert_no_container_left(case).await;
 }
 
+#[test]
+fn leftovers_of_a_runtime_shut_down_mid_validation_can_be_removed() {
+    let case = "shutdown";
+    let main = tokio::runtime::Runtime::new().expect("runtime");
+    let Some(sandbox) = main.block_on(sandbox(case)) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "README", "x\n");
+    let plan = one_step("sleep 60", MINUTE);
+
+    // A binary that returns from main on Ctrl-C: the validation is dropped and
+    // the runtime goes with it, before the removal the guard scheduled can run.
+    let doomed = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let abandoned = doomed.block_on(async {
+        tokio::time::timeout(Duration::from_secs(3), sandbox.validate(dir.path(), &plan)).await
+    });
+    assert!(
+        abandoned.is_err(),
+        "the step should still have been running"
+    );
+    drop(doomed);
+
+    let removed = main.block_on(sandbox.remove_leftovers()).expect("removes");
+    assert_eq!(removed, 1);
+    main.block_on(assert_no_container_left(case));
+}
+
 #[tokio::test]
 async fn a_missing_image_is_its_own_error_with_a_hint() {
     let case = "no-image";
