@@ -159,7 +159,7 @@ fn apply_one(current: Option<&str>, edit: &Edit) -> Result<String, String> {
                 "old text is empty but the file already exists; quote the text to replace"
                     .to_owned(),
             ),
-            Some(content) => in_lf(content, |c| matching::replace(c, &lf(old), &lf(new))),
+            Some(content) => in_lf(content, |c| replace_or_ungutter(c, &lf(old), &lf(new))),
         },
         Edit::Diff { hunks, .. } => match current {
             Some(content) => in_lf(content, |c| matching::apply_hunks(c, hunks)),
@@ -172,6 +172,7 @@ fn apply_one(current: Option<&str>, edit: &Edit) -> Result<String, String> {
         },
         Edit::WholeFile { content: new, .. } => {
             let new = lf(new);
+            let new = strip_gutter(&new).unwrap_or(new);
             let before = current.unwrap_or("");
             if let Some(line) = abridged_line(before, &new) {
                 return Err(format!(
@@ -192,6 +193,56 @@ fn apply_one(current: Option<&str>, edit: &Edit) -> Result<String, String> {
             in_lf(before, |_| Ok(new))
         }
     }
+}
+
+/// Lenient: the prompt shows files with a line-number gutter (`12 | code`)
+/// and models copy it into `old`. When `old` does not match as given and
+/// every line of it carries a gutter, the gutters are dropped (from `new`
+/// too, on the lines that have one) and the match is tried again.
+fn replace_or_ungutter(content: &str, old: &str, new: &str) -> Result<String, String> {
+    matching::replace(content, old, new).or_else(|err| {
+        let Some(old) = strip_gutter(old) else {
+            return Err(err);
+        };
+        let new: Vec<&str> = new
+            .split_inclusive('\n')
+            .map(|l| gutter_len(l).map_or(l, |n| &l[n..]))
+            .collect();
+        matching::replace(content, &old, &new.concat()).map_err(|e| {
+            format!("{e}; the line numbers and ` | ` shown in the prompt are not part of the file")
+        })
+    })
+}
+
+/// The length of a line's `  12 | ` gutter, if it has one.
+fn gutter_len(line: &str) -> Option<usize> {
+    let body = line.trim_start();
+    let digits = body.bytes().take_while(u8::is_ascii_digit).count();
+    let rest = &body[digits..];
+    let indent = line.len() - body.len();
+    if digits == 0 {
+        None
+    } else if rest.starts_with(" | ") {
+        Some(indent + digits + 3)
+    } else if rest.trim_end() == " |" {
+        Some(indent + digits + 2)
+    } else {
+        None
+    }
+}
+
+/// `text` without its gutters, when every non-blank line has one.
+fn strip_gutter(text: &str) -> Option<String> {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let all = lines
+        .iter()
+        .all(|l| l.trim().is_empty() || gutter_len(l).is_some());
+    (all && lines.iter().any(|l| gutter_len(l).is_some())).then(|| {
+        lines
+            .iter()
+            .map(|l| gutter_len(l).map_or(*l, |n| &l[n..]))
+            .collect()
+    })
 }
 
 /// A line like `# ... rest of the file unchanged` that stands for code the
@@ -222,7 +273,10 @@ fn abridged_line(before: &str, after: &str) -> Option<String> {
         let dotted = text.starts_with("...") || text.starts_with('…') || text.ends_with("...");
         let lower = text.to_lowercase();
         let bare = matches!(line, "..." | "…");
-        let elided = bare || (commented && dotted && WORDS.iter().any(|w| lower.contains(w)));
+        // The prompt's own marker for lines it left out, copied back.
+        let marker = line.starts_with("... [") && lower.contains("not shown");
+        let elided =
+            bare || marker || (commented && dotted && WORDS.iter().any(|w| lower.contains(w)));
         elided.then(|| line.chars().take(80).collect())
     })
 }
@@ -290,6 +344,36 @@ mod tests {
     }
 
     #[test]
+    fn line_number_gutters_copied_from_the_prompt_are_dropped() {
+        let file = "def add(a, b):\n    return a - b\n";
+        let edit = Edit::Replace {
+            file: "x".into(),
+            old: " 9 | def add(a, b):\n10 |     return a - b\n".into(),
+            new: " 9 | def add(a, b):\n10 |     return a + b\n".into(),
+        };
+        assert_eq!(
+            apply_one(Some(file), &edit),
+            Ok("def add(a, b):\n    return a + b\n".to_owned())
+        );
+        let missing = Edit::Replace {
+            file: "x".into(),
+            old: "10 |     return a * b\n".into(),
+            new: "    return a + b\n".into(),
+        };
+        assert_eq!(
+            apply_one(Some(file), &missing),
+            Err("old text not found (closest match at line 2, 92% similar: `return a - b`); the line numbers and ` | ` shown in the prompt are not part of the file".to_owned())
+        );
+        let whole = Edit::WholeFile {
+            file: "x".into(),
+            content: "1 | x = 1\n2 |\n3 | y = 2\n".into(),
+        };
+        assert_eq!(apply_one(None, &whole), Ok("x = 1\n\ny = 2\n".to_owned()));
+        // Code that merely contains a pipe keeps it.
+        assert_eq!(strip_gutter("x = 1 | 2\n"), None);
+    }
+
+    #[test]
     fn abridged_whole_files_are_spotted() {
         assert_eq!(
             abridged_line("a\nb\n", "a\n# ... rest of the file unchanged\n"),
@@ -300,6 +384,11 @@ mod tests {
             Some("// ... existing code ...".to_owned())
         );
         assert_eq!(abridged_line("", "a\n...\nb\n"), Some("...".to_owned()));
+        assert_eq!(
+            abridged_line("", "a\n... [lines 5-20 not shown]\n"),
+            Some("... [lines 5-20 not shown]".to_owned())
+        );
+        assert_eq!(abridged_line("", "const c = {...existing, x};\n"), None);
         // Python stubs and prose with dots are code, not elisions.
         assert_eq!(
             abridged_line("class P:\n    ...\n", "class P:\n    ...\n    x = 1\n"),

@@ -153,6 +153,22 @@ fn path_from_label(line: &str) -> Option<String> {
     looks_like_path(t).then(|| t.to_owned())
 }
 
+/// Lenient: a block whose first line is a comment naming a path
+/// (`# src/app.py`, `// File: src/main.rs`) is that file, a habit of models
+/// asked for whole files. The comment line and the blank lines after it are
+/// not part of the file.
+fn path_comment<'a, 'b>(body: &'a [&'b str]) -> Option<(String, &'a [&'b str])> {
+    const LEADERS: [&str; 6] = ["#", "//", "--", ";", "/*", "<!--"];
+    let first = body.iter().position(|l| !l.trim().is_empty())?;
+    let line = body[first].trim();
+    let text = LEADERS.iter().find_map(|c| line.strip_prefix(c))?;
+    let text = text.trim_end_matches("*/").trim_end_matches("-->");
+    let path = path_from_label(text)?;
+    let rest = &body[first + 1..];
+    let skip = rest.iter().take_while(|l| l.trim().is_empty()).count();
+    Some((path, &rest[skip..]))
+}
+
 /// The index of the nearest non-blank line before `i`, looking past at most
 /// two blank lines.
 fn prev_non_blank(lines: &[&str], i: usize) -> Option<usize> {
@@ -266,10 +282,19 @@ pub(super) fn parse(text: &str) -> TextEdits {
                     ReplyFormat::WholeFile,
                 )),
                 None => {
-                    // JSON blocks were the JSON parser's to take; one it
-                    // left is not an edit, and not an unlabelled file either.
-                    let json = fence.info.eq_ignore_ascii_case("json");
-                    if !json && !body.iter().all(|l| l.trim().is_empty()) {
+                    if let Some((file, rest)) = path_comment(body).filter(|_| close.is_some()) {
+                        out.edits.push((
+                            Edit::WholeFile {
+                                file,
+                                content: join_block(rest),
+                            },
+                            ReplyFormat::WholeFile,
+                        ));
+                    } else if !fence.info.eq_ignore_ascii_case("json")
+                        && !body.iter().all(|l| l.trim().is_empty())
+                    {
+                        // JSON blocks were the JSON parser's to take; one it
+                        // left is not an edit, and not an unlabelled file.
                         out.unlabelled_blocks += 1;
                     }
                 }
@@ -478,6 +503,32 @@ mod tests {
         assert_eq!(label("Filename: `calc.py`"), Some("calc.py".into()));
         assert_eq!(label("In `src/calc.py`, change this:"), None);
         assert_eq!(label("Here is the fix:"), None);
+    }
+
+    #[test]
+    fn a_path_comment_on_the_first_line_labels_a_block() {
+        let parsed = parse(
+            "```python\n# src/calc.py\n\nx = 1\n```\n```js\n// File: web/app.js\ny();\n```\n",
+        );
+        let files: Vec<(String, String)> = parsed
+            .edits
+            .into_iter()
+            .map(|(e, _)| match e {
+                Edit::WholeFile { file, content } => (file, content),
+                other => panic!("expected a whole file, got {other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            files,
+            vec![
+                ("src/calc.py".to_owned(), "x = 1\n".to_owned()),
+                ("web/app.js".to_owned(), "y();\n".to_owned())
+            ]
+        );
+        // An ordinary comment is code, not a label.
+        let parsed = parse("```python\n# fix the sign\nx = 1\n```\n");
+        assert!(parsed.edits.is_empty());
+        assert_eq!(parsed.unlabelled_blocks, 1);
     }
 
     #[test]
