@@ -22,7 +22,7 @@ die() { say "error: $*"; exit 1; }
 for arg in "$@"; do
     case "$arg" in
         --force) FORCE=1 ;;
-        -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 0 ;;
+        -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 0 ;;
         -*) die "unknown option: $arg" ;;
         *) TAG="$arg" ;;
     esac
@@ -44,7 +44,11 @@ if ! command -v debootstrap >/dev/null 2>&1; then
 fi
 
 ROOT="$(mktemp -d /tmp/selfheal-rootfs.XXXXXX)"
-cleanup() { rm -rf --one-file-system "$ROOT"; }
+cleanup() {
+    # A debootstrap that failed midway can leave its /proc and /sys mounted.
+    umount -l "$ROOT/proc" "$ROOT/sys" 2>/dev/null || true
+    rm -rf --one-file-system "$ROOT"
+}
 trap cleanup EXIT
 
 say "debootstrap $SUITE ($PACKAGES) into $ROOT"
