@@ -280,17 +280,74 @@ def run_tests(repo_dir: Path, command: str, workdir: str) -> tuple[int, list[str
     return proc.returncode, text.splitlines()
 
 
+Stamped = list[tuple[str, str]]
+
+
+def job_steps(
+    clock: Clock,
+    rng: random.Random,
+    job: dict,
+    repository: str,
+    workdir: str,
+    sha: str,
+    install: bool,
+    output: list[str],
+    code: int,
+) -> list[tuple[str, Stamped]]:
+    """The step files of one job, in order, as (file name, stamped lines)."""
+    steps: list[tuple[str, Stamped]] = []
+    job_name = job["name"]
+
+    def step(file_name: str, lines: list[str], lead_s: float, spread: tuple[float, float] = (0.05, 1.5)) -> None:
+        clock.jump(lead_s)
+        steps.append((file_name, [(clock.tick(*spread), line) for line in lines]))
+
+    step("Set up job", set_up_job(job_name, rng), 0.0)
+    step("Run actions_checkout@v4", checkout(repository, workdir, sha, rng), 0.9, (0.1, 40))
+    step("Set up Python", setup_python(job.get("matrix")), 0.4)
+    if install:
+        lines = install_deps()
+        header = lines.index("##[endgroup]") + 1
+        clock.jump(1.2)
+        # The runner prints the group header at once; pip's lines come as it downloads.
+        stamped = [(clock.tick(), line) for line in lines[:header]]
+        stamped += [(clock.tick(20, 300), line) for line in lines[header:]]
+        steps.append(("Install dependencies", stamped))
+
+    clock.jump(0.3)
+    stamped = [(clock.tick(), line) for line in run_group([job["command"]], python_env())]
+    clock.jump(0.35)  # interpreter start-up before the tool prints anything
+    # Spread the output over the duration pytest reports, so the timestamps
+    # agree with its own "in 0.20s".
+    durations = re.findall(r" in (\d+\.\d+)s", "\n".join(output[-3:]))
+    per_line_ms = float(durations[-1]) * 1000 / max(len(output), 1) if durations else 0.4
+    stamped += [(clock.tick(per_line_ms * 0.5, per_line_ms * 1.5), line) for line in output]
+    if code != 0:
+        stamped.append((clock.tick(5, 30), f"##[error]Process completed with exit code {code}."))
+    steps.append((job["step"], stamped))
+
+    step("Post Run actions_checkout@v4", post_checkout(workdir, rng), 0.3)
+    step("Complete job", ["Cleaning up orphan processes"], 0.2)
+    return [(f"{i}_{title.replace('/', '_')}.txt", lines) for i, (title, lines) in enumerate(steps, start=1)]
+
+
 def make(name: str) -> None:
     sample = SAMPLES / name
     meta = json.loads((sample / "sample.json").read_text(encoding="utf-8"))
     ci = meta["ci"]
     workflow = (sample / "project/.github/workflows/ci.yml").read_text(encoding="utf-8")
-    if f"run: {ci['command']}\n" not in workflow:
-        raise SystemExit(f"make_logs: {name}: ci.yml does not run {ci['command']!r}")
+    # Jobs that pass come first (a lint job, say); the failing test job is last.
+    jobs = [dict(j, name=j["job"]) for j in ci.get("jobs_before", [])]
+    main_job = {k: ci[k] for k in ("job", "step", "command") if k in ci} | {"matrix": ci.get("matrix")}
+    main_job["name"] = f"{ci['job']} ({ci['matrix']})" if ci.get("matrix") else ci["job"]
+    jobs.append(main_job)
+    for job in jobs:
+        if f"run: {job['command']}\n" not in workflow:
+            raise SystemExit(f"make_logs: {name}: ci.yml does not run {job['command']!r}")
     repo_name = ci["repository"].split("/", 1)[1]
     workdir = f"/home/runner/work/{repo_name}/{repo_name}"
-    job_name = f"{ci['job']} ({ci['matrix']})" if ci.get("matrix") else ci["job"]
 
+    results: list[tuple[int, list[str]]] = []
     with tempfile.TemporaryDirectory(prefix="selfheal-sample-") as tmp:
         repo_dir = Path(tmp) / repo_name
         subprocess.run(
@@ -300,62 +357,40 @@ def make(name: str) -> None:
             ["git", "rev-parse", "HEAD"], cwd=repo_dir, check=True, capture_output=True, text=True
         ).stdout.strip()
         shutil.rmtree(repo_dir / ".selfheal")
-        code, test_output = run_tests(repo_dir, ci["command"], workdir)
+        for job in jobs:
+            results.append(run_tests(repo_dir, job["command"], workdir))
+    for job, (code, _) in zip(jobs[:-1], results):
+        if code != 0:
+            raise SystemExit(f"make_logs: {name}: job {job['name']} should pass, exited {code}")
+    code, test_output = results[-1]
     if code == 0:
         raise SystemExit(f"make_logs: {name}: the broken state passes its tests")
-
-    rng = random.Random(int(ci["run_id"]))
-    created = dt.datetime.fromisoformat(ci["created_at"].replace("Z", "+00:00"))
-    clock = Clock(created + dt.timedelta(seconds=rng.uniform(3, 9)), rng)
-
-    steps: list[tuple[str, list[tuple[str, str]]]] = []
-
-    def step(file_name: str, lines: list[str], lead_s: float, spread: tuple[float, float] = (0.05, 1.5)) -> None:
-        clock.jump(lead_s)
-        steps.append((file_name, [(clock.tick(*spread), line) for line in lines]))
-
-    step("1_Set up job.txt", set_up_job(job_name, rng), 0.0)
-    step("2_Run actions_checkout@v4.txt", checkout(ci["repository"], workdir, sha, rng), 0.9, (0.1, 40))
-    step("3_Set up Python.txt", setup_python(ci.get("matrix")), 0.4)
-    install = install_deps()
-    header = install.index("##[endgroup]") + 1
-    clock.jump(1.2)
-    # The runner prints the group header at once; pip's lines come as it downloads.
-    stamped = [(clock.tick(), line) for line in install[:header]]
-    stamped += [(clock.tick(20, 300), line) for line in install[header:]]
-    steps.append(("4_Install dependencies.txt", stamped))
-
-    run_lines = run_group([ci["command"]], python_env())
-    clock.jump(0.3)
-    stamped = [(clock.tick(), line) for line in run_lines]
-    clock.jump(0.35)  # interpreter and plugin start-up before pytest prints
-    # Spread the output over the duration pytest reports, so the timestamps
-    # agree with its own "in 0.20s".
-    durations = re.findall(r" in (\d+\.\d+)s", "\n".join(test_output[-3:]))
-    per_line_ms = float(durations[-1]) * 1000 / max(len(test_output), 1) if durations else 0.4
-    stamped += [(clock.tick(per_line_ms * 0.5, per_line_ms * 1.5), line) for line in test_output]
-    stamped.append((clock.tick(5, 30), f"##[error]Process completed with exit code {code}."))
-    steps.append((f"5_{ci['step']}.txt", stamped))
-
-    step("6_Post Run actions_checkout@v4.txt", post_checkout(workdir, rng), 0.3)
-    step("7_Complete job.txt", ["Cleaning up orphan processes"], 0.2)
 
     logs = sample / "logs"
     if logs.exists():
         shutil.rmtree(logs)
     run_dir = logs / ci["run_id"]
-    job_dir = run_dir / job_name
-    job_dir.mkdir(parents=True)
-    whole: list[str] = []
-    for file_name, lines in steps:
-        # A blank output line still carries its timestamp and the space after it.
-        text = "".join(f"{ts} {line}\n" for ts, line in lines)
-        (job_dir / file_name.replace("/", "_")).write_text(text, encoding="utf-8")
-        whole.append(text)
-    (run_dir / f"0_{job_name}.txt").write_text("".join(whole), encoding="utf-8")
+    created = dt.datetime.fromisoformat(ci["created_at"].replace("Z", "+00:00"))
+    rng = random.Random(int(ci["run_id"]))
+    for number, (job, (job_code, output)) in enumerate(zip(jobs, results)):
+        # Jobs run side by side on separate runners, each starting a few seconds after the push.
+        clock = Clock(created + dt.timedelta(seconds=rng.uniform(3, 9)), rng)
+        steps = job_steps(
+            clock, rng, job, ci["repository"], workdir, sha, job is main_job, output, job_code
+        )
+        job_dir = run_dir / job["name"]
+        job_dir.mkdir(parents=True)
+        whole: list[str] = []
+        for file_name, lines in steps:
+            # A blank output line still carries its timestamp and the space after it.
+            text = "".join(f"{ts} {line}\n" for ts, line in lines)
+            (job_dir / file_name).write_text(text, encoding="utf-8")
+            whole.append(text)
+        (run_dir / f"{number}_{job['name']}.txt").write_text("".join(whole), encoding="utf-8")
     run = {"id": ci["run_id"], "head_branch": "main", "workflow": "CI", "created_at": ci["created_at"]}
     (run_dir / "run.json").write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
-    print(f"{name}: run {ci['run_id']}, job {job_name!r}, exit code {code}, {len(test_output)} lines of test output")
+    names = ", ".join(repr(j["name"]) for j in jobs)
+    print(f"{name}: run {ci['run_id']}, jobs {names}, exit code {code}, {len(test_output)} lines of test output")
 
 
 def main(argv: list[str]) -> int:

@@ -56,27 +56,33 @@ for run_json in runs:
     run = json.loads(run_json.read_text(encoding="utf-8"))
     if run.get("head_sha") != head or run.get("id") != run_json.parent.name:
         problems.append(f"{run_json}: head_sha {run.get('head_sha')} / id {run.get('id')} do not match HEAD {head}")
-    job_files = sorted(run_json.parent.glob("0_*.txt"))
-    step_files = sorted(p for p in run_json.parent.glob("*/*.txt"))
-    if len(job_files) != 1 or not step_files:
-        problems.append(f"{run_json.parent}: expected one 0_<job>.txt and step files")
-        continue
-    whole = job_files[0].read_text(encoding="utf-8")
-    steps = sorted(step_files, key=lambda p: int(p.name.split("_", 1)[0]))
-    if "".join(p.read_text(encoding="utf-8") for p in steps) != whole:
-        problems.append(f"{job_files[0].name} is not the concatenation of its step files")
-    lines = whole.splitlines()
-    bad = [l for l in lines if not stamp.match(l)]
-    if bad:
-        problems.append(f"{len(bad)} line(s) without a timestamp, first {bad[0]!r}")
-    if [l[:28] for l in lines] != sorted(l[:28] for l in lines):
-        problems.append("timestamps go backwards")
-    if not any(re.search(r"##\[error\]Process completed with exit code [12]\.$", l) for l in lines):
-        problems.append("no ##[error]Process completed line")
-    if whole.count("##[group]") != whole.count("##[endgroup]"):
-        problems.append("unbalanced ##[group] / ##[endgroup]")
-    if head not in whole:
-        problems.append("the checkout step does not show the broken commit")
+    job_files = sorted(run_json.parent.glob("[0-9]*_*.txt"))
+    if not job_files:
+        problems.append(f"{run_json.parent}: no <n>_<job>.txt files")
+    failed_jobs = 0
+    for job_file in job_files:
+        job = job_file.stem.split("_", 1)[1]
+        steps = sorted((run_json.parent / job).glob("*.txt"), key=lambda p: int(p.name.split("_", 1)[0]))
+        if not steps:
+            problems.append(f"{job_file.name}: no step files in {job}/")
+            continue
+        whole = job_file.read_text(encoding="utf-8")
+        if "".join(p.read_text(encoding="utf-8") for p in steps) != whole:
+            problems.append(f"{job_file.name} is not the concatenation of its step files")
+        lines = whole.splitlines()
+        bad = [l for l in lines if not stamp.match(l)]
+        if bad:
+            problems.append(f"{job_file.name}: {len(bad)} line(s) without a timestamp, first {bad[0]!r}")
+        if [l[:28] for l in lines] != sorted(l[:28] for l in lines):
+            problems.append(f"{job_file.name}: timestamps go backwards")
+        if any(re.search(r"##\[error\]Process completed with exit code [12]\.$", l) for l in lines):
+            failed_jobs += 1
+        if whole.count("##[group]") != whole.count("##[endgroup]"):
+            problems.append(f"{job_file.name}: unbalanced ##[group] / ##[endgroup]")
+        if head not in whole:
+            problems.append(f"{job_file.name}: the checkout step does not show the broken commit")
+    if failed_jobs != 1:
+        problems.append(f"expected exactly one job with a ##[error]Process completed line, found {failed_jobs}")
 for p in problems:
     print(f"  logs: {p}", file=sys.stderr)
 sys.exit(1 if problems else 0)
