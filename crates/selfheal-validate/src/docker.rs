@@ -15,6 +15,7 @@
 //! grace period, and the engine's auto-remove deletes the container.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -367,6 +368,16 @@ impl DockerSandbox {
         }
         result.duration_ms = millis(started.elapsed());
         result.output_tail = tail.finish();
+        if result.exit_code == Some(137) {
+            // SIGKILL from inside the sandbox is almost always the memory limit;
+            // the test's own output rarely says so, and the model must know.
+            // Writing to a String cannot fail.
+            let _ = write!(
+                result.output_tail,
+                "\n[selfheal: the step was killed (exit 137), most likely by the sandbox memory limit of {} MiB]\n",
+                self.limits.memory_bytes / (1024 * 1024)
+            );
+        }
         Ok(result)
     }
 

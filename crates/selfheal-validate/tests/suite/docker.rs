@@ -267,6 +267,45 @@ async fn steps_run_unprivileged_on_a_copy_with_modes_kept_and_caches_skipped() {
 }
 
 #[tokio::test]
+async fn the_memory_limit_kills_a_hungry_step_and_says_so() {
+    let case = "memory";
+    if sandbox(case).await.is_none() {
+        return;
+    }
+    let limits = Limits {
+        memory_bytes: 128 * 1024 * 1024,
+        ..Limits::default()
+    };
+    let sandbox = DockerSandbox::connect_to(None, DEFAULT_IMAGE, limits)
+        .await
+        .expect("engine")
+        .with_label(super::TEST_LABEL, case);
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "README", "x\n");
+    let command = "python -c \"print('allocating', flush=True); b = bytearray(512 * 1024 * 1024); print('survived')\"";
+
+    let report = sandbox
+        .validate(dir.path(), &one_step(command, MINUTE))
+        .await
+        .expect("validates");
+
+    assert_eq!(report.outcome, ValidationOutcome::Failed);
+    let step = &report.steps[0];
+    assert_eq!(step.exit_code, Some(137), "{}", step.output_tail);
+    assert!(
+        !step.output_tail.contains("survived"),
+        "{}",
+        step.output_tail
+    );
+    assert!(
+        step.output_tail.contains("memory limit of 128 MiB"),
+        "{}",
+        step.output_tail
+    );
+    assert_no_container_left(case).await;
+}
+
+#[tokio::test]
 async fn huge_output_keeps_only_the_tail() {
     let case = "huge";
     let Some(sandbox) = sandbox(case).await else {
