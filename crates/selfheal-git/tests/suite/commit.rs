@@ -322,3 +322,44 @@ fn the_fix_branch_can_be_pushed_to_a_bare_remote_and_cloned() -> Result<()> {
     assert!(!clone.join("docs/only.txt").exists());
     Ok(())
 }
+
+#[test]
+fn a_linked_worktree_and_a_detached_head_are_left_alone_too() -> Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let root = busy_user(tmp.path())?;
+    let linked = tmp.path().join("linked");
+    let linked_str = linked.to_string_lossy().into_owned();
+    git(
+        &root,
+        &["worktree", "add", "-q", "--detach", &linked_str, "main"],
+    )?;
+    write(
+        &linked,
+        "src/calc.py",
+        "# work in progress in the linked tree\n",
+    )?;
+
+    let main_before = user_state(&root)?;
+    let linked_head = std::fs::read(tmp.path().join("project/.git/worktrees/linked/HEAD"))?;
+    let linked_files = snapshot(&linked, true)?;
+    let linked_status = git(&linked, &["status", "--porcelain=v2", "--branch"])?;
+
+    let repo = Repo::discover(&linked.join("src"))?;
+    assert_eq!(repo.root().canonicalize()?, linked.canonicalize()?);
+    let (_, sha) = make_fix(&repo, "selfheal/linked-1", "Fix add")?;
+
+    // The branch lives in the shared repository, visible from both trees.
+    assert_eq!(git(&root, &["rev-parse", "selfheal/linked-1"])?.trim(), sha);
+    assert_eq!(user_state(&root)?, main_before);
+    assert_eq!(
+        std::fs::read(tmp.path().join("project/.git/worktrees/linked/HEAD"))?,
+        linked_head
+    );
+    assert_eq!(snapshot(&linked, true)?, linked_files);
+    assert_eq!(
+        git(&linked, &["status", "--porcelain=v2", "--branch"])?,
+        linked_status
+    );
+    assert!(linked_status.contains("# branch.head (detached)"));
+    Ok(())
+}
