@@ -1,0 +1,222 @@
+//! Repairs that must not happen: replies with nothing to apply, edits
+//! outside the repository, changes that weaken tests, and changes nobody
+//! approved. Each ends with exit 1, no branch and no validation.
+
+use selfheal_types::{AttemptOutcome, Outcome, RepairRecord};
+
+use super::{MODEL, assert_bookkeeping, run_args};
+use crate::harness::model::prompt_text;
+use crate::harness::{ModelServer, Reply, SampleRepo, Selfheal, git, prepare, require_docker};
+
+const SAMPLE: &str = "test-expectation";
+
+/// Not fixed, nothing committed, HEAD where it was, and every attempt
+/// refused before the sandbox with a reason.
+#[track_caller]
+fn assert_refused(
+    repo: &SampleRepo,
+    record: &RepairRecord,
+    outcome: AttemptOutcome,
+    attempts: usize,
+) {
+    assert!(
+        matches!(record.outcome, Outcome::NotFixed { .. }),
+        "expected not fixed: {:?}",
+        record.outcome
+    );
+    assert_eq!(record.attempts.len(), attempts, "{:#?}", record.attempts);
+    for attempt in &record.attempts {
+        assert_eq!(attempt.outcome, outcome, "{attempt:#?}");
+        assert!(
+            attempt.validation.is_none(),
+            "no validation ran: {attempt:#?}"
+        );
+        assert!(
+            attempt
+                .reason
+                .as_deref()
+                .is_some_and(|r| !r.trim().is_empty()),
+            "a refused attempt says why: {attempt:#?}"
+        );
+    }
+    assert!(
+        repo.fix_branches().is_empty(),
+        "no fix branch: {:?}",
+        repo.fix_branches()
+    );
+    assert_eq!(git(&repo.root, &["rev-parse", "HEAD"]), repo.broken);
+    assert_eq!(git(&repo.root, &["status", "--porcelain"]), "");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_with_no_usable_edit_is_not_applied_and_every_attempt_says_why() {
+    require_docker();
+    let repo = prepare(SAMPLE);
+    let prose = [
+        "The discount tiers look suspicious. I would check the thresholds in the \
+         pricing module and the expected values in the cart tests.",
+        "I am not sure which value is right; please ask the product owner what the \
+         ten percent tier should cost.",
+    ];
+    let server = ModelServer::start(MODEL, prose.iter().map(|p| (*p).to_owned()).collect()).await;
+
+    let out = Selfheal::new(&repo.home())
+        .model(&server)
+        .args(run_args(&repo))
+        .args(["--yes", "--json", "--max-attempts", "2"])
+        .run()
+        .await;
+
+    out.assert_code(1);
+    let record = out.record();
+    assert_bookkeeping(&repo, &record);
+    assert_refused(&repo, &record, AttemptOutcome::NoUsableEdit, 2);
+    assert!(record.attempts.iter().all(|a| a.diff.is_none()));
+    assert_eq!(
+        server.chat_requests().await.len(),
+        2,
+        "exactly one call per attempt"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_outside_the_repository_are_refused_and_nothing_is_written() {
+    require_docker();
+    let repo = prepare(SAMPLE);
+    // A file beside the repository that a `../` or absolute path could reach.
+    let outside = repo.outside().join("outside.py");
+    std::fs::write(&outside, "SECRET = 1\n").expect("outside file");
+    let tag = repo
+        .outside()
+        .file_name()
+        .expect("temp dir has a name")
+        .to_string_lossy()
+        .into_owned();
+    let escape = format!("escape-{tag}.py");
+    let absolute = outside.display().to_string();
+    let replies = vec![
+        Reply::edits(
+            "Patch the helper next to the project",
+            "The expected value lives outside the repository.",
+            &[
+                ("../outside.py", "SECRET = 1", "SECRET = 2"),
+                (&format!("../{escape}"), "", "print('escaped')\n"),
+            ],
+        ),
+        Reply::edits(
+            "Patch the helper by its absolute path",
+            "The expected value lives outside the repository.",
+            &[(&absolute, "SECRET = 1", "SECRET = 2")],
+        ),
+    ];
+    let server = ModelServer::start(MODEL, replies).await;
+
+    let out = Selfheal::new(&repo.home())
+        .model(&server)
+        .args(run_args(&repo))
+        .args(["--yes", "--json", "--max-attempts", "2"])
+        .run()
+        .await;
+
+    out.assert_code(1);
+    let record = out.record();
+    assert_refused(&repo, &record, AttemptOutcome::NoUsableEdit, 2);
+    assert_eq!(
+        std::fs::read_to_string(&outside).expect("outside file"),
+        "SECRET = 1\n"
+    );
+    // `../` from the repository, and from wherever the scratch copy lives.
+    for dir in [repo.outside().to_path_buf(), std::env::temp_dir()] {
+        let path = dir.join(&escape);
+        assert!(!path.exists(), "{} was written", path.display());
+    }
+    assert!(!repo.root.join(&escape).exists());
+    assert_eq!(server.chat_requests().await.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_terminal_or_yes_nothing_is_applied_and_the_hint_names_yes() {
+    require_docker();
+    let repo = prepare(SAMPLE);
+    let server = ModelServer::start(MODEL, repo.sample.fix_replies()).await;
+
+    // No --yes, stdin is /dev/null, stdout and stderr are pipes; human output.
+    let out = Selfheal::new(&repo.home())
+        .model(&server)
+        .args(run_args(&repo))
+        .run()
+        .await;
+
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("--yes"),
+        "stderr hints at --yes:\n{}",
+        out.stderr
+    );
+    // The diff is shown so a person can review what would be applied.
+    assert!(
+        out.stderr.contains("Decimal(\"648.00\")"),
+        "stderr shows the proposed diff:\n{}",
+        out.stderr
+    );
+    let record = repo.record();
+    assert_refused(&repo, &record, AttemptOutcome::Declined, 1);
+    assert!(
+        !record.attempts[0]
+            .timings_ms
+            .contains_key(&selfheal_types::Stage::Validate),
+        "validation did not start"
+    );
+    assert_eq!(
+        server.chat_requests().await.len(),
+        1,
+        "a declined change ends the loop"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_that_weaken_tests_are_refused_before_validation() {
+    require_docker();
+    let repo = prepare(SAMPLE);
+    let replies = vec![
+        Reply::edits(
+            "Drop the unreliable total check",
+            "The total assertion is wrong, so remove it.",
+            &[(
+                "tests/test_cart.py",
+                "    assert cart.subtotal() == Decimal(\"600\")\n    assert cart.total() == Decimal(\"684.00\")\n",
+                "    assert cart.subtotal() == Decimal(\"600\")\n",
+            )],
+        ),
+        Reply::edits(
+            "Skip the new tier test",
+            "The tier test is flaky; skip it until pricing confirms.",
+            &[(
+                "tests/test_cart.py",
+                "def test_cart_over_500_gets_ten_percent():",
+                "@pytest.mark.skip(reason=\"pending pricing review\")\ndef test_cart_over_500_gets_ten_percent():",
+            )],
+        ),
+    ];
+    let server = ModelServer::start(MODEL, replies).await;
+
+    let out = Selfheal::new(&repo.home())
+        .model(&server)
+        .args(run_args(&repo))
+        .args(["--yes", "--json", "--max-attempts", "2"])
+        .run()
+        .await;
+
+    out.assert_code(1);
+    let record = out.record();
+    assert_refused(&repo, &record, AttemptOutcome::NoUsableEdit, 2);
+    let requests = server.chat_requests().await;
+    assert_eq!(requests.len(), 2);
+    // The model is told why its first change was refused.
+    let reason = record.attempts[0].reason.as_deref().expect("a reason");
+    let retry = prompt_text(&requests[1]);
+    assert!(
+        retry.contains(reason),
+        "the retry carries `{reason}`:\n{retry}"
+    );
+}
