@@ -264,6 +264,23 @@ fn bad_inputs_are_refused_without_side_effects() -> Result<()> {
             "{branch:?}"
         );
     }
+    let worktree_file = worktree.path().join("src/calc.py");
+    std::fs::write(&worktree_file, "changed\n")?;
+    let odd = selfheal_git::Signature {
+        name: "<bot>".into(),
+        email: "bot@example.com".into(),
+    };
+    assert!(matches!(
+        repo.commit_fix(
+            &worktree,
+            &base,
+            &["src/calc.py".to_owned()],
+            "selfheal/x",
+            "Fix",
+            &odd
+        ),
+        Err(GitError::InvalidSignature { .. })
+    ));
     assert!(matches!(
         repo.branch_exists("bad..name"),
         Err(GitError::InvalidBranchName { .. })
