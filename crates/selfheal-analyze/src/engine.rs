@@ -28,6 +28,12 @@ const KEYWORDS: &[&str] = &[
     "could not",
     "couldn't",
     "unable",
+    "invalid",
+    "unexpected",
+    "not defined",
+    "does not exist",
+    "terminated",
+    "crash",
     "not found",
     "no such",
     "denied",
@@ -79,6 +85,7 @@ const KEYWORDS: &[&str] = &[
     "would reformat",
     "would be reformatted",
     "File \"",
+    "=== RUN",
 ];
 
 static PREFILTER: LazyLock<AhoCorasick> = LazyLock::new(|| {
@@ -119,6 +126,21 @@ struct Engine {
     /// parser explained.
     tail: std::collections::VecDeque<(u64, String)>,
     segment_first_candidate: usize,
+    /// The last line of each finished segment, indexed by segment.
+    segment_ends: Vec<u64>,
+    last_no: u64,
+    prev: String,
+}
+
+fn floor_char_boundary(s: &str, max: usize) -> usize {
+    if s.len() <= max {
+        return s.len();
+    }
+    let mut i = max;
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
 }
 
 /// Analyses one stream of log text.
@@ -134,6 +156,9 @@ pub(crate) fn run<R: Read>(reader: R, ctx: FileContext) -> std::io::Result<Strea
         gha: false,
         tail: std::collections::VecDeque::with_capacity(TAIL),
         segment_first_candidate: 0,
+        segment_ends: Vec::new(),
+        last_no: 0,
+        prev: String::new(),
     };
     let mut splitter = LineSplitter::new(reader);
     let mut no: u64 = 0;
@@ -191,10 +216,16 @@ impl Engine {
             }
         }
         let exit_marker = exit_marker(text, gha_error);
+        // Travis prints each command as `$ cmd`: a natural step boundary.
+        if !self.gha && text.starts_with("$ ") {
+            self.boundary(None);
+        }
+        self.last_no = no;
         let line = Line {
             no,
             text,
             gha_error,
+            prev: &self.prev,
         };
         let hit = gha_error || PREFILTER.is_match(text);
         let before = self.candidates.len();
@@ -204,18 +235,21 @@ impl Engine {
             }
         }
         self.stamp(before);
+        self.prev.clear();
+        self.prev.push_str(&text[..floor_char_boundary(text, 512)]);
         match exit_marker {
             Marker::None => {
                 if !text.trim().is_empty() {
-                    if self.tail.len() == TAIL {
-                        self.tail.pop_front();
-                    }
-                    self.tail
-                        .push_back((no, text.trim_end().chars().take(400).collect()));
-                }
-                // Travis prints each command as `$ cmd`: a natural step boundary.
-                if !self.gha && text.starts_with("$ ") {
-                    self.boundary(None);
+                    // Reuse the oldest entry's allocation: this runs on every line.
+                    let mut slot = if self.tail.len() == TAIL {
+                        self.tail.pop_front().map(|(_, s)| s).unwrap_or_default()
+                    } else {
+                        String::new()
+                    };
+                    slot.clear();
+                    let t = text.trim_end();
+                    slot.push_str(&t[..floor_char_boundary(t, 400)]);
+                    self.tail.push_back((no, slot));
                 }
             }
             Marker::Failed => {
@@ -223,18 +257,18 @@ impl Engine {
                 if !self.failed_segments.contains(&self.segment) {
                     self.failed_segments.push(self.segment);
                 }
-                if self.candidates.len() == self.segment_first_candidate {
-                    self.unexplained(no, text);
-                }
+                self.unexplained(no, text);
+                self.boundary(None);
             }
-            Marker::Passed => self.flush(),
+            Marker::Passed => self.boundary(None),
         }
         if self.candidates.len() > 2 * MAX_CANDIDATES {
             self.prune();
         }
     }
 
-    /// A step failed and nothing recognised why: its last lines are the best guess.
+    /// A step failed: its last lines are the best guess at why, should no
+    /// parser recognise anything (the ranking drops this when one did).
     fn unexplained(&mut self, no: u64, marker: &str) {
         let mut snippet: Vec<(u64, String)> = self.tail.drain(..).collect();
         snippet.push((no, marker.trim().to_owned()));
@@ -248,7 +282,7 @@ impl Engine {
         self.candidates.push(
             Candidate::new(selfheal_types::Category::Unknown, "generic", message)
                 .span(start, no)
-                .confidence(8)
+                .confidence(0)
                 .snippet(snippet),
         );
         self.stamp(before);
@@ -274,6 +308,7 @@ impl Engine {
 
     fn boundary(&mut self, step: Option<String>) {
         self.flush();
+        self.segment_ends.push(self.last_no);
         self.segment += 1;
         self.segment_first_candidate = self.candidates.len();
         self.tail.clear();
@@ -295,6 +330,7 @@ impl Engine {
         if self.candidates.len() > MAX_CANDIDATES {
             self.prune();
         }
+        self.segment_ends.push(self.last_no);
         let any_failed_step = !self.failed_segments.is_empty();
         for c in &mut self.candidates {
             c.step_failed = if any_failed_step {
@@ -302,6 +338,20 @@ impl Engine {
             } else {
                 None
             };
+            if c.tool == "generic" {
+                // The fallback's lines matter by how close they are to where
+                // the step (or, with no step verdicts, the log) ended.
+                let end = if any_failed_step {
+                    self.segment_ends
+                        .get(c.segment as usize)
+                        .copied()
+                        .unwrap_or(self.last_no)
+                } else {
+                    self.last_no
+                };
+                let dist = end.saturating_sub(c.span.end) as f64;
+                c.confidence += (20.0 * 30.0 / (30.0 + dist)).round() as i32;
+            }
         }
         StreamResult {
             candidates: self.candidates,

@@ -167,6 +167,17 @@ fn main() -> Result<()> {
         match a.as_str() {
             "--corpus" => corpus = args.next().map(PathBuf::from),
             "--verbose" | "-v" => verbose = true,
+            "--show" => {
+                // Debugging aid: the summary of one log, as `selfheal analyze` prints it.
+                let path = PathBuf::from(args.next().unwrap_or_default());
+                let a = analyze_path(&path, &AnalyzeOptions::default())?;
+                write!(
+                    std::io::stdout(),
+                    "{}",
+                    selfheal_analyze::render_summary(&a)
+                )?;
+                return Ok(());
+            }
             "--help" | "-h" => {
                 writeln!(
                     std::io::stdout(),

@@ -18,9 +18,15 @@ use super::{Candidate, Line, Parser, one_line};
 
 static ERRORISH: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(?:errors?|failed|failures?|fatal|exception|panic(?:ked)?|cannot|can't|could ?not|couldn't|unable to|undefined reference|not found|no such file|segmentation fault|permission denied|aborted|traceback|unresolved|not ok)\b",
+        r"(?i)\b(?:errors?|failed|failures?|fatal|exception|panic(?:ked)?|cannot|can't|could ?not|couldn't|unable to|undefined reference|not found|no such file|segmentation fault|permission denied|aborted|traceback|unresolved|not ok|invalid|unexpected|does not exist|terminated|crash(?:ed)?|not defined)\b",
     )
     .expect("valid regex")
+});
+
+/// Lines a tool prints to say it failed, as opposed to prose mentioning errors.
+static STRONG: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|\s|\[)(?:error|ERROR|Error|FAIL|FAILED|Failed|fatal|FATAL|Fatal)(?:\]|:|!|\s|$)|\bfailed\b|\bException\b")
+        .expect("valid regex")
 });
 
 /// Lines that look like errors but only report counts, options or names.
@@ -33,6 +39,8 @@ static NOISE: LazyLock<RegexSet> = LazyLock::new(|| {
         r"(?i)^\s*(?:warning|warn|info|debug|notice)\b",
         r"(?i)\b(?:compiling|downloading|downloaded|installing|collecting|requirement already)\b",
         r"(?i)\[\s*(?:ok|passed?|success)\s*\]",
+        r"(?i)\bskipp(?:ed|ing)\b",
+        r"^\$ ",
     ])
     .expect("valid regexes")
 });
@@ -62,7 +70,7 @@ static TRAILER: LazyLock<RegexSet> = LazyLock::new(|| {
 });
 
 const RING: usize = 48;
-const CLUSTERS: usize = 3;
+const CLUSTERS: usize = 5;
 
 /// See the module docs.
 #[derive(Debug, Default)]
@@ -100,12 +108,10 @@ impl Parser for Generic {
             }
         }
         let n = clusters.len();
-        for (i, cluster) in clusters
-            .into_iter()
-            .enumerate()
-            .skip(n.saturating_sub(CLUSTERS))
-        {
-            let from_end = i32::try_from(n - 1 - i).unwrap_or(i32::MAX / 8);
+        for cluster in clusters.into_iter().skip(n.saturating_sub(CLUSTERS)) {
+            // The engine adds closeness to the end of the step; here only
+            // how strongly the lines read as errors counts.
+            let strong = cluster.iter().any(|(_, t)| STRONG.is_match(t));
             let start = cluster.first().map_or(0, |c| c.0);
             let end = cluster.last().map_or(0, |c| c.0);
             let message = cluster
@@ -118,7 +124,7 @@ impl Parser for Generic {
             out.push(
                 Candidate::new(Category::Unknown, "generic", one_line(&message, 300))
                     .span(start, end)
-                    .confidence(20 - 3 * from_end)
+                    .confidence(if strong { 8 } else { 4 })
                     .snippet(snippet),
             );
         }

@@ -9,6 +9,7 @@
 use selfheal_types::{Category, LineSpan, Location};
 
 pub(crate) mod generic;
+pub(crate) mod go;
 pub(crate) mod infra;
 pub(crate) mod pytest;
 pub(crate) mod python;
@@ -22,6 +23,9 @@ pub(crate) struct Line<'a> {
     pub text: &'a str,
     /// The line was a GitHub Actions `##[error]` annotation.
     pub gha_error: bool,
+    /// The previous line, cleaned the same way (headers like `# pkg` are
+    /// only recognisable once the line after them is).
+    pub prev: &'a str,
 }
 
 /// A failure as a parser reports it, before ranking and fingerprinting.
@@ -100,6 +104,7 @@ pub(crate) fn all() -> Vec<Box<dyn Parser>> {
     vec![
         Box::new(pytest::Pytest::default()),
         Box::new(python::Traceback::default()),
+        Box::new(go::Go::default()),
         Box::new(infra::Infra::default()),
         Box::new(generic::Generic::default()),
     ]

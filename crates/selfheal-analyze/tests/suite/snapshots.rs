@@ -31,4 +31,5 @@ fixtures! {
     python_chained => "python_chained.log",
     python_syntax_module => "python_syntax_module.log",
     gha_job => "gha_job.log",
+    go_test => "go_test.log",
 }
