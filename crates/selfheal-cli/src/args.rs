@@ -1,0 +1,97 @@
+//! Command-line arguments, as parsed; [`crate::settings`] resolves them
+//! against the environment and the config file.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "selfheal",
+    version,
+    about = "Repairs failing CI: finds the failure in the logs, asks a model for a fix, proves it in Docker and commits it on a branch",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// More log output on stderr (-v info, -vv debug); `SELFHEAL_LOG` overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Repair a failed CI run: analyse, reason, patch, approve, validate, commit.
+    Run(RunArgs),
+    /// Find the failures in CI logs (files, run-log zips or folders).
+    Analyze(AnalyzeArgs),
+    /// Pre-flight: configuration, model endpoint, Docker, repository, cache.
+    Check(CheckArgs),
+}
+
+/// Options that locate the repository and the configuration.
+#[derive(Debug, Args, Clone, Default)]
+pub struct CommonArgs {
+    /// The repository to repair (default: the git root of the current directory).
+    #[arg(long, value_name = "PATH")]
+    pub repo: Option<PathBuf>,
+    /// Configuration file (default: selfheal.toml at the repository root, if any).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Model name (overrides `SELFHEAL_MODEL` and the config file).
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+    /// Sandbox image for validation.
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+    /// Print machine-readable JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Replay logs cached in `.selfheal/logs/` instead of calling GitHub (also `OFFLINE_MODE=true`).
+    #[arg(long)]
+    pub offline: bool,
+    /// The run to repair (default: the newest cached run).
+    #[arg(long, value_name = "ID")]
+    pub run_id: Option<String>,
+    /// Take the logs from a file, a run-log zip or an unpacked run-log folder.
+    #[arg(long, value_name = "PATH")]
+    pub logs: Option<PathBuf>,
+    /// Approve the change without asking.
+    #[arg(short, long)]
+    pub yes: bool,
+    /// How many patches to try.
+    #[arg(long, value_name = "N")]
+    pub max_attempts: Option<u32>,
+    /// Shell command that runs the whole test suite in the sandbox.
+    #[arg(long, value_name = "CMD")]
+    pub test_command: Option<String>,
+    /// Validation time limit in seconds.
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Log files, run-log zips or unpacked run-log folders.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Print one JSON object per input on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Lines the excerpt may hold.
+    #[arg(long, value_name = "N")]
+    pub excerpt_lines: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+}

@@ -1,0 +1,225 @@
+//! `selfheal check`: one PASS/FAIL line per thing a repair needs, each with a
+//! hint on failure, so a user learns everything that is wrong in one go.
+
+use std::io::Write;
+use std::time::Duration;
+
+use selfheal_git::Repo;
+use selfheal_monitor::OfflineCache;
+use selfheal_reason::Reasoner;
+use selfheal_validate::DockerSandbox;
+use serde::Serialize;
+
+use crate::Status;
+use crate::args::CheckArgs;
+use crate::settings::{self, Resolved};
+
+/// How long the model endpoint may take to list its models.
+const LLM_PROBE_TIMEOUT: Duration = Duration::from_secs(15);
+
+#[derive(Debug, Serialize)]
+struct Check {
+    name: &'static str,
+    ok: bool,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hint: Option<String>,
+}
+
+impl Check {
+    fn pass(name: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            name,
+            ok: true,
+            detail: detail.into(),
+            hint: None,
+        }
+    }
+
+    fn fail(name: &'static str, detail: impl Into<String>, hint: impl Into<String>) -> Self {
+        let hint = hint.into();
+        Self {
+            name,
+            ok: false,
+            detail: detail.into(),
+            hint: (!hint.is_empty()).then_some(hint),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    schema: &'static str,
+    ok: bool,
+    checks: &'a [Check],
+}
+
+pub async fn run(args: CheckArgs) -> anyhow::Result<Status> {
+    let mut checks = Vec::new();
+
+    let repo = settings::discover_repo(&args.common);
+    let repo_root = match &repo {
+        Ok(repo) => {
+            let head = repo.head_commit().map_or_else(
+                |e| format!("no commit yet ({e})"),
+                |sha| format!("HEAD {}", &sha[..sha.len().min(12)]),
+            );
+            checks.push(Check::pass(
+                "repository",
+                format!("{} ({head})", repo.root().display()),
+            ));
+            repo.root().to_path_buf()
+        }
+        Err(e) => {
+            checks.push(Check::fail(
+                "repository",
+                format!("{e:#}"),
+                "run inside a git repository or pass --repo PATH",
+            ));
+            std::env::current_dir()?
+        }
+    };
+
+    let resolved = match Resolved::resolve(&repo_root, &args.common, None) {
+        Ok(resolved) => {
+            checks.push(Check::pass("config", resolved.config_source.clone()));
+            Some(resolved)
+        }
+        Err(e) => {
+            checks.push(Check::fail(
+                "config",
+                format!("{e:#}"),
+                "fix the file or the variable it names",
+            ));
+            None
+        }
+    };
+
+    if let Some(resolved) = &resolved {
+        checks.push(check_llm(resolved).await);
+        checks.extend(check_docker(resolved).await);
+    }
+    checks.push(check_cache(repo.as_ref().ok(), &repo_root));
+
+    let ok = checks.iter().all(|c| c.ok);
+    let mut out = std::io::stdout().lock();
+    if args.common.json {
+        serde_json::to_writer(
+            &mut out,
+            &Report {
+                schema: "selfheal.check/v1",
+                ok,
+                checks: &checks,
+            },
+        )?;
+        writeln!(out)?;
+    } else {
+        for c in &checks {
+            let mark = if c.ok { "PASS" } else { "FAIL" };
+            write!(out, "{mark}  {:<10} {}", c.name, c.detail)?;
+            if let Some(hint) = &c.hint {
+                write!(out, "  (hint: {hint})")?;
+            }
+            writeln!(out)?;
+        }
+    }
+    Ok(if ok { Status::Success } else { Status::Failure })
+}
+
+async fn check_llm(resolved: &Resolved) -> Check {
+    let llm = resolved.llm_settings();
+    let url = llm.base_url.clone();
+    let model = llm.model.clone();
+    let reasoner = match Reasoner::new(llm, selfheal_reason::Prompts::builtin()) {
+        Ok(r) => r,
+        Err(e) => return Check::fail("llm", e.to_string(), "check [llm] base_url"),
+    };
+    match tokio::time::timeout(LLM_PROBE_TIMEOUT, reasoner.list_models()).await {
+        Err(_) => Check::fail(
+            "llm",
+            format!(
+                "{url} did not answer within {}s",
+                LLM_PROBE_TIMEOUT.as_secs()
+            ),
+            "is the server running? set OPENAI_BASE_URL",
+        ),
+        Ok(Err(e)) => Check::fail(
+            "llm",
+            format!("{url}: {e}"),
+            "set OPENAI_BASE_URL (and OPENAI_API_KEY when the server needs one)",
+        ),
+        Ok(Ok(models)) if models.contains(&model) => {
+            Check::pass("llm", format!("{url} serves model {model}"))
+        }
+        Ok(Ok(models)) => Check::fail(
+            "llm",
+            format!(
+                "{url} does not list model {model} (it lists: {})",
+                if models.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    models.join(", ")
+                }
+            ),
+            "set SELFHEAL_MODEL or --model to one of those",
+        ),
+    }
+}
+
+async fn check_docker(resolved: &Resolved) -> Vec<Check> {
+    let image = resolved.settings.validate.image.clone();
+    let sandbox = match DockerSandbox::connect(&image, resolved.limits()).await {
+        Ok(s) => s,
+        Err(e) => {
+            return vec![Check::fail(
+                "docker",
+                e.to_string(),
+                "start a Docker Engine: scripts/ensure-docker.sh",
+            )];
+        }
+    };
+    let engine = match sandbox.engine_version().await {
+        Ok(v) => Check::pass("docker", format!("engine {v}")),
+        Err(e) => {
+            return vec![Check::fail(
+                "docker",
+                e.to_string(),
+                "start a Docker Engine: scripts/ensure-docker.sh",
+            )];
+        }
+    };
+    let image_check = match sandbox.image_present().await {
+        Ok(true) => Check::pass("image", image),
+        Ok(false) => Check::fail(
+            "image",
+            format!("{image} is not present"),
+            "build it with scripts/build-sandbox-image.sh, or pass --image",
+        ),
+        Err(e) => Check::fail("image", e.to_string(), ""),
+    };
+    vec![engine, image_check]
+}
+
+fn check_cache(repo: Option<&Repo>, root: &std::path::Path) -> Check {
+    let dir = root.join(".selfheal");
+    let probe = dir.join("results").join(".write-probe");
+    let writable = std::fs::create_dir_all(dir.join("results"))
+        .and_then(|()| std::fs::write(&probe, b"ok"))
+        .and_then(|()| std::fs::remove_file(&probe));
+    if let Err(e) = writable {
+        return Check::fail(
+            "cache",
+            format!("{} is not writable: {e}", dir.display()),
+            "fix the directory's permissions",
+        );
+    }
+    let _ = selfheal_monitor::ensure_self_ignored(&dir);
+    let runs = repo
+        .map(|r| OfflineCache::new(r.root()).runs().map(|runs| runs.len()))
+        .and_then(Result::ok)
+        .unwrap_or(0);
+    Check::pass(
+        "cache",
+        format!("{} writable, {runs} cached run(s)", dir.display()),
+    )
+}

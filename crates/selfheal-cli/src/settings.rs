@@ -1,0 +1,145 @@
+//! Second phase of argument handling: the parsed flags, the environment and
+//! the config file resolved into the settings each part is built from.
+
+use std::path::Path;
+
+use anyhow::Context;
+use selfheal_config::{ConfigLayer, LlmLayer, RepairLayer, Settings, ValidateLayer, env};
+use selfheal_git::{Repo, Signature};
+use selfheal_orchestrator::LoopSettings;
+use selfheal_reason::{LlmSettings, Prompts};
+use selfheal_validate::Limits;
+
+use crate::args::{CommonArgs, RunArgs};
+
+/// The process environment, read in one place.
+fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// The repository named by `--repo`, or the one around the current directory.
+pub fn discover_repo(common: &CommonArgs) -> anyhow::Result<Repo> {
+    let start = match &common.repo {
+        Some(path) => path.clone(),
+        None => std::env::current_dir().context("cannot read the current directory")?,
+    };
+    Repo::discover(&start).map_err(Into::into)
+}
+
+pub struct Resolved {
+    pub repo: Repo,
+    pub settings: Settings,
+    /// Where the settings came from, for `check`.
+    pub config_source: String,
+    /// `OFFLINE_MODE` is switched on.
+    pub offline_env: bool,
+}
+
+impl Resolved {
+    /// Finds the repository and resolves the configuration for it.
+    pub fn load(common: &CommonArgs, run: Option<&RunArgs>) -> anyhow::Result<Self> {
+        let repo = discover_repo(common)?;
+        let root = repo.root().to_path_buf();
+        let (settings, config_source) = resolve_settings(&root, common, run)?;
+        Ok(Self {
+            repo,
+            settings,
+            config_source,
+            offline_env: env::is_truthy(process_env(env::OFFLINE_MODE).as_deref()),
+        })
+    }
+
+    /// Like [`Resolved::load`], for a root that is known to be a repository.
+    pub fn resolve(
+        root: &Path,
+        common: &CommonArgs,
+        run: Option<&RunArgs>,
+    ) -> anyhow::Result<Self> {
+        let mut common = common.clone();
+        common.repo = Some(root.to_path_buf());
+        Self::load(&common, run)
+    }
+
+    pub fn llm_settings(&self) -> LlmSettings {
+        let llm = &self.settings.llm;
+        LlmSettings {
+            base_url: llm.base_url.clone(),
+            api_key: llm.api_key.clone(),
+            model: llm.model.clone(),
+            temperature: llm.temperature,
+            max_tokens: llm.max_tokens,
+            timeout: llm.timeout(),
+            structured_output: llm.structured_output,
+        }
+    }
+
+    pub fn prompts(&self) -> anyhow::Result<Prompts> {
+        Ok(Prompts::load(self.settings.prompts.dir.as_deref())?)
+    }
+
+    pub fn limits(&self) -> Limits {
+        let v = &self.settings.validate;
+        Limits {
+            memory_bytes: i64::try_from(v.memory_mb.saturating_mul(1024 * 1024))
+                .unwrap_or(i64::MAX),
+            nano_cpus: (v.cpus * 1e9) as i64,
+            pids: v.pids,
+        }
+    }
+
+    pub fn loop_settings(&self) -> LoopSettings {
+        let s = &self.settings;
+        let author = Signature {
+            name: s.git.author_name.clone(),
+            email: s.git.author_email.clone(),
+        };
+        LoopSettings {
+            max_attempts: s.repair.max_attempts,
+            context_token_budget: s.repair.context_token_budget,
+            total_token_budget: s.repair.total_token_budget,
+            failing_test_command: s.validate.failing_test_command.clone(),
+            test_command: s.validate.test_command.clone(),
+            validation_timeout: s.validate.timeout(),
+            branch_prefix: s.git.branch_prefix.clone(),
+            author,
+            signoff: s.git.signoff,
+            model: s.llm.model.clone(),
+            analyze: selfheal_analyze::AnalyzeOptions::default(),
+        }
+    }
+}
+
+fn resolve_settings(
+    root: &Path,
+    common: &CommonArgs,
+    run: Option<&RunArgs>,
+) -> anyhow::Result<(Settings, String)> {
+    let mut flags = ConfigLayer {
+        llm: Some(LlmLayer {
+            model: common.model.clone(),
+            ..LlmLayer::default()
+        }),
+        validate: Some(ValidateLayer {
+            image: common.image.clone(),
+            ..ValidateLayer::default()
+        }),
+        ..ConfigLayer::default()
+    };
+    if let Some(run) = run {
+        flags.repair = Some(RepairLayer {
+            max_attempts: run.max_attempts,
+            ..RepairLayer::default()
+        });
+        if let Some(v) = flags.validate.as_mut() {
+            v.test_command.clone_from(&run.test_command);
+            v.timeout_secs = run.timeout;
+        }
+    }
+    let file = selfheal_config::discover(common.config.as_deref(), &process_env, root);
+    let source = file.as_ref().map_or_else(
+        || "built-in defaults (no selfheal.toml)".to_owned(),
+        |p| p.display().to_string(),
+    );
+    let settings = selfheal_config::load(common.config.as_deref(), &process_env, root, flags)?;
+    Ok((settings, source))
+}
