@@ -6,7 +6,7 @@ use selfheal_validate::{
     TAIL_MAX_BYTES, TestStep, ValidateError, ValidationPlan,
 };
 
-use super::{assert_no_container_left, calc_project, sandbox, snapshot, write};
+use super::{assert_no_container_left, calc_project, drop_once_running, sandbox, snapshot, write};
 
 const PYTEST: &str = "python -m pytest -q -p no:cacheprovider";
 const MINUTE: Duration = Duration::from_secs(60);
@@ -173,8 +173,9 @@ async fn a_step_past_the_time_limit_is_killed_and_reported() {
     } = report.steps[0];
     assert_eq!((exit_code, timed_out), (None, true));
     assert_eq!(output_tail, "started\n");
-    assert!(duration_ms < 3_500, "step ran {duration_ms} ms");
-    assert!(took < Duration::from_secs(10), "validation took {took:?}");
+    // Generous bounds for a busy machine; the step alone would take 60 s.
+    assert!(duration_ms < 6_000, "step ran {duration_ms} ms");
+    assert!(took < Duration::from_secs(15), "validation took {took:?}");
     assert_no_container_left(case).await;
 }
 
@@ -353,12 +354,7 @@ async fn a_dropped_validation_still_removes_its_container() {
     let plan = one_step("sleep 60", MINUTE);
 
     // Dropping the future mid-step is what Ctrl-C does to a running validation.
-    let abandoned =
-        tokio::time::timeout(Duration::from_secs(3), sandbox.validate(dir.path(), &plan)).await;
-    assert!(
-        abandoned.is_err(),
-        "the step should still have been running"
-    );
+    drop_once_running(case, sandbox.validate(dir.path(), &plan)).await;
     assert_no_container_left(case).await;
 }
 
@@ -379,13 +375,7 @@ fn leftovers_of_a_runtime_shut_down_mid_validation_can_be_removed() {
         .enable_all()
         .build()
         .expect("runtime");
-    let abandoned = doomed.block_on(async {
-        tokio::time::timeout(Duration::from_secs(3), sandbox.validate(dir.path(), &plan)).await
-    });
-    assert!(
-        abandoned.is_err(),
-        "the step should still have been running"
-    );
+    doomed.block_on(drop_once_running(case, sandbox.validate(dir.path(), &plan)));
     drop(doomed);
 
     let removed = main.block_on(sandbox.remove_leftovers()).expect("removes");

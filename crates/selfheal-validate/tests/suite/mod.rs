@@ -41,33 +41,72 @@ async fn sandbox(case: &str) -> Option<DockerSandbox> {
     Some(sandbox.with_label(TEST_LABEL, case))
 }
 
-/// Waits (bounded) until no container labelled for `case` exists, running or not.
-async fn assert_no_container_left(case: &str) {
-    let docker = Docker::connect_with_local_defaults()
+async fn engine() -> Docker {
+    Docker::connect_with_local_defaults()
         .expect("socket")
         .negotiate_version()
         .await
-        .expect("engine");
-    let filters = HashMap::from([("label", vec![format!("{TEST_LABEL}={case}")])]);
+        .expect("engine")
+}
+
+/// The containers labelled for `case`, running or not, with their states.
+async fn containers(
+    docker: &Docker,
+    case: &str,
+    only_running: bool,
+) -> Vec<(Option<String>, String)> {
+    let mut filters = HashMap::from([("label", vec![format!("{TEST_LABEL}={case}")])]);
+    if only_running {
+        filters.insert("status", vec!["running".to_owned()]);
+    }
     let options = ListContainersOptionsBuilder::default()
         .all(true)
         .filters(&filters)
         .build();
+    docker
+        .list_containers(Some(options))
+        .await
+        .expect("list containers")
+        .into_iter()
+        .map(|c| (c.id, format!("{:?}", c.state)))
+        .collect()
+}
+
+/// Waits (bounded) until no container labelled for `case` exists, running or not.
+async fn assert_no_container_left(case: &str) {
+    let docker = engine().await;
     let give_up = Instant::now() + Duration::from_secs(15);
     loop {
-        let left = docker
-            .list_containers(Some(options.clone()))
-            .await
-            .expect("list containers");
+        let left = containers(&docker, case, false).await;
         if left.is_empty() {
             return;
         }
         assert!(
             Instant::now() < give_up,
-            "containers left behind by {case}: {:?}",
-            left.iter().map(|c| (&c.id, &c.state)).collect::<Vec<_>>()
+            "containers left behind by {case}: {left:?}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Drives `validation` until its container runs, then drops it mid-step, as Ctrl-C would.
+async fn drop_once_running(case: &str, validation: impl Future) {
+    let running = async {
+        let docker = engine().await;
+        let give_up = Instant::now() + Duration::from_secs(30);
+        while containers(&docker, case, true).await.is_empty() {
+            assert!(
+                Instant::now() < give_up,
+                "the container of {case} never ran"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // Let the step itself start, so the drop lands inside it.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    tokio::select! {
+        _ = validation => panic!("the validation of {case} finished instead of being abandoned"),
+        () = running => {}
     }
 }
 
