@@ -159,6 +159,11 @@ async fn without_a_terminal_or_yes_nothing_is_applied_and_the_hint_names_yes() {
         "stderr shows the proposed diff:\n{}",
         out.stderr
     );
+    assert!(
+        !out.stderr.contains('\u{1b}') && !out.stdout.contains('\u{1b}'),
+        "NO_COLOR=1 means no escape codes:\n{}",
+        out.stderr
+    );
     let record = repo.record();
     assert_refused(&repo, &record, AttemptOutcome::Declined, 1);
     assert!(

@@ -1,7 +1,7 @@
 //! Repairs that succeed: one attempt, a retry after a bad patch, two bugs in
 //! a row, a dirty checkout left alone, and logs from a plain file.
 
-use selfheal_types::{AttemptOutcome, ValidationOutcome};
+use selfheal_types::{AttemptOutcome, Stage, ValidationOutcome};
 
 use super::{
     MODEL, assert_bookkeeping, assert_branch_has, assert_fixed, assert_validated, changed_lines,
@@ -44,6 +44,22 @@ async fn fixes_in_one_attempt_and_commits_on_a_branch_that_is_not_checked_out() 
         .as_ref()
         .expect("the targeted failure is recorded");
     assert_eq!(failure.test.as_deref(), Some(FAILING_TEST));
+    for stage in [Stage::Analyze, Stage::Checkout, Stage::Commit] {
+        assert!(record.timings_ms.contains_key(&stage), "{stage:?} is timed");
+    }
+    for stage in [Stage::Reason, Stage::Patch, Stage::Validate] {
+        assert!(
+            record.attempts[0].timings_ms.contains_key(&stage),
+            "{stage:?} is timed"
+        );
+    }
+    // The commit says what was fixed: the diagnosis summary as its subject.
+    let fix: serde_json::Value =
+        serde_json::from_str(&repo.sample.fix_replies()[0]).expect("fix.json is JSON");
+    assert_eq!(
+        git(&repo.root, &["log", "-1", "--format=%s", &branch]),
+        fix["diagnosis"]["summary"].as_str().expect("a summary")
+    );
 
     let requests = server.chat_requests().await;
     assert_eq!(requests.len(), 1, "one attempt, one model call");
