@@ -37,11 +37,17 @@ impl Check {
     }
 
     fn fail(name: &'static str, detail: impl Into<String>, hint: impl Into<String>) -> Self {
-        let hint = hint.into();
+        let detail = detail.into();
+        // Errors from the crates often carry their own hint already.
+        let hint = if detail.contains("hint:") {
+            String::new()
+        } else {
+            hint.into()
+        };
         Self {
             name,
             ok: false,
-            detail: detail.into(),
+            detail,
             hint: (!hint.is_empty()).then_some(hint),
         }
     }
