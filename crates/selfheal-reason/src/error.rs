@@ -95,6 +95,7 @@ impl ReasonError {
 
 fn status_hint(status: u16) -> &'static str {
     match status {
+        400 => "; hint: if the server rejects response_format, set [llm] structured_output = false",
         401 | 403 => {
             "; hint: set OPENAI_API_KEY (or the variable named by [llm] api_key_env) to a valid key"
         }
