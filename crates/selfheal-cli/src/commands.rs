@@ -76,6 +76,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Status> {
     let record = tokio::select! {
         record = orchestrator.repair(&job) => record?,
         _ = tokio::signal::ctrl_c() => {
+            // The dropped validation only schedules its container's removal;
+            // finish it before the runtime goes away.
+            let _ = sandbox.remove_leftovers().await;
             eprintln!("interrupted; nothing was changed in {}", repo.root().display());
             return Ok(Status::Interrupted);
         }
