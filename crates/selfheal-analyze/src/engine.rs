@@ -86,6 +86,7 @@ const KEYWORDS: &[&str] = &[
     "would be reformatted",
     "File \"",
     "=== RUN",
+    ".py:",
 ];
 
 static PREFILTER: LazyLock<AhoCorasick> = LazyLock::new(|| {
@@ -239,7 +240,7 @@ impl Engine {
         self.prev.push_str(&text[..floor_char_boundary(text, 512)]);
         match exit_marker {
             Marker::None => {
-                if !text.trim().is_empty() {
+                if !text.trim().is_empty() && !text.starts_with("travis_") {
                     // Reuse the oldest entry's allocation: this runs on every line.
                     let mut slot = if self.tail.len() == TAIL {
                         self.tail.pop_front().map(|(_, s)| s).unwrap_or_default()
@@ -282,7 +283,7 @@ impl Engine {
         self.candidates.push(
             Candidate::new(selfheal_types::Category::Unknown, "generic", message)
                 .span(start, no)
-                .confidence(0)
+                .confidence(-4)
                 .snippet(snippet),
         );
         self.stamp(before);

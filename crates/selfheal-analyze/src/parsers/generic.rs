@@ -40,6 +40,8 @@ static NOISE: LazyLock<RegexSet> = LazyLock::new(|| {
         r"(?i)\b(?:compiling|downloading|downloaded|installing|collecting|requirement already)\b",
         r"(?i)\[\s*(?:ok|passed?|success)\s*\]",
         r"(?i)\bskipp(?:ed|ing)\b",
+        r"(?i)\.{3,}\s*ok\b|\bok\s+\d+\s*ms\b|\s(?:ok|passed|PASS)$",
+        r"^travis_(?:fold|time)",
         r"^\$ ",
     ])
     .expect("valid regexes")
@@ -64,6 +66,7 @@ static TRAILER: LazyLock<RegexSet> = LazyLock::new(|| {
         r"(?i)^BUILD FAILED",
         r"(?i)^\s*\[ERROR\] BUILD FAILURE",
         r"(?i)exited with (?:code|status) [1-9]",
+        r"recipe for target .* failed",
         r"(?i)^Error: The process '.*' failed with exit code",
     ])
     .expect("valid regexes")

@@ -192,6 +192,13 @@ static SIGNATURES: &[Signature] = &[
         "lockfile",
         80,
     ),
+    // TAP (Perl's prove, git's test suite): the per-script verdict.
+    sig(
+        r"Dubious, test returned \d+|^Failed \d+/\d+ subtests|^not ok \d+ - ",
+        Category::TestFailure,
+        "tap",
+        55,
+    ),
     // Configuration and workflow.
     sig(
         r"^Input required and not supplied: \S+",

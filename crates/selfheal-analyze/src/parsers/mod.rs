@@ -8,6 +8,8 @@
 
 use selfheal_types::{Category, LineSpan, Location};
 
+pub(crate) mod cargo;
+pub(crate) mod diag;
 pub(crate) mod generic;
 pub(crate) mod go;
 pub(crate) mod infra;
@@ -105,6 +107,8 @@ pub(crate) fn all() -> Vec<Box<dyn Parser>> {
         Box::new(pytest::Pytest::default()),
         Box::new(python::Traceback::default()),
         Box::new(go::Go::default()),
+        Box::new(diag::Diag::default()),
+        Box::new(cargo::Cargo::default()),
         Box::new(infra::Infra::default()),
         Box::new(generic::Generic::default()),
     ]

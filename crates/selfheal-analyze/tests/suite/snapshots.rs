@@ -32,4 +32,6 @@ fixtures! {
     python_syntax_module => "python_syntax_module.log",
     gha_job => "gha_job.log",
     go_test => "go_test.log",
+    cargo_test => "cargo_test.log",
+    lint_python => "lint_python.log",
 }

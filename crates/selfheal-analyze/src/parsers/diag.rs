@@ -1,0 +1,310 @@
+//! `file:line:col: message` diagnostics from compilers and linters.
+//!
+//! gcc/clang, javac and Maven's `[ERROR] X.java:[12,5]`, scalac/sbt, kotlinc,
+//! tsc, C#, GHC, Erlang, and the Python linters (ruff, flake8, pylint, mypy)
+//! all print one diagnostic per `path:line[:col]:` line, followed by a code
+//! excerpt or caret. Neighbouring diagnostics form one failure whose message
+//! is the first error: later errors are often consequences of it.
+//! Warnings and notes are skipped; a job fails on errors.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use selfheal_types::{Category, Location};
+
+use super::{Candidate, Line, Parser, Snip, loc, one_line};
+
+/// The source extensions whose diagnostics this parser owns. Go and Rust
+/// have their own parsers; Python tracebacks are not diagnostics.
+const EXT: &str = r"c|cc|cpp|cxx|h|hh|hpp|hxx|m|mm|java|kt|kts|scala|sc|groovy|cs|fs|swift|hs|lhs|erl|hrl|ex|exs|ml|mli|d|nim|zig|ts|tsx|mts|cts|js|jsx|mjs|cjs|vue|py|pyi|php|rb|lua|pl|pm|sh|f90|f|for|cu|dart|vala|cmake|clj|cljs|elm|purs|v|sv|vhd|vhdl|tex|sty|cls|R|r|jl|pas|pp";
+
+static COLON: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"^(?P<file>(?:[A-Za-z]:)?[^\s:()\[\]]*\.(?:{EXT})):(?P<line>\d+):(?:(?P<col>\d+):?)?\s+(?:(?P<sev>fatal error|error|warning|note|info|hint|remark)\b:?\s*)?(?P<msg>.*)$"
+    ))
+    .expect("valid regex")
+});
+static BRACKET: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^(?P<file>\S+\.(?:java|kt|scala|groovy)):\[(?P<line>\d+),(?P<col>\d+)\] (?P<msg>.+)$",
+    )
+    .expect("valid regex")
+});
+static PAREN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?P<file>\S+\.(?:tsx?|mts|cts|jsx?|cs|fs|vb))\((?P<line>\d+),(?P<col>\d+)\): (?P<sev>error|warning) (?P<msg>\w+: .+?)(?: \[[^\]]+\])?$")
+        .expect("valid regex")
+});
+static TSC_PRETTY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?P<file>\S+\.(?:tsx?|mts|cts|jsx?)):(?P<line>\d+):(?P<col>\d+) - (?P<sev>error|warning) (?P<msg>TS\d+: .+)$")
+        .expect("valid regex")
+});
+static PY_CODE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(?:\[\*\] )?[A-Z]{1,3}\d{2,4}\b").expect("valid regex"));
+static MYPY_CODE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\[[a-z][a-z-]+\]$").expect("valid regex"));
+
+#[derive(Debug)]
+struct Group {
+    category: Category,
+    tool: &'static str,
+    start: u64,
+    end: u64,
+    message: String,
+    locations: Vec<Location>,
+    count: usize,
+    snip: Snip,
+}
+
+/// See the module docs.
+#[derive(Debug, Default)]
+pub(crate) struct Diag {
+    group: Option<Group>,
+}
+
+struct Hit {
+    category: Category,
+    tool: &'static str,
+    location: Location,
+    message: String,
+}
+
+/// Strips the prefixes build tools put before a compiler's line.
+fn unprefix(text: &str) -> (&str, bool) {
+    let t = text.trim_start();
+    for p in [
+        "[error] ",
+        "[ERROR] ",
+        "[Error] ",
+        "error: ",
+        "e: ",
+        "ERROR: ",
+        "[javac] ",
+        "[scalac] ",
+    ] {
+        if let Some(rest) = t.strip_prefix(p) {
+            let error_prefix = !p.starts_with("[javac") && !p.starts_with("[scalac");
+            return (rest.trim_start(), error_prefix);
+        }
+    }
+    (t, false)
+}
+
+fn classify(text: &str) -> Option<Hit> {
+    let (body, error_prefix) = unprefix(text);
+    if let Some(c) = BRACKET.captures(body) {
+        if !error_prefix {
+            return None;
+        }
+        return Some(Hit {
+            category: Category::CompileError,
+            tool: "javac",
+            location: loc(&c["file"], c["line"].parse().ok(), c["col"].parse().ok()),
+            message: c["msg"].to_owned(),
+        });
+    }
+    if let Some(c) = PAREN.captures(body).or_else(|| TSC_PRETTY.captures(body)) {
+        if &c["sev"] != "error" {
+            return None;
+        }
+        let file = &c["file"];
+        let ext = file.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+        let tool = if matches!(ext.as_str(), "cs" | "fs" | "vb") {
+            "dotnet"
+        } else {
+            "tsc"
+        };
+        return Some(Hit {
+            category: Category::CompileError,
+            tool,
+            location: loc(file, c["line"].parse().ok(), c["col"].parse().ok()),
+            message: c["msg"].to_owned(),
+        });
+    }
+    let c = COLON.captures(body)?;
+    let sev = c.name("sev").map(|m| m.as_str());
+    let file = &c["file"];
+    let msg = c["msg"].trim();
+    let location = loc(
+        file,
+        c["line"].parse().ok(),
+        c.name("col").and_then(|m| m.as_str().parse().ok()),
+    );
+    let ext = file.rsplit('.').next().unwrap_or("");
+    if matches!(sev, Some("warning" | "note" | "info" | "hint" | "remark")) {
+        return None;
+    }
+    if matches!(ext, "py" | "pyi") {
+        // Python linters: a rule code (ruff, flake8, pylint) or mypy's
+        // `error: ... [code]`. Anything else is prose that names a file.
+        let tool = if sev == Some("error") && (MYPY_CODE.is_match(msg) || text.contains(": error:"))
+        {
+            "mypy"
+        } else if PY_CODE.is_match(msg) {
+            if msg.contains("[*]") {
+                "ruff"
+            } else if msg.len() > 6 && msg.as_bytes().get(5) == Some(&b':') {
+                "pylint"
+            } else {
+                "flake8"
+            }
+        } else {
+            return None;
+        };
+        return Some(Hit {
+            category: Category::Lint,
+            tool,
+            location,
+            message: msg.to_owned(),
+        });
+    }
+    let is_error = matches!(sev, Some("error" | "fatal error"))
+        || error_prefix
+        || msg.to_ascii_lowercase().contains("error");
+    if !is_error || msg.is_empty() {
+        return None;
+    }
+    let tool = match ext {
+        "java" | "groovy" => "javac",
+        "kt" | "kts" => "kotlinc",
+        "scala" | "sc" => "scalac",
+        "ts" | "tsx" | "mts" | "cts" => "tsc",
+        "hs" | "lhs" => "ghc",
+        "erl" | "hrl" => "erlc",
+        "ex" | "exs" => "elixir",
+        "swift" => "swiftc",
+        "cs" => "dotnet",
+        "c" | "cc" | "cpp" | "cxx" | "h" | "hh" | "hpp" | "hxx" | "m" | "mm" | "cu" => "cc",
+        _ => "compiler",
+    };
+    Some(Hit {
+        category: Category::CompileError,
+        tool,
+        location,
+        message: msg.to_owned(),
+    })
+}
+
+impl Parser for Diag {
+    fn active(&self) -> bool {
+        self.group.is_some()
+    }
+
+    fn feed(&mut self, line: &Line<'_>, out: &mut Vec<Candidate>) {
+        let text = line.text.trim_end();
+        let hit = classify(text);
+        match (self.group.as_mut(), hit) {
+            (Some(g), Some(h)) if same_run(g, &h) && line.no <= g.end + 6 => {
+                g.end = line.no;
+                g.count += 1;
+                g.snip.push(line.no, text);
+                if !g.locations.contains(&h.location) && g.locations.len() < 8 {
+                    g.locations.push(h.location);
+                }
+            }
+            (_, Some(h)) => {
+                self.end(out);
+                let mut snip = Snip::new(24, 6);
+                snip.push(line.no, text);
+                self.group = Some(Group {
+                    category: h.category,
+                    tool: h.tool,
+                    start: line.no,
+                    end: line.no,
+                    message: h.message,
+                    locations: vec![h.location],
+                    count: 1,
+                    snip,
+                });
+            }
+            (Some(g), None) => {
+                if line.no > g.end + 6 {
+                    self.end(out);
+                } else if !text.trim().is_empty() && line.no <= g.end + 3 {
+                    // Code excerpts and carets under the diagnostic.
+                    g.snip.push(line.no, text);
+                }
+            }
+            (None, None) => {}
+        }
+    }
+
+    fn flush(&mut self, out: &mut Vec<Candidate>) {
+        self.end(out);
+    }
+}
+
+/// ruff and flake8 share rule codes; only ruff marks fixable ones, so
+/// a run of Python lint lines is one tool's output whatever each line shows.
+fn same_run(g: &Group, h: &Hit) -> bool {
+    g.tool == h.tool
+        || (g.category == Category::Lint
+            && h.category == Category::Lint
+            && g.tool != "mypy"
+            && h.tool != "mypy")
+}
+
+impl Diag {
+    fn end(&mut self, out: &mut Vec<Candidate>) {
+        let Some(mut g) = self.group.take() else {
+            return;
+        };
+        let mut message = one_line(&g.message, 300);
+        if g.count > 1 {
+            message = format!("{message} (and {} more)", g.count - 1);
+        }
+        let confidence = if g.category == Category::Lint { 60 } else { 70 };
+        let mut c = Candidate::new(g.category, g.tool, message)
+            .span(g.start, g.end)
+            .confidence(confidence)
+            .snippet(g.snip.take());
+        c.locations = g.locations;
+        out.push(c);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tool(line: &str) -> Option<(&'static str, Category)> {
+        classify(line).map(|h| (h.tool, h.category))
+    }
+
+    #[test]
+    fn each_format_is_recognised() {
+        assert_eq!(
+            tool("src/a.c:12:5: error: 'x' undeclared"),
+            Some(("cc", Category::CompileError))
+        );
+        assert_eq!(tool("src/a.c:12:5: warning: unused"), None);
+        assert_eq!(
+            tool("[ERROR] /w/src/main/java/A.java:[12,5] cannot find symbol"),
+            Some(("javac", Category::CompileError))
+        );
+        assert_eq!(
+            tool("[error] /w/src/A.scala:10:8: object X is not a member of package y"),
+            Some(("scalac", Category::CompileError))
+        );
+        assert_eq!(
+            tool("src/a.ts(3,7): error TS2322: Type 'string' is not assignable to type 'number'."),
+            Some(("tsc", Category::CompileError))
+        );
+        assert_eq!(
+            tool("src/x.py:3:8: F401 [*] `os` imported but unused"),
+            Some(("ruff", Category::Lint))
+        );
+        assert_eq!(
+            tool("src/x.py:3:1: E302 expected 2 blank lines"),
+            Some(("flake8", Category::Lint))
+        );
+        assert_eq!(
+            tool("src/x.py:3: error: Incompatible return value type  [return-value]"),
+            Some(("mypy", Category::Lint))
+        );
+        assert_eq!(
+            tool("src/x.py:1:0: C0114: Missing module docstring"),
+            Some(("pylint", Category::Lint))
+        );
+        assert_eq!(tool("see docs/a.py:3: for details"), None);
+    }
+}
