@@ -86,6 +86,7 @@ const KEYWORDS: &[&str] = &[
     "would be reformatted",
     "File \"",
     "=== RUN",
+    "What went wrong",
     ".py:",
 ];
 

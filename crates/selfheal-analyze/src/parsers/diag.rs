@@ -52,6 +52,8 @@ struct Group {
     message: String,
     locations: Vec<Location>,
     count: usize,
+    /// Lines taken since the last diagnostic line.
+    continuation: u8,
     snip: Snip,
 }
 
@@ -196,6 +198,7 @@ impl Parser for Diag {
             (Some(g), Some(h)) if same_run(g, &h) && line.no <= g.end + 6 => {
                 g.end = line.no;
                 g.count += 1;
+                g.continuation = 0;
                 g.snip.push(line.no, text);
                 if !g.locations.contains(&h.location) && g.locations.len() < 8 {
                     g.locations.push(h.location);
@@ -213,14 +216,17 @@ impl Parser for Diag {
                     message: h.message,
                     locations: vec![h.location],
                     count: 1,
+                    continuation: 0,
                     snip,
                 });
             }
             (Some(g), None) => {
                 if line.no > g.end + 6 {
                     self.end(out);
-                } else if !text.trim().is_empty() && line.no <= g.end + 3 {
-                    // Code excerpts and carets under the diagnostic.
+                } else if !text.trim().is_empty() && line.no == g.end + 1 && g.continuation < 6 {
+                    // Code excerpts, carets and notes under the diagnostic.
+                    g.continuation += 1;
+                    g.end = line.no;
                     g.snip.push(line.no, text);
                 }
             }

@@ -42,6 +42,7 @@ static NOISE: LazyLock<RegexSet> = LazyLock::new(|| {
         r"(?i)\bskipp(?:ed|ing)\b",
         r"(?i)\.{3,}\s*ok\b|\bok\s+\d+\s*ms\b|\s(?:ok|passed|PASS)$",
         r"^travis_(?:fold|time)",
+        r"(?i)actionable tasks?:|daemons? could not be reused|^\* (?:Try|Exception is|Get more help)",
         r"^\$ ",
     ])
     .expect("valid regexes")

@@ -13,6 +13,7 @@ pub(crate) mod diag;
 pub(crate) mod generic;
 pub(crate) mod go;
 pub(crate) mod infra;
+pub(crate) mod java;
 pub(crate) mod pytest;
 pub(crate) mod python;
 
@@ -109,6 +110,7 @@ pub(crate) fn all() -> Vec<Box<dyn Parser>> {
         Box::new(go::Go::default()),
         Box::new(diag::Diag::default()),
         Box::new(cargo::Cargo::default()),
+        Box::new(java::Java::default()),
         Box::new(infra::Infra::default()),
         Box::new(generic::Generic::default()),
     ]

@@ -34,4 +34,5 @@ fixtures! {
     go_test => "go_test.log",
     cargo_test => "cargo_test.log",
     lint_python => "lint_python.log",
+    maven_gradle => "maven_gradle.log",
 }
