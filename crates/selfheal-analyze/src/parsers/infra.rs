@@ -169,6 +169,12 @@ static SIGNATURES: &[Signature] = &[
         80,
     ),
     sig(
+        r"PackagesNotFoundError|UnsatisfiableError|ResolvePackageNotFound",
+        Dependency,
+        "conda",
+        80,
+    ),
+    sig(
         r"(?i)Your requirements could not be resolved to an installable set of packages",
         Dependency,
         "composer",

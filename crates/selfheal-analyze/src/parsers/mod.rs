@@ -14,6 +14,7 @@ pub(crate) mod generic;
 pub(crate) mod go;
 pub(crate) mod infra;
 pub(crate) mod java;
+pub(crate) mod numbered;
 pub(crate) mod pytest;
 pub(crate) mod python;
 
@@ -111,6 +112,7 @@ pub(crate) fn all() -> Vec<Box<dyn Parser>> {
         Box::new(diag::Diag::default()),
         Box::new(cargo::Cargo::default()),
         Box::new(java::Java::default()),
+        Box::new(numbered::Numbered::default()),
         Box::new(infra::Infra::default()),
         Box::new(generic::Generic::default()),
     ]

@@ -35,4 +35,5 @@ fixtures! {
     cargo_test => "cargo_test.log",
     lint_python => "lint_python.log",
     maven_gradle => "maven_gradle.log",
+    phpunit_rspec => "phpunit_rspec.log",
 }
