@@ -14,6 +14,8 @@ pub(crate) mod generic;
 pub(crate) mod go;
 pub(crate) mod infra;
 pub(crate) mod java;
+pub(crate) mod js;
+pub(crate) mod make;
 pub(crate) mod numbered;
 pub(crate) mod pytest;
 pub(crate) mod python;
@@ -113,6 +115,8 @@ pub(crate) fn all() -> Vec<Box<dyn Parser>> {
         Box::new(cargo::Cargo::default()),
         Box::new(java::Java::default()),
         Box::new(numbered::Numbered::default()),
+        Box::new(js::Js::default()),
+        Box::new(make::Make::default()),
         Box::new(infra::Infra::default()),
         Box::new(generic::Generic::default()),
     ]

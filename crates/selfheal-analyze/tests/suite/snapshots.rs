@@ -36,4 +36,5 @@ fixtures! {
     lint_python => "lint_python.log",
     maven_gradle => "maven_gradle.log",
     phpunit_rspec => "phpunit_rspec.log",
+    jest_eslint_make => "jest_eslint_make.log",
 }
