@@ -35,7 +35,8 @@ pub(crate) fn finalize(
     // cluster from a step that passed is noise, not a failure.
     let explained: Vec<(Option<String>, u32)> = candidates
         .iter()
-        .filter(|c| c.tool != "generic")
+        // make's `*** [target] Error 2` names no cause: it explains nothing.
+        .filter(|c| c.tool != "generic" && c.confidence >= 30)
         .map(|c| (c.log_file.clone(), c.segment))
         .collect();
     candidates.retain(|c| {

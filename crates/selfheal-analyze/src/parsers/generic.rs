@@ -60,7 +60,7 @@ static TRAILER: LazyLock<RegexSet> = LazyLock::new(|| {
         r"^Error: Process completed",
         r"(?i)^\s*(?:npm ERR!|error) (?:A complete log of this run|Lifecycle script|command failed|code \w+$)",
         r"(?i)^\s*error: Recipe `.*` failed",
-        r"(?i)^\s*(?:make|gmake|ninja)(?:\[\d+\])?: \*\*\*",
+        r"(?i)(?:make|gmake|ninja)(?:\[\d+\])?: \*\*\*",
         r"(?i)^\s*\[ERROR\]\s*$",
         r"(?i)^\s*\[ERROR\] (?:-> \[Help|Re-run Maven|To see the full stack|For more information about the errors|\[Help|After correcting the problems)",
         r"(?i)^FAILURE: Build failed with an exception",
@@ -80,6 +80,46 @@ const CLUSTERS: usize = 5;
 #[derive(Debug, Default)]
 pub(crate) struct Generic {
     ring: VecDeque<(u64, String)>,
+}
+
+/// A line made only of verdict words (`*** Failed ***`, `Build failed.`,
+/// `One or more tests failed.`): true of every failed build, so it
+/// explains none.
+fn is_bare_verdict(text: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "one",
+        "or",
+        "more",
+        "some",
+        "the",
+        "a",
+        "test",
+        "tests",
+        "build",
+        "job",
+        "failed",
+        "failure",
+        "failures",
+        "error",
+        "errors",
+        "fail",
+        "has",
+        "have",
+        "with",
+        "exception",
+        "there",
+        "were",
+        "was",
+        "task",
+        "execution",
+        "run",
+        "suite",
+        "check",
+        "checks",
+    ];
+    text.split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|w| !w.is_empty())
+        .all(|w| WORDS.contains(&w.to_ascii_lowercase().as_str()))
 }
 
 /// Whether a line reads like an error to a person skimming the log.
@@ -116,6 +156,8 @@ impl Parser for Generic {
             // The engine adds closeness to the end of the step; here only
             // how strongly the lines read as errors counts.
             let strong = cluster.iter().any(|(_, t)| STRONG.is_match(t));
+            // "One or more tests failed." says nothing about why.
+            let bare = cluster.iter().all(|(_, t)| is_bare_verdict(t));
             let start = cluster.first().map_or(0, |c| c.0);
             let end = cluster.last().map_or(0, |c| c.0);
             let message = cluster
@@ -128,7 +170,13 @@ impl Parser for Generic {
             out.push(
                 Candidate::new(Category::Unknown, "generic", one_line(&message, 300))
                     .span(start, end)
-                    .confidence(if strong { 8 } else { 4 })
+                    .confidence(if bare {
+                        0
+                    } else if strong {
+                        8
+                    } else {
+                        4
+                    })
                     .snippet(snippet),
             );
         }

@@ -205,6 +205,19 @@ static SIGNATURES: &[Signature] = &[
         "tap",
         55,
     ),
+    // Erlang: Common Test verdicts and VM crashes.
+    sig(
+        r"^\w+_SUITE:\w+ failed on line \d+",
+        Category::TestFailure,
+        "common_test",
+        70,
+    ),
+    sig(
+        r"System process <[\d.]+> terminated|Kernel pid terminated|Crash dump is being written to",
+        Category::TestError,
+        "erlang",
+        50,
+    ),
     // Configuration and workflow.
     sig(
         r"^Input required and not supplied: \S+",
