@@ -12,7 +12,7 @@ use super::ModelServer;
 
 /// Long enough for a few sandbox runs on a busy 2-core machine; a hung
 /// binary still fails the test instead of hanging the suite.
-const TIMEOUT: Duration = Duration::from_mins(8);
+const TIMEOUT_SECS: u64 = 480;
 
 /// One invocation of the binary: `env_clear()` and then only what is named,
 /// so neither the developer's shell nor another test leaks into it.
@@ -95,9 +95,9 @@ impl Selfheal {
         }
         let shown = format!("selfheal {}", shown_args(&self.args));
         let child = cmd.spawn().expect("the selfheal binary starts");
-        let out = tokio::time::timeout(TIMEOUT, child.wait_with_output())
+        let out = tokio::time::timeout(Duration::from_secs(TIMEOUT_SECS), child.wait_with_output())
             .await
-            .unwrap_or_else(|_| panic!("{shown} ran longer than {}s", TIMEOUT.as_secs()))
+            .unwrap_or_else(|_| panic!("{shown} ran longer than {TIMEOUT_SECS}s"))
             .expect("waiting for selfheal");
         Output {
             command: shown,
