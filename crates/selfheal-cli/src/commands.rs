@@ -143,7 +143,11 @@ pub fn analyze(args: &AnalyzeArgs) -> anyhow::Result<Status> {
                 write!(out, "{}", render_summary(&analysis))?;
             }
             Err(e) => {
-                eprintln!("error: {}: {e}", path.display());
+                eprintln!(
+                    "error: {}: {}",
+                    path.display(),
+                    crate::one_line(&e.to_string())
+                );
                 status = Status::Error;
             }
         }

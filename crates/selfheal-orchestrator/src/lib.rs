@@ -34,8 +34,8 @@ use selfheal_git::{Repo, Signature, Worktree};
 use selfheal_patch::ChangeSet;
 use selfheal_reason::{PreviousAttempt, Reasoner, RepairRequest};
 use selfheal_types::{
-    Analysis, Attempt, AttemptOutcome, Diagnosis, Event, Failure, Outcome, RepairRecord, RunInfo,
-    Stage, TokenUsage, ValidationReport,
+    Analysis, Attempt, AttemptOutcome, Category, Diagnosis, Event, Failure, Outcome, RepairRecord,
+    RunInfo, Stage, TokenUsage, ValidationReport,
 };
 use selfheal_validate::{Sandbox, ValidationPlan};
 
@@ -515,7 +515,7 @@ impl Orchestrator<'_> {
         let still_failing = analysis
             .failures
             .iter()
-            .any(|f| same_failure(f, &target.failure));
+            .any(|f| still_blocked(f, &target.failure));
         let reason = match analysis.primary() {
             Some(f) => format!("{what}: {}", f.message),
             None => what,
@@ -601,13 +601,25 @@ fn pick_target(analysis: &Analysis) -> Result<Target, Outcome> {
     })
 }
 
-/// Whether a failure seen in validation output is the one an attempt targeted.
-/// Fingerprints differ between a CI log and sandbox output (job and step
-/// names, paths), so compare what the failure is about instead.
-fn same_failure(seen: &Failure, targeted: &Failure) -> bool {
+/// Whether a failure seen in validation output still blocks the one an
+/// attempt targeted. Fingerprints differ between a CI log and sandbox output
+/// (job and step names, paths), so compare what the failure is about: the
+/// same test failing no further than before (a `NameError` turning into an
+/// assertion failure means the code now runs further: progress), or, without
+/// test ids, the same category and message.
+fn still_blocked(seen: &Failure, targeted: &Failure) -> bool {
     match (&seen.test, &targeted.test) {
-        (Some(a), Some(b)) => a == b,
+        (Some(a), Some(b)) => a == b && depth(seen.category) <= depth(targeted.category),
         _ => seen.category == targeted.category && seen.message == targeted.message,
+    }
+}
+
+/// How far a test got before it failed: not built, crashed, or checked and wrong.
+fn depth(category: Category) -> u8 {
+    match category {
+        Category::TestFailure => 2,
+        Category::TestError => 1,
+        _ => 0,
     }
 }
 
@@ -729,7 +741,7 @@ impl BaseContents {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use selfheal_types::{Category, LineSpan};
+    use selfheal_types::LineSpan;
 
     fn failure(test: Option<&str>, message: &str) -> Failure {
         Failure {
@@ -747,13 +759,25 @@ mod tests {
     }
 
     #[test]
-    fn same_failure_compares_tests_first() {
+    fn still_blocked_compares_tests_first() {
         let a = failure(Some("tests/t.py::test_a"), "assert 1 == 2");
         let b = failure(Some("tests/t.py::test_a"), "assert 3 == 2");
         let c = failure(Some("tests/t.py::test_b"), "assert 1 == 2");
-        assert!(same_failure(&a, &b));
-        assert!(!same_failure(&a, &c));
-        assert!(same_failure(&failure(None, "x"), &failure(None, "x")));
+        assert!(still_blocked(&a, &b));
+        assert!(!still_blocked(&a, &c));
+        assert!(still_blocked(&failure(None, "x"), &failure(None, "x")));
+    }
+
+    #[test]
+    fn a_test_that_gets_further_is_progress() {
+        let mut crashed = failure(
+            Some("tests/t.py::test_a"),
+            "NameError: name 'x' is not defined",
+        );
+        crashed.category = Category::TestError;
+        let asserted = failure(Some("tests/t.py::test_a"), "assert 1 == 2");
+        assert!(!still_blocked(&asserted, &crashed));
+        assert!(still_blocked(&crashed, &asserted));
     }
 
     #[test]

@@ -93,9 +93,6 @@ async fn run_offline_with_an_unknown_run_id_exits_2() {
 }
 
 #[tokio::test]
-#[ignore = "bug: selfheal-monitor's unknown-run error puts its hint on a second line \
-            (MonitorError in crates/selfheal-monitor/src/error.rs uses \"\\nhint:\"); \
-            the contract says one line"]
 async fn run_offline_with_an_unknown_run_id_says_so_on_one_line() {
     let out = run_unknown_run_id().await;
     out.assert_code(2);

@@ -222,9 +222,6 @@ async fn fixes_an_import_error_then_the_rounding_bug_it_masked() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: the orchestrator's same_failure() matches on the test id alone, so when \
-            fix-1 turns test_every_minute's NameError into an AssertionError it sees no \
-            progress and reverts fix-1; attempt 2 then fails on the NameError again"]
 async fn fixes_a_name_error_then_the_range_bug_it_masked() {
     fixes_two_bugs_in_two_attempts("masked-nameerror-then-range").await;
 }
