@@ -11,6 +11,9 @@
 //! Line endings are not this module's business: callers hand it LF text (see
 //! `apply.rs`).
 
+use std::collections::HashSet;
+use std::time::Duration;
+
 use similar::TextDiff;
 
 use crate::edit::{Hunk, HunkLine};
@@ -352,8 +355,18 @@ fn choose(
     Err(ambiguous("it", &lines))
 }
 
-/// " (closest match at line N: `text`)" for an error message, or an empty
-/// string when nothing in the file resembles the quote.
+/// How alike two texts are, 0 to 1, character by character. Bounded in
+/// time: on long, very different texts the diff gives up early, which only
+/// makes the estimate rougher.
+fn likeness(a: &str, b: &str) -> f32 {
+    TextDiff::configure()
+        .timeout(Duration::from_millis(20))
+        .diff_chars(a, b)
+        .ratio()
+}
+
+/// " (closest match at line N, P% similar: `text`)" for an error message, or
+/// a note that nothing in the file resembles the quote.
 fn closest(have: &[&str], want: &[&str]) -> String {
     if want.is_empty() || have.is_empty() {
         return String::new();
@@ -361,21 +374,44 @@ fn closest(have: &[&str], want: &[&str]) -> String {
     let k = want.len().min(have.len());
     let quote = want.join("\n");
     let quote = quote.trim();
-    // Comparing every window is quadratic; on big files only windows that
-    // share a line with the quote are worth the time.
-    let shared = |start: usize| {
-        have[start..start + k]
+    // Comparing the quote with every window costs a character diff each,
+    // which is far too slow on big files; so windows are ranked cheaply
+    // first (how many of their lines the quote contains, found with a
+    // sliding count) and only the best few get the real comparison.
+    let wanted: HashSet<&str> = want
+        .iter()
+        .map(|w| w.trim())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let hit: Vec<usize> = have
+        .iter()
+        .map(|h| usize::from(!h.trim().is_empty() && wanted.contains(h.trim())))
+        .collect();
+    let mut scores = Vec::with_capacity(have.len() - k + 1);
+    let mut sum: usize = hit[..k].iter().sum();
+    scores.push(sum);
+    for start in 1..=have.len() - k {
+        sum = sum + hit[start + k - 1] - hit[start - 1];
+        scores.push(sum);
+    }
+    let mut ranked: Vec<(f32, usize)> = if scores.iter().any(|&s| s > 0) {
+        scores
             .iter()
-            .any(|h| !h.trim().is_empty() && want.iter().any(|w| w.trim() == h.trim()))
+            .enumerate()
+            .map(|(start, &score)| (score as f32, start))
+            .collect()
+    } else {
+        // No line in common: rank by the first line alone.
+        let first = want[0].trim();
+        (0..scores.len())
+            .map(|start| (likeness(have[start].trim(), first), start))
+            .collect()
     };
-    let big = have.len() > 2000;
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     let mut best: Option<(f32, usize)> = None;
-    for start in 0..=have.len() - k {
-        if big && !shared(start) {
-            continue;
-        }
+    for &(_, start) in ranked.iter().take(16) {
         let window = have[start..start + k].join("\n");
-        let ratio = TextDiff::from_chars(window.trim(), quote).ratio();
+        let ratio = likeness(window.trim(), quote);
         if best.is_none_or(|(r, _)| ratio > r) {
             best = Some((ratio, start));
         }
@@ -558,6 +594,30 @@ mod tests {
             apply_hunks("x = 1\n", &[add(None)]),
             Err("hunk: it only adds lines and has no context lines to place them".to_owned())
         );
+    }
+
+    /// Regression: the closest-match search compared the quote with every
+    /// window of the file, which took minutes on a 25,000-line file.
+    #[test]
+    fn closest_match_on_a_big_file_stays_fast() {
+        use std::fmt::Write as _;
+        let mut file = String::new();
+        for i in 0..5000 {
+            let _ = write!(
+                file,
+                "fn f{i}(x: u32) -> u32 {{\n    let y = x + {i};\n    y * 2\n}}\n\n"
+            );
+        }
+        let mut old = String::new();
+        for i in 0..20 {
+            let _ = write!(old, "fn g{i}() {{\n    let y = x + {i};\n}}\n");
+        }
+        let started = std::time::Instant::now();
+        let shared = replace(&file, &old, "x");
+        let unshared = replace(&file, "nothing like this at all", "x");
+        let elapsed = started.elapsed();
+        assert!(shared.is_err() && unshared.is_err());
+        assert!(elapsed.as_secs() < 10, "took {elapsed:?}");
     }
 
     #[test]
