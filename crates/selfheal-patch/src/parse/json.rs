@@ -24,7 +24,8 @@ const NEW_KEYS: [&str; 6] = [
 ];
 const CONTENT_KEYS: [&str; 3] = ["content", "contents", "new_content"];
 
-/// JSON edits found in the reply.
+/// JSON edits found in the reply; no edits when the JSON held only a
+/// diagnosis.
 pub(super) struct JsonReply {
     pub diagnosis: Option<Diagnosis>,
     pub edits: Vec<Edit>,
@@ -80,6 +81,14 @@ fn interpret(value: &Value, depth: usize) -> Option<Result<JsonReply, PatchError
                     edits: vec![edit],
                 }));
             }
+            // A diagnosis without edits: the edits may follow in another
+            // form, so the caller looks for them in the rest of the text.
+            if depth == 0 && obj.contains_key("diagnosis") {
+                return Some(Ok(JsonReply {
+                    diagnosis: diagnosis(obj),
+                    edits: Vec::new(),
+                }));
+            }
             // Lenient: some servers wrap the answer (`{"result": {...}}`).
             if depth < 2 {
                 return obj.values().find_map(|v| interpret(v, depth + 1));
@@ -101,9 +110,28 @@ fn get_str<'a>(obj: &'a Map<String, Value>, keys: &[&str]) -> Option<&'a str> {
         .find_map(|k| obj.get(*k).and_then(Value::as_str))
 }
 
+/// A text field, also when the model sent it as an array of lines
+/// (lenient: some models do, to avoid escaping newlines).
+fn get_text(obj: &Map<String, Value>, keys: &[&str]) -> Option<String> {
+    keys.iter().find_map(|k| match obj.get(*k)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Array(items) => {
+            let lines: Option<Vec<&str>> = items.iter().map(Value::as_str).collect();
+            lines.map(|lines| {
+                let mut text = lines.join("\n");
+                if !text.is_empty() && !text.ends_with('\n') {
+                    text.push('\n');
+                }
+                text
+            })
+        }
+        _ => None,
+    })
+}
+
 fn is_edit(obj: &Map<String, Value>) -> bool {
     get_str(obj, &FILE_KEYS).is_some()
-        && (get_str(obj, &NEW_KEYS).is_some() || get_str(obj, &CONTENT_KEYS).is_some())
+        && (get_text(obj, &NEW_KEYS).is_some() || get_text(obj, &CONTENT_KEYS).is_some())
 }
 
 fn edits_from(items: &[Value]) -> Result<Vec<Edit>, PatchError> {
@@ -135,21 +163,14 @@ fn edit_from(i: usize, obj: &Map<String, Value>) -> Result<Edit, PatchError> {
         });
     };
     let file = file.to_owned();
-    if let Some(new) = get_str(obj, &NEW_KEYS) {
+    if let Some(new) = get_text(obj, &NEW_KEYS) {
         // A missing or null `old` means "create": plan refuses it if the
         // file already has content, so this leniency cannot clobber a file.
-        let old = get_str(obj, &OLD_KEYS).unwrap_or_default().to_owned();
-        return Ok(Edit::Replace {
-            file,
-            old,
-            new: new.to_owned(),
-        });
+        let old = get_text(obj, &OLD_KEYS).unwrap_or_default();
+        return Ok(Edit::Replace { file, old, new });
     }
-    if let Some(content) = get_str(obj, &CONTENT_KEYS) {
-        return Ok(Edit::WholeFile {
-            file,
-            content: content.to_owned(),
-        });
+    if let Some(content) = get_text(obj, &CONTENT_KEYS) {
+        return Ok(Edit::WholeFile { file, content });
     }
     Err(PatchError::Malformed {
         reason: format!("edit {n} ({file}) has no `new` text"),

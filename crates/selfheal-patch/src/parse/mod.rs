@@ -61,13 +61,17 @@ pub fn parse_reply_full(reply: &str) -> Result<ParsedReply, PatchError> {
         });
     }
     let reply = reply.replace("\r\n", "\n");
+    let mut diagnosis = None;
     if let Some(found) = json::parse(&reply) {
         let found = found?;
-        return Ok(ParsedReply {
-            diagnosis: found.diagnosis,
-            edits: found.edits,
-            format: ReplyFormat::Json,
-        });
+        if !found.edits.is_empty() {
+            return Ok(ParsedReply {
+                diagnosis: found.diagnosis,
+                edits: found.edits,
+                format: ReplyFormat::Json,
+            });
+        }
+        diagnosis = found.diagnosis;
     }
     let found = text::parse(&reply);
     if !found.problems.is_empty() {
@@ -80,6 +84,7 @@ pub fn parse_reply_full(reply: &str) -> Result<ParsedReply, PatchError> {
     }
     let Some(first) = found.edits.first().map(|(_, f)| *f) else {
         let reason = match found.unlabelled_blocks {
+            0 if diagnosis.is_some() => "the reply's JSON has a diagnosis but no `edits` list".to_owned(),
             0 => "the reply is prose only; answer with JSON edits, a unified diff, SEARCH/REPLACE blocks or a code block labelled with its path".to_owned(),
             n => format!(
                 "the reply has {n} code block{} but none names its file; label each block with its path (```python src/app.py) or answer with JSON edits",
@@ -94,7 +99,7 @@ pub fn parse_reply_full(reply: &str) -> Result<ParsedReply, PatchError> {
         ReplyFormat::Mixed
     };
     Ok(ParsedReply {
-        diagnosis: None,
+        diagnosis,
         edits: found.edits.into_iter().map(|(e, _)| e).collect(),
         format,
     })

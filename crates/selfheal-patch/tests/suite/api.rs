@@ -70,6 +70,21 @@ fn free_form_replies_report_their_format() {
     assert_eq!(ReplyFormat::Mixed.as_str(), "mixed");
 }
 
+#[test]
+fn a_json_diagnosis_is_kept_when_the_edits_come_as_a_diff() {
+    let reply = "{\"diagnosis\": {\"summary\": \"s\", \"root_cause\": \"r\"}}\n--- a/x.py\n+++ b/x.py\n@@\n-a\n+b\n";
+    let parsed = parse_reply_full(reply).expect("parses");
+    assert_eq!(parsed.format, ReplyFormat::UnifiedDiff);
+    assert_eq!(
+        parsed.diagnosis,
+        Some(Diagnosis {
+            summary: "s".into(),
+            root_cause: "r".into(),
+        })
+    );
+    assert_eq!(parsed.edits.len(), 1);
+}
+
 /// The schema we hold the model to and the parser must agree: a reply
 /// built from the schema's own required keys parses, and the schema is
 /// valid for strict mode (every property required, nothing else allowed).
