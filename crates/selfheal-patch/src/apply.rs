@@ -62,14 +62,25 @@ pub fn plan(root: &Path, edits: &[Edit]) -> Result<ChangeSet, PatchError> {
 
     let mut failures = Vec::new();
     let mut seen: HashMap<usize, usize> = HashMap::new();
-    for (edit, (rel, _)) in edits.iter().zip(&targets) {
+    let mut twins_done: Vec<bool> = vec![false; edits.len()];
+    for (k, (edit, (rel, _))) in edits.iter().zip(&targets).enumerate() {
         let i = index[rel];
         let n = seen.entry(i).or_default();
         *n += 1;
+        if twins_done[k] {
+            continue;
+        }
+        let twins: Vec<usize> = (k + 1..edits.len())
+            .filter(|&t| targets[t].0 == *rel && is_twin(edit, &edits[t]))
+            .collect();
         let state = &mut states[i];
-        let result = match &state.unreadable {
-            Some(reason) => Err(reason.clone()),
-            None => apply_one(state.current.as_deref(), edit),
+        let result = match (&state.unreadable, state.current.as_deref()) {
+            (Some(reason), _) => Err(reason.clone()),
+            (None, Some(content)) if !twins.is_empty() => {
+                replace_every(content, edit, twins.len() + 1)
+                    .inspect(|_| twins.iter().for_each(|&t| twins_done[t] = true))
+            }
+            (None, current) => apply_one(current, edit),
         };
         match result {
             Ok(after) => state.current = Some(after),
@@ -102,6 +113,33 @@ pub fn plan(root: &Path, edits: &[Edit]) -> Result<ChangeSet, PatchError> {
         })
         .collect();
     Ok(ChangeSet { files })
+}
+
+/// Two identical replacements of a non-empty `old` in one file.
+fn is_twin(a: &Edit, b: &Edit) -> bool {
+    matches!((a, b), (Edit::Replace { old, new, .. }, Edit::Replace { old: o, new: n, .. })
+        if !old.trim().is_empty() && old == o && new == n)
+}
+
+/// The one exception to "several matches are ambiguous": when a reply
+/// repeats the same replacement exactly as many times as its `old` occurs
+/// (verbatim) in the file, the model clearly meant every occurrence. Any
+/// other count falls back to the ordinary, single-match rules.
+fn replace_every(content: &str, edit: &Edit, times: usize) -> Result<String, String> {
+    if let Edit::Replace { old, new, .. } = edit {
+        let done = in_lf(content, |c| {
+            let (old, new) = (lf(old), lf(new));
+            if c.matches(old.as_str()).count() == times {
+                Ok(c.replace(old.as_str(), &new))
+            } else {
+                Err(String::new())
+            }
+        });
+        if done.is_ok() {
+            return done;
+        }
+    }
+    apply_one(Some(content), edit)
 }
 
 /// The file's text, `None` when it does not exist, or why it cannot be edited.

@@ -6,7 +6,8 @@
 //! one uniform indentation (the quote was copied out of a nested block, or
 //! re-indented). A round that finds several places is an ambiguity, not a
 //! licence to pick one; only diff hunks, which carry a line number, may use
-//! it to break the tie.
+//! it to break the tie (and `apply.rs` accepts a reply that repeats one
+//! replacement exactly once per occurrence).
 //!
 //! Line endings are not this module's business: callers hand it LF text (see
 //! `apply.rs`).
