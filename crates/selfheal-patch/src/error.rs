@@ -3,7 +3,7 @@ use std::path::PathBuf;
 
 /// Everything that can go wrong between a model's reply and a changed tree.
 ///
-/// Retryable (the model caused it; tell it [`PatchError::to_string`] on the next
+/// Retryable (the model caused it; tell it the error's message on the next
 /// attempt): [`PatchError::NoEdits`], [`PatchError::Malformed`],
 /// [`PatchError::UnsafePath`], [`PatchError::Apply`]. Not retryable (the
 /// machine caused it): [`PatchError::Read`], [`PatchError::Write`].
