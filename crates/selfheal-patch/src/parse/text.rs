@@ -41,10 +41,14 @@ fn is_fence_close(line: &str, fence: &Fence<'_>) -> bool {
     t.len() >= fence.len && t.chars().all(|c| c == fence.marker)
 }
 
+/// Marker lines are 7 characters long in aider's format; 5 to 9 are taken,
+/// but not the long `=====` underlines of reStructuredText.
+const MARKER_LEN: std::ops::RangeInclusive<usize> = 5..=9;
+
 fn is_search(line: &str) -> bool {
     let t = line.trim();
     let arrows = t.chars().take_while(|c| *c == '<').count();
-    arrows >= 5 && {
+    MARKER_LEN.contains(&arrows) && {
         let rest = t[arrows..].trim();
         rest.is_empty() || rest.eq_ignore_ascii_case("search")
     }
@@ -52,11 +56,12 @@ fn is_search(line: &str) -> bool {
 
 fn is_divider(line: &str) -> bool {
     let t = line.trim();
-    t.len() >= 5 && t.chars().all(|c| c == '=')
+    MARKER_LEN.contains(&t.len()) && t.chars().all(|c| c == '=')
 }
 
 fn is_replace_end(line: &str) -> bool {
-    line.trim().starts_with(">>>>>")
+    let t = line.trim();
+    MARKER_LEN.contains(&t.chars().take_while(|c| *c == '>').count())
 }
 
 fn is_diff_header(lines: &[&str], i: usize) -> bool {
@@ -130,9 +135,12 @@ fn path_from_label(line: &str) -> Option<String> {
     let mut t = line.trim();
     loop {
         let before = t;
+        // Markdown decoration around the path. Not `_`, which paths such
+        // as `__init__.py` start and end with, and `-` only as a list marker.
         t = t
-            .trim_start_matches(['#', '>', '-', '*', '_', '`', '"', ' '])
-            .trim_end_matches([':', '*', '_', '`', '"', ' ']);
+            .trim_start_matches(['#', '>', '*', '`', '"', ' '])
+            .trim_end_matches([':', '*', '`', '"', ' ']);
+        t = t.strip_prefix("- ").unwrap_or(t);
         for label in LABELS {
             // `get` rather than indexing: the label's length need not fall
             // on a character boundary of the line.
@@ -501,6 +509,8 @@ mod tests {
         assert_eq!(label("### src/calc.py"), Some("src/calc.py".into()));
         assert_eq!(label("- `src/calc.py`"), Some("src/calc.py".into()));
         assert_eq!(label("Filename: `calc.py`"), Some("calc.py".into()));
+        assert_eq!(label("**src/__init__.py**"), Some("src/__init__.py".into()));
+        assert_eq!(label("__init__.py:"), Some("__init__.py".into()));
         assert_eq!(label("In `src/calc.py`, change this:"), None);
         assert_eq!(label("Here is the fix:"), None);
     }
