@@ -510,6 +510,9 @@ mod tests {
         assert_eq!(label("- `src/calc.py`"), Some("src/calc.py".into()));
         assert_eq!(label("Filename: `calc.py`"), Some("calc.py".into()));
         assert_eq!(label("**src/__init__.py**"), Some("src/__init__.py".into()));
+        assert_eq!(label("**File: `src/calc.py`**"), Some("src/calc.py".into()));
+        assert_eq!(label("### `src/calc.py`"), Some("src/calc.py".into()));
+        assert_eq!(label("> path: web/app.ts"), Some("web/app.ts".into()));
         assert_eq!(label("__init__.py:"), Some("__init__.py".into()));
         assert_eq!(label("In `src/calc.py`, change this:"), None);
         assert_eq!(label("Here is the fix:"), None);
