@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-use crate::edit::Edit;
+use crate::edit::{Edit, Hunk};
 use crate::error::{EditFailure, PatchError};
 use crate::matching;
 use crate::safety;
@@ -204,7 +204,8 @@ fn apply_one(current: Option<&str>, edit: &Edit) -> Result<String, String> {
             // Lenient: a diff that only adds lines to a missing file is a new
             // file whose `--- /dev/null` header the model left out.
             None if hunks.iter().all(|h| h.old_lines().is_empty()) => {
-                matching::apply_hunks("", hunks)
+                let added: Vec<&str> = hunks.iter().flat_map(Hunk::added_lines).collect();
+                Ok(added.iter().flat_map(|l| [*l, "\n"]).collect())
             }
             None => Err("file does not exist".to_owned()),
         },
@@ -336,6 +337,19 @@ mod tests {
             },
         );
         assert_eq!(out, Ok("a = 1\r\nb = 3\r\nc = 4\r\n".to_owned()));
+    }
+
+    #[test]
+    fn a_headerless_diff_of_additions_creates_the_file() {
+        let hunk = |text: &str| Hunk {
+            old_start: None,
+            lines: vec![crate::edit::HunkLine::Add(text.to_owned())],
+        };
+        let edit = Edit::Diff {
+            file: "x".into(),
+            hunks: vec![hunk("a"), hunk("b")],
+        };
+        assert_eq!(apply_one(None, &edit), Ok("a\nb\n".to_owned()));
     }
 
     #[test]
