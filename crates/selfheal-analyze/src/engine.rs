@@ -10,19 +10,21 @@
 use std::io::Read;
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind};
 
 use crate::lines::{LineSplitter, strip_ansi, timestamp_len, to_str};
 use crate::parsers::{self, Candidate, Line, Parser};
 
 /// Words that any parser's block starts with (or that the fallback wants).
 const KEYWORDS: &[&str] = &[
+    // Failure words: the fallback, most tools' verdicts, `##[error]`-less annotations.
     "error",
     "fail",
     "exception",
-    "traceback",
-    "panic",
     "fatal",
+    "panic",
+    "traceback",
+    "abort",
     "cannot",
     "can't",
     "could not",
@@ -30,70 +32,73 @@ const KEYWORDS: &[&str] = &[
     "unable",
     "invalid",
     "unexpected",
-    "not defined",
-    "does not exist",
-    "terminated",
-    "crash",
     "not found",
+    "not defined",
     "no such",
+    "does not exist",
     "denied",
     "undefined",
     "unresolved",
-    "test session starts",
+    "terminated",
+    "crash",
+    "not ok",
+    "segmentation",
+    // Block starts that carry no failure word.
+    "file \"",
+    "=== run",
     "short test summary",
+    "test session starts",
+    "what went wrong",
+    ".py:",
+    "diff in ",
+    "●",
+    "cmake",
+    ": ***",
+    "dubious",
+    // Infrastructure, limits and resolution signatures.
     "timed out",
-    "timeout",
     "killed",
     "cancel",
     "exceeded",
     "no space left",
     "out of memory",
-    "connection",
-    "resolve",
+    "reset by peer",
     "refused",
     "unavailable",
     "bad gateway",
     "rate limit",
-    "not supplied",
-    "aborted",
-    "segmentation",
-    "--- fail",
-    "not ok",
-    "warning:",
-    "e   ",
     "too many",
-    "command not found",
-    "expected",
-    "mismatch",
-    "401 ",
-    "403 ",
-    "###",
-    "ERR!",
-    "✕",
-    "✖",
-    "×",
-    "●",
-    "FAIL",
-    "Caused by",
-    " at ",
-    "-->",
-    "[ERROR]",
-    "Tests run:",
+    "not supplied",
     "lock file",
     "lockfile",
     "go.sum",
+    "unknown revision",
+    "unsatisfiable",
+    "resolution",
+    "unauthorized",
+    "forbidden",
+    "credentials",
     "would reformat",
-    "would be reformatted",
-    "File \"",
-    "=== RUN",
-    "What went wrong",
-    ".py:",
+    "err!",
+    "non-zero code",
+    "manifest",
+    "shutdown signal",
+    "lost communication",
+    "name resolution",
+    "econn",
+    "etimedout",
+    "enotfound",
+    "eai_again",
+    "no output has been received",
+    "137",
 ];
 
 static PREFILTER: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    // A full DFA: it costs a few hundred KiB once and scans each byte in
+    // one table lookup, which matters more than anything else here.
     AhoCorasickBuilder::new()
         .ascii_case_insensitive(true)
-        .match_kind(MatchKind::LeftmostFirst)
+        .kind(Some(AhoCorasickKind::DFA))
         .build(KEYWORDS)
         .expect("keywords build")
 });

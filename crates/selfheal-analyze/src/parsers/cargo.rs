@@ -16,17 +16,17 @@ use selfheal_types::{Category, Location};
 use super::{Candidate, Line, Parser, Snip, is_vendor_path, loc, one_line};
 
 static ERROR: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^error(?:\[(E\d{4})\])?: (.+)$").expect("valid regex"));
+    LazyLock::new(|| super::re(r"^error(?:\[(E\d{4})\])?: (.+)$").expect("valid regex"));
 static ARROW: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\s*--> (.+?):(\d+):(\d+)$").expect("valid regex"));
+    LazyLock::new(|| super::re(r"^\s*--> (.+?):(\d+):(\d+)$").expect("valid regex"));
 static PANIC: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^thread '([^']+)' panicked at (?:'(.*)', )?([^\s:']+):(\d+):(\d+):?$")
+    super::re(r"^thread '([^']+)' panicked at (?:'(.*)', )?([^\s:']+):(\d+):(\d+):?$")
         .expect("valid regex")
 });
 static PANIC_LOOSE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^thread '([^']+)' panicked at (.+)$").expect("valid regex"));
+    LazyLock::new(|| super::re(r"^thread '([^']+)' panicked at (.+)$").expect("valid regex"));
 static RUSTFMT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^Diff in (\S+?\.rs)(?: at line (\d+)|:(\d+)):?").expect("valid regex")
+    super::re(r"^Diff in (\S+?\.rs)(?: at line (\d+)|:(\d+)):?").expect("valid regex")
 });
 
 /// rustc errors that only summarise the real ones.
@@ -68,7 +68,11 @@ impl Parser for Cargo {
 
     fn feed(&mut self, line: &Line<'_>, out: &mut Vec<Candidate>) {
         let text = line.text.trim_end();
-        if let Some(c) = ERROR.captures(text) {
+        if let Some(c) = text
+            .starts_with("error")
+            .then(|| ERROR.captures(text))
+            .flatten()
+        {
             self.end(out);
             let message = c[2].to_owned();
             if TRAILERS.iter().any(|t| message.contains(t)) {
@@ -101,7 +105,8 @@ impl Parser for Cargo {
             });
             return;
         }
-        if let Some(c) = PANIC.captures(text) {
+        let panic = text.starts_with("thread '");
+        if let Some(c) = panic.then(|| PANIC.captures(text)).flatten() {
             self.end(out);
             let thread = c[1].to_owned();
             let location = loc(&c[3], c[4].parse().ok(), c[5].parse().ok());
@@ -109,13 +114,17 @@ impl Parser for Cargo {
             self.start_panic(line.no, text, thread, inline, Some(location));
             return;
         }
-        if let Some(c) = PANIC_LOOSE.captures(text) {
+        if let Some(c) = panic.then(|| PANIC_LOOSE.captures(text)).flatten() {
             self.end(out);
             let thread = c[1].to_owned();
             self.start_panic(line.no, text, thread, Some(c[2].to_owned()), None);
             return;
         }
-        if let Some(c) = RUSTFMT.captures(text) {
+        if let Some(c) = text
+            .starts_with("Diff in ")
+            .then(|| RUSTFMT.captures(text))
+            .flatten()
+        {
             let l = c.get(2).or(c.get(3)).and_then(|m| m.as_str().parse().ok());
             let location = loc(&c[1], l, None);
             if let Some(b) = self.block.as_mut()

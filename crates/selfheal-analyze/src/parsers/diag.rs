@@ -19,29 +19,29 @@ use super::{Candidate, Line, Parser, Snip, loc, one_line};
 const EXT: &str = r"c|cc|cpp|cxx|h|hh|hpp|hxx|m|mm|java|kt|kts|scala|sc|groovy|cs|fs|swift|hs|lhs|erl|hrl|ex|exs|ml|mli|d|nim|zig|ts|tsx|mts|cts|js|jsx|mjs|cjs|vue|py|pyi|php|rb|lua|pl|pm|sh|f90|f|for|cu|dart|vala|cmake|clj|cljs|elm|purs|v|sv|vhd|vhdl|tex|sty|cls|R|r|jl|pas|pp";
 
 static COLON: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(
+    super::re(&format!(
         r"^(?P<file>(?:[A-Za-z]:)?[^\s:()\[\]]*\.(?:{EXT})):(?P<line>\d+):(?:(?P<col>\d+):?)?\s+(?:(?P<sev>fatal error|error|warning|note|info|hint|remark)\b:?\s*)?(?P<msg>.*)$"
     ))
     .expect("valid regex")
 });
 static BRACKET: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    super::re(
         r"^(?P<file>\S+\.(?:java|kt|scala|groovy)):\[(?P<line>\d+),(?P<col>\d+)\] (?P<msg>.+)$",
     )
     .expect("valid regex")
 });
 static PAREN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?P<file>\S+\.(?:tsx?|mts|cts|jsx?|cs|fs|vb))\((?P<line>\d+),(?P<col>\d+)\): (?P<sev>error|warning) (?P<msg>\w+: .+?)(?: \[[^\]]+\])?$")
+    super::re(r"^(?P<file>\S+\.(?:tsx?|mts|cts|jsx?|cs|fs|vb))\((?P<line>\d+),(?P<col>\d+)\): (?P<sev>error|warning) (?P<msg>\w+: .+?)(?: \[[^\]]+\])?$")
         .expect("valid regex")
 });
 static TSC_PRETTY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?P<file>\S+\.(?:tsx?|mts|cts|jsx?)):(?P<line>\d+):(?P<col>\d+) - (?P<sev>error|warning) (?P<msg>TS\d+: .+)$")
+    super::re(r"^(?P<file>\S+\.(?:tsx?|mts|cts|jsx?)):(?P<line>\d+):(?P<col>\d+) - (?P<sev>error|warning) (?P<msg>TS\d+: .+)$")
         .expect("valid regex")
 });
 static PY_CODE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(?:\[\*\] )?[A-Z]{1,3}\d{2,4}\b").expect("valid regex"));
+    LazyLock::new(|| super::re(r"^(?:\[\*\] )?[A-Z]{1,3}\d{2,4}\b").expect("valid regex"));
 static MYPY_CODE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\[[a-z][a-z-]+\]$").expect("valid regex"));
+    LazyLock::new(|| super::re(r"\[[a-z][a-z-]+\]$").expect("valid regex"));
 
 #[derive(Debug)]
 struct Group {
@@ -91,8 +91,33 @@ fn unprefix(text: &str) -> (&str, bool) {
     (t, false)
 }
 
+/// A cheap test that `body` starts `path.ext:12` or `path.ext(12`; almost
+/// every line fails it before any regex runs.
+fn starts_with_location(body: &str) -> bool {
+    let bytes = body.as_bytes();
+    let mut dot = false;
+    for (i, &b) in bytes.iter().enumerate().take(400) {
+        match b {
+            b'.' => dot = true,
+            b':' | b'(' => {
+                return dot
+                    && i > 0
+                    && bytes
+                        .get(i + 1)
+                        .is_some_and(|n| n.is_ascii_digit() || *n == b'[');
+            }
+            b' ' | b'\t' => return false,
+            _ => {}
+        }
+    }
+    false
+}
+
 fn classify(text: &str) -> Option<Hit> {
     let (body, error_prefix) = unprefix(text);
+    if !starts_with_location(body) && !starts_with_location(body.get(2..).unwrap_or("")) {
+        return None;
+    }
     if let Some(c) = BRACKET.captures(body) {
         if !error_prefix {
             return None;

@@ -17,7 +17,7 @@ use selfheal_types::Category;
 use super::{Candidate, Line, Parser, one_line};
 
 static ERRORISH: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    super::re(
         r"(?i)\b(?:errors?|failed|failures?|fatal|exception|panic(?:ked)?|cannot|can't|could ?not|couldn't|unable to|undefined reference|not found|no such file|segmentation fault|permission denied|aborted|traceback|unresolved|not ok|invalid|unexpected|does not exist|terminated|crash(?:ed)?|not defined)\b",
     )
     .expect("valid regex")
@@ -25,13 +25,13 @@ static ERRORISH: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Lines a tool prints to say it failed, as opposed to prose mentioning errors.
 static STRONG: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:^|\s|\[)(?:error|ERROR|Error|FAIL|FAILED|Failed|fatal|FATAL|Fatal)(?:\]|:|!|\s|$)|\bfailed\b|\bException\b")
+    super::re(r"(?:^|\s|\[)(?:error|ERROR|Error|FAIL|FAILED|Failed|fatal|FATAL|Fatal)(?:\]|:|!|\s|$)|\bfailed\b|\bException\b")
         .expect("valid regex")
 });
 
 /// Lines that look like errors but only report counts, options or names.
 static NOISE: LazyLock<RegexSet> = LazyLock::new(|| {
-    RegexSet::new([
+    super::re_set([
         r"(?i)\b0 (?:errors?|failures?|failed)\b",
         r"(?i)\b(?:errors?|failures?|failed)[:=]\s*0\b",
         r"(?i)-werror|error_?reporting|ignore[-_ ]?errors?|on[-_]?error|errorprone|\bno errors?\b|continue-on-error|fail-fast|fail_fast|--fail|failfast",
@@ -50,7 +50,7 @@ static NOISE: LazyLock<RegexSet> = LazyLock::new(|| {
 
 /// CI trailers: they say that something failed, never why.
 static TRAILER: LazyLock<RegexSet> = LazyLock::new(|| {
-    RegexSet::new([
+    super::re_set([
         r#"^The command ".*" (?:exited with|failed)"#,
         r"^Process completed with exit code",
         r"^Done\. Your build exited with",

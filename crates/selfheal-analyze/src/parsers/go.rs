@@ -17,19 +17,19 @@ use selfheal_types::{Category, Location};
 use super::{Candidate, Line, Parser, Snip, is_vendor_path, loc, one_line};
 
 static FAIL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(\s*)--- FAIL: (\S+)(?: \([\d.]+m?s\))?").expect("valid regex"));
+    LazyLock::new(|| super::re(r"^(\s*)--- FAIL: (\S+)(?: \([\d.]+m?s\))?").expect("valid regex"));
 static OUTPUT_LOC: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\s+([\w./-]+\.go):(\d+): (.*)$").expect("valid regex"));
+    LazyLock::new(|| super::re(r"^\s+([\w./-]+\.go):(\d+): (.*)$").expect("valid regex"));
 static PKG_FAIL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^FAIL\s+(\S+)\s+(?:[\d.]+s|\[(build|setup) failed\])").expect("valid regex")
+    super::re(r"^FAIL\s+(\S+)\s+(?:[\d.]+s|\[(build|setup) failed\])").expect("valid regex")
 });
 static FRAME: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\s+(\S+\.go):(\d+)(?: \+0x[0-9a-f]+)?$").expect("valid regex"));
+    LazyLock::new(|| super::re(r"^\s+(\S+\.go):(\d+)(?: \+0x[0-9a-f]+)?$").expect("valid regex"));
 static BUILD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:vet: )?(\.{0,2}/?[\w./@-]+\.go):(\d+):(?:(\d+):)? (.+)$").expect("valid regex")
+    super::re(r"^(?:vet: )?(\.{0,2}/?[\w./@-]+\.go):(\d+):(?:(\d+):)? (.+)$").expect("valid regex")
 });
 static LINTER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r" \(([a-z][\w-]+)\)$").expect("valid regex"));
+    LazyLock::new(|| super::re(r" \(([a-z][\w-]+)\)$").expect("valid regex"));
 
 #[derive(Debug)]
 struct TestBlock {
@@ -108,7 +108,11 @@ impl Parser for Go {
             });
             return;
         }
-        if let Some(c) = FAIL.captures(text) {
+        if let Some(c) = text
+            .contains("--- FAIL")
+            .then(|| FAIL.captures(text))
+            .flatten()
+        {
             let nested = !c[1].is_empty();
             if nested && let Some(t) = self.current.as_mut() {
                 t.end = line.no;
@@ -184,7 +188,11 @@ impl Parser for Go {
             self.in_run = false;
             self.recent.clear();
         }
-        if let Some(c) = PKG_FAIL.captures(text) {
+        if let Some(c) = text
+            .starts_with("FAIL")
+            .then(|| PKG_FAIL.captures(text))
+            .flatten()
+        {
             self.in_run = false;
             let pkg = c[1].to_owned();
             let build_failed = c.get(2).is_some();
@@ -216,7 +224,11 @@ impl Parser for Go {
             self.build_header = Some((line.no, pkg.trim().to_owned()));
             return;
         }
-        if let Some(c) = BUILD.captures(text) {
+        if let Some(c) = text
+            .contains(".go:")
+            .then(|| BUILD.captures(text))
+            .flatten()
+        {
             let location = loc(
                 &c[1],
                 c[2].parse().ok(),

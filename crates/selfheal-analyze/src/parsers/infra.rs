@@ -259,10 +259,10 @@ static SIGNATURES: &[Signature] = &[
 ];
 
 static SET: LazyLock<RegexSet> =
-    LazyLock::new(|| RegexSet::new(SIGNATURES.iter().map(|s| s.pattern)).expect("valid regexes"));
+    LazyLock::new(|| super::re_set(SIGNATURES.iter().map(|s| s.pattern)).expect("valid regexes"));
 
 static INPUT_NAME: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^Input required and not supplied: (\S+)").expect("valid regex"));
+    LazyLock::new(|| super::re(r"^Input required and not supplied: (\S+)").expect("valid regex"));
 
 /// See the module docs.
 #[derive(Debug, Default)]
@@ -278,6 +278,9 @@ impl Parser for Infra {
 
     fn feed(&mut self, line: &Line<'_>, out: &mut Vec<Candidate>) {
         let text = line.text.trim();
+        if !SET.is_match(text) {
+            return;
+        }
         let Some(idx) = SET.matches(text).into_iter().next() else {
             return;
         };

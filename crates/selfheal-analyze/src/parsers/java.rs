@@ -17,27 +17,27 @@ use selfheal_types::{Category, Location};
 use super::{Candidate, Line, Parser, Snip, loc, one_line};
 
 static SUREFIRE_OLD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:\[ERROR\] )?(\w+)\(([\w.$]+)\)\s+Time elapsed:.*<<< (FAILURE|ERROR)!")
+    super::re(r"^(?:\[ERROR\] )?(\w+)\(([\w.$]+)\)\s+Time elapsed:.*<<< (FAILURE|ERROR)!")
         .expect("valid regex")
 });
 static SUREFIRE_NEW: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:\[ERROR\] )?([\w$]+(?:\.[\w$]+)+)\.([\w$]+(?:\[.*\])?|\[\d+\].*)\s+Time elapsed:.*<<< (FAILURE|ERROR)!")
+    super::re(r"^(?:\[ERROR\] )?([\w$]+(?:\.[\w$]+)+)\.([\w$]+(?:\[.*\])?|\[\d+\].*)\s+Time elapsed:.*<<< (FAILURE|ERROR)!")
         .expect("valid regex")
 });
 static GRADLE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^([\w$]+(?:\.[\w$]+)*) > (.+?) FAILED$").expect("valid regex"));
+    LazyLock::new(|| super::re(r"^([\w$]+(?:\.[\w$]+)*) > (.+?) FAILED$").expect("valid regex"));
 static SCALATEST: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:\[info\] )?\s*- (.+?) \*\*\* FAILED \*\*\*").expect("valid regex")
+    super::re(r"^(?:\[info\] )?\s*- (.+?) \*\*\* FAILED \*\*\*").expect("valid regex")
 });
 static UNCAUGHT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"^Exception in thread "[^"]*" ([\w.$]+(?:Exception|Error)\b.*)$"#)
+    super::re(r#"^Exception in thread "[^"]*" ([\w.$]+(?:Exception|Error)\b.*)$"#)
         .expect("valid regex")
 });
 static FRAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*at ([\w.$<>]+)\((\w+\.(?:java|kt|scala|groovy)):(\d+)\)").expect("valid regex")
+    super::re(r"^\s*at ([\w.$<>]+)\((\w+\.(?:java|kt|scala|groovy)):(\d+)\)").expect("valid regex")
 });
 static SCALA_LOC: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\((\w+\.scala):(\d+)\)").expect("valid regex"));
+    LazyLock::new(|| super::re(r"\((\w+\.scala):(\d+)\)").expect("valid regex"));
 
 /// Frames that belong to the JVM, test frameworks and build tools.
 const VENDOR: &[&str] = &[
@@ -174,7 +174,8 @@ impl Java {
                     scala,
                 }
             };
-        if let Some(c) = SUREFIRE_OLD.captures(text) {
+        let surefire = text.contains("Time elapsed");
+        if let Some(c) = surefire.then(|| SUREFIRE_OLD.captures(text)).flatten() {
             return Some(new(
                 "maven",
                 Some(format!("{}#{}", &c[2], &c[1])),
@@ -183,7 +184,7 @@ impl Java {
                 None,
             ));
         }
-        if let Some(c) = SUREFIRE_NEW.captures(text) {
+        if let Some(c) = surefire.then(|| SUREFIRE_NEW.captures(text)).flatten() {
             return Some(new(
                 "maven",
                 Some(format!("{}#{}", &c[1], &c[2])),
@@ -192,7 +193,11 @@ impl Java {
                 None,
             ));
         }
-        if let Some(c) = GRADLE.captures(text) {
+        if let Some(c) = text
+            .ends_with(" FAILED")
+            .then(|| GRADLE.captures(text))
+            .flatten()
+        {
             return Some(new(
                 "gradle",
                 Some(format!("{}#{}", &c[1], &c[2])),
@@ -201,10 +206,18 @@ impl Java {
                 None,
             ));
         }
-        if let Some(c) = SCALATEST.captures(text) {
+        if let Some(c) = text
+            .contains("*** FAILED ***")
+            .then(|| SCALATEST.captures(text))
+            .flatten()
+        {
             return Some(new("scalatest", Some(c[1].to_owned()), false, true, None));
         }
-        if let Some(c) = UNCAUGHT.captures(text) {
+        if let Some(c) = text
+            .starts_with("Exception in thread")
+            .then(|| UNCAUGHT.captures(text))
+            .flatten()
+        {
             return Some(new("java", None, true, false, Some(c[1].to_owned())));
         }
         None

@@ -15,20 +15,18 @@ use selfheal_types::{Category, Location};
 use super::{Candidate, Line, Parser, Snip, is_vendor_path, loc, one_line};
 
 static JEST_FILE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\s*FAIL\s+(\S+)\s*(?:\(.*\))?$").expect("valid regex"));
+    LazyLock::new(|| super::re(r"^\s*FAIL\s+(\S+)\s*(?:\(.*\))?$").expect("valid regex"));
 static VITEST_TEST: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\s*FAIL\s+(\S+\.\w+) > (.+)$").expect("valid regex"));
+    LazyLock::new(|| super::re(r"^\s*FAIL\s+(\S+\.\w+) > (.+)$").expect("valid regex"));
 static FRAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?:at .*?\(?|❯ )((?:[A-Za-z]:)?[^\s():]+\.(?:[cm]?[jt]sx?|vue|svelte)):(\d+):(\d+)",
-    )
-    .expect("valid regex")
+    super::re(r"(?:at .*?\(?|❯ )((?:[A-Za-z]:)?[^\s():]+\.(?:[cm]?[jt]sx?|vue|svelte)):(\d+):(\d+)")
+        .expect("valid regex")
 });
 static ESLINT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s+(\d+):(\d+)\s+(error|warning)\s+(.+?)(?:\s{2,}(\S+))?$").expect("valid regex")
+    super::re(r"^\s+(\d+):(\d+)\s+(error|warning)\s+(.+?)(?:\s{2,}(\S+))?$").expect("valid regex")
 });
 static ESLINT_FILE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^((?:[A-Za-z]:)?[/\\]?\S+\.(?:[cm]?[jt]sx?|vue|svelte))$").expect("valid regex")
+    super::re(r"^((?:[A-Za-z]:)?[/\\]?\S+\.(?:[cm]?[jt]sx?|vue|svelte))$").expect("valid regex")
 });
 
 #[derive(Debug)]
@@ -69,7 +67,8 @@ impl Parser for Js {
 
     fn feed(&mut self, line: &Line<'_>, out: &mut Vec<Candidate>) {
         let text = line.text.trim_end();
-        if let Some(c) = VITEST_TEST.captures(text) {
+        let fail = text.contains("FAIL");
+        if let Some(c) = fail.then(|| VITEST_TEST.captures(text)).flatten() {
             self.end(out);
             self.start_item(
                 "vitest",
@@ -79,7 +78,7 @@ impl Parser for Js {
             );
             return;
         }
-        if let Some(c) = JEST_FILE.captures(text) {
+        if let Some(c) = fail.then(|| JEST_FILE.captures(text)).flatten() {
             self.end(out);
             self.file = Some(loc(&c[1], None, None).file);
             return;
@@ -105,7 +104,9 @@ impl Parser for Js {
             }
             return;
         }
-        if let Some(c) = ESLINT.captures(text) {
+        let eslint =
+            text.starts_with(' ') && (text.contains("  error  ") || text.contains("  warning  "));
+        if let Some(c) = eslint.then(|| ESLINT.captures(text)).flatten() {
             self.feed_eslint(line, &c, out);
             return;
         }

@@ -14,14 +14,14 @@ use selfheal_types::{Category, Location};
 use super::{Candidate, Line, Parser, Snip, loc, one_line};
 
 static CMAKE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^CMake Error(?: at (\S+?):(\d+) \(([^)]*)\))?:\s*(.*)$").expect("valid regex")
+    super::re(r"^CMake Error(?: at (\S+?):(\d+) \(([^)]*)\))?:\s*(.*)$").expect("valid regex")
 });
 static MAKE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:g?make|mingw32-make|ninja)(?:\[\d+\])?: \*\*\* (?:\[(.+?)\] )?(.*)$")
+    super::re(r"^(?:g?make|mingw32-make|ninja)(?:\[\d+\])?: \*\*\* (?:\[(.+?)\] )?(.*)$")
         .expect("valid regex")
 });
 static LINKER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"undefined reference to [`']([^']+)'|ld: symbol\(s\) not found|Undefined symbols for architecture|ld: cannot find -l(\S+)|ld: library not found for -l(\S+)")
+    super::re(r"undefined reference to [`']([^']+)'|ld: symbol\(s\) not found|Undefined symbols for architecture|ld: cannot find -l(\S+)|ld: library not found for -l(\S+)")
         .expect("valid regex")
 });
 
@@ -53,7 +53,11 @@ impl Parser for Make {
 
     fn feed(&mut self, line: &Line<'_>, out: &mut Vec<Candidate>) {
         let text = line.text.trim_end();
-        if let Some(c) = CMAKE.captures(text) {
+        if let Some(c) = text
+            .starts_with("CMake Error")
+            .then(|| CMAKE.captures(text))
+            .flatten()
+        {
             self.end(out);
             let mut locations = Vec::new();
             if let Some(f) = c.get(1) {
@@ -87,7 +91,10 @@ impl Parser for Make {
             );
             return;
         }
-        if let Some(c) = LINKER.captures(text) {
+        let linker = text.contains("undefined reference")
+            || text.contains("ld: ")
+            || text.contains("Undefined symbols");
+        if let Some(c) = linker.then(|| LINKER.captures(text)).flatten() {
             if let Some(b) = self.block.as_mut()
                 && b.tool == "ld"
                 && line.no <= b.end + 3
@@ -113,7 +120,11 @@ impl Parser for Make {
             );
             return;
         }
-        if let Some(c) = MAKE.captures(text) {
+        if let Some(c) = text
+            .contains(": ***")
+            .then(|| MAKE.captures(text))
+            .flatten()
+        {
             self.end(out);
             // Only the innermost make's line says anything; the outer ones repeat it.
             if self.make_seen {

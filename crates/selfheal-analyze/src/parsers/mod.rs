@@ -105,6 +105,27 @@ pub(crate) trait Parser {
     fn active(&self) -> bool;
 }
 
+/// Compiles a parser's pattern with ASCII word boundaries. Unicode `\b`
+/// makes the regex engines fall back to a slow NFA on any line with
+/// non-ASCII text (test runners print ✓ and ✕), and no pattern here needs
+/// words outside ASCII.
+pub(crate) fn re(pattern: &str) -> Result<regex::Regex, regex::Error> {
+    regex::Regex::new(&pattern.replace(r"\b", r"(?-u:\b)"))
+}
+
+/// [`re`] for a set of patterns.
+pub(crate) fn re_set<I, S>(patterns: I) -> Result<regex::RegexSet, regex::Error>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    regex::RegexSet::new(
+        patterns
+            .into_iter()
+            .map(|p| p.as_ref().replace(r"\b", r"(?-u:\b)")),
+    )
+}
+
 /// Every parser, in no particular order (ranking decides what wins).
 pub(crate) fn all() -> Vec<Box<dyn Parser>> {
     vec![

@@ -13,24 +13,24 @@ use selfheal_types::{Category, Location};
 use super::{Candidate, Line, Parser, Snip, is_vendor_path, loc, one_line};
 
 static HEADER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:There (?:was|were) \d+ (failure|error)s?:|(Failures):|\s*\d+ (failing))$")
+    super::re(r"^(?:There (?:was|were) \d+ (failure|error)s?:|(Failures):|\s*\d+ (failing))$")
         .expect("valid regex")
 });
 static IGNORED_HEADER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^There (?:was|were) \d+ (?:warning|risky test|skipped test|incomplete test|deprecation)s?:$")
+    super::re(r"^There (?:was|were) \d+ (?:warning|risky test|skipped test|incomplete test|deprecation)s?:$")
         .expect("valid regex")
 });
 static ITEM: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(\s*)(\d+)\) (.+?):?$").expect("valid regex"));
+    LazyLock::new(|| super::re(r"^(\s*)(\d+)\) (.+?):?$").expect("valid regex"));
 static MINITEST_NAME: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^([\w:]+#\w+) \[(.+?):(\d+)\]:?$").expect("valid regex"));
+    LazyLock::new(|| super::re(r"^([\w:]+#\w+) \[(.+?):(\d+)\]:?$").expect("valid regex"));
 static END: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:FAILURES!|ERRORS!|OK \(|Failed examples:|Finished in |\d+ (?:examples?|runs?|tests?), |Tests: \d|Time: |npm ERR!|The command |Coverage|Code Coverage)")
+    super::re(r"^(?:FAILURES!|ERRORS!|OK \(|Failed examples:|Finished in |\d+ (?:examples?|runs?|tests?), |Tests: \d|Time: |npm ERR!|The command |Coverage|Code Coverage)")
         .expect("valid regex")
 });
 /// `/path/x.php:12`, `# ./spec/x_spec.rb:12:in ...`, `at f (test/x.js:12:5)`.
 static TRAIL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:^|\s|\(|#\s)((?:\.?/)?(?:[\w.@-]+/)*[\w.@-]+\.(?:php|rb|js|mjs|cjs|ts|jsx|tsx|coffee)):(\d+)(?::(\d+))?")
+    super::re(r"(?:^|\s|\(|#\s)((?:\.?/)?(?:[\w.@-]+/)*[\w.@-]+\.(?:php|rb|js|mjs|cjs|ts|jsx|tsx|coffee)):(\d+)(?::(\d+))?")
         .expect("valid regex")
 });
 
@@ -66,7 +66,9 @@ impl Parser for Numbered {
 
     fn feed(&mut self, line: &Line<'_>, out: &mut Vec<Candidate>) {
         let text = line.text.trim_end();
-        if let Some(c) = HEADER.captures(text) {
+        let header =
+            text.starts_with("There w") || text == "Failures:" || text.ends_with(" failing");
+        if let Some(c) = header.then(|| HEADER.captures(text)).flatten() {
             self.end(out);
             let (kind, tool) = match (c.get(1).map(|m| m.as_str()), c.get(2), c.get(3)) {
                 (Some("error"), _, _) => (Kind::Error, "phpunit"),
@@ -78,12 +80,12 @@ impl Parser for Numbered {
             self.items = 0;
             return;
         }
-        if IGNORED_HEADER.is_match(text) {
+        if text.starts_with("There w") && IGNORED_HEADER.is_match(text) {
             self.end(out);
             self.section = None;
             return;
         }
-        if let Some(c) = ITEM.captures(text) {
+        if let Some(c) = text.contains(") ").then(|| ITEM.captures(text)).flatten() {
             let name = c[3].trim().to_owned();
             // Minitest prints `1) Failure:` with no section header.
             let minitest = name == "Failure" || name == "Error";

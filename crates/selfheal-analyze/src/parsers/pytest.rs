@@ -17,26 +17,25 @@ use selfheal_types::{Category, Location};
 use super::{Candidate, Line, Parser, Snip, is_vendor_path, loc, one_line, python};
 
 static SECTION: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^={3,} ?(.*?) ?={3,}$").expect("valid regex"));
+    LazyLock::new(|| super::re(r"^={3,} ?(.*?) ?={3,}$").expect("valid regex"));
 static HEADER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^_{3,} (.+?) _{3,}$").expect("valid regex"));
+    LazyLock::new(|| super::re(r"^_{3,} (.+?) _{3,}$").expect("valid regex"));
 static SUBSECTION: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^-{3,} .+ -{3,}$").expect("valid regex"));
+    LazyLock::new(|| super::re(r"^-{3,} .+ -{3,}$").expect("valid regex"));
 static LOCATION: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(\S+?\.py):(\d+): ?(.*)$").expect("valid regex"));
+    LazyLock::new(|| super::re(r"^(\S+?\.py):(\d+): ?(.*)$").expect("valid regex"));
 static SUMMARY: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(FAILED|ERROR) (.+?)(?: - (.*))?$").expect("valid regex"));
+    LazyLock::new(|| super::re(r"^(FAILED|ERROR) (.+?)(?: - (.*))?$").expect("valid regex"));
 static PROGRESS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    super::re(
         r"^(?:\[gw\d+\]\s+)?(?:\[\s*\d+%\]\s+)?(FAILED|ERROR) (\S+::\S.*?)(?:\s+\[\s*\d+%\])?$",
     )
     .expect("valid regex")
 });
-static VERBOSE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(\S+?\.py::\S.*?) (FAILED|ERROR)(?:\s|$)").expect("valid regex")
-});
+static VERBOSE: LazyLock<Regex> =
+    LazyLock::new(|| super::re(r"^(\S+?\.py::\S.*?) (FAILED|ERROR)(?:\s|$)").expect("valid regex"));
 static FINAL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    super::re(
         r"^=*\s*(?:\d+ (?:failed|passed|errors?|skipped|deselected|xfailed|xpassed|warnings?|rerun)(?:, )?)+ in [\d.]+s",
     )
     .expect("valid regex")
@@ -149,7 +148,7 @@ impl Parser for Pytest {
                 return;
             }
         }
-        if FINAL.is_match(text) && self.active() {
+        if self.active() && text.contains(" in ") && FINAL.is_match(text) {
             // `-q` prints the final tally without the `=` rule.
             self.close_block();
             self.emit(out);
@@ -163,6 +162,9 @@ impl Parser for Pytest {
                 }
             }
             Section::None | Section::Other => {
+                if !(text.contains("FAILED") || text.contains("ERROR")) {
+                    return;
+                }
                 if let Some(c) = PROGRESS.captures(text) {
                     self.push_progress(c.get(2).map_or("", |m| m.as_str()));
                 } else if let Some(c) = VERBOSE.captures(text) {

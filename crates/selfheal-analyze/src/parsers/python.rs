@@ -15,17 +15,17 @@ use selfheal_types::Category;
 use super::{Candidate, Line, Parser, Snip, is_vendor_path, loc, one_line};
 
 static FRAME: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"^\s*File "([^"]+)", line (\d+)"#).expect("valid regex"));
+    LazyLock::new(|| super::re(r#"^\s*File "([^"]+)", line (\d+)"#).expect("valid regex"));
 static EXCEPTION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    super::re(
         r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Failure|Iteration|Failed)|[a-z_][\w]*(?:\.[A-Za-z_]\w*)+)(?::|$)",
     )
     .expect("valid regex")
 });
 static NO_MODULE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"No module named '([^'.]+)").expect("valid regex"));
+    LazyLock::new(|| super::re(r"No module named '([^'.]+)").expect("valid regex"));
 static CANNOT_IMPORT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"cannot import name '[^']+' from '([^'.]+)[^']*'(?: \(([^)]+)\))?")
+    super::re(r"cannot import name '[^']+' from '([^'.]+)[^']*'(?: \(([^)]+)\))?")
         .expect("valid regex")
 });
 
