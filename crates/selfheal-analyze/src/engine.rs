@@ -85,6 +85,7 @@ const KEYWORDS: &[&str] = &[
     "shutdown signal",
     "lost communication",
     "name resolution",
+    "exited with",
     "econn",
     "etimedout",
     "enotfound",
@@ -131,23 +132,14 @@ struct Engine {
     gha: bool,
     /// The last few lines of the current segment, for a failed step that no
     /// parser explained.
-    tail: std::collections::VecDeque<(u64, String)>,
+    tail: std::collections::VecDeque<(u64, Vec<u8>)>,
     segment_first_candidate: usize,
     /// The last line of each finished segment, indexed by segment.
     segment_ends: Vec<u64>,
     last_no: u64,
-    prev: String,
-}
-
-fn floor_char_boundary(s: &str, max: usize) -> usize {
-    if s.len() <= max {
-        return s.len();
-    }
-    let mut i = max;
-    while !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
+    prev: Vec<u8>,
+    /// Whether some parser is inside a block and needs every line.
+    any_active: bool,
 }
 
 /// Analyses one stream of log text.
@@ -165,7 +157,8 @@ pub(crate) fn run<R: Read>(reader: R, ctx: FileContext) -> std::io::Result<Strea
         segment_first_candidate: 0,
         segment_ends: Vec::new(),
         last_no: 0,
-        prev: String::new(),
+        prev: Vec::new(),
+        any_active: false,
     };
     let mut splitter = LineSplitter::new(reader);
     let mut no: u64 = 0;
@@ -186,8 +179,15 @@ pub(crate) fn run<R: Read>(reader: R, ctx: FileContext) -> std::io::Result<Strea
             strip_ansi(bytes, &mut ansi);
             bytes = &ansi;
         }
+        // The fast path: a line no parser wants costs one keyword scan and
+        // two short copies, and is never decoded.
+        let hit = PREFILTER.is_match(bytes);
+        if !hit && !engine.any_active && !bytes.starts_with(b"##[") && !bytes.starts_with(b"$ ") {
+            engine.quiet_line(no, bytes);
+            continue;
+        }
         let text = to_str(bytes, &mut lossy);
-        engine.line(no, text);
+        engine.line(no, text, hit);
     }
     Ok(engine.finish())
 }
@@ -195,7 +195,30 @@ pub(crate) fn run<R: Read>(reader: R, ctx: FileContext) -> std::io::Result<Strea
 const TAIL: usize = 6;
 
 impl Engine {
-    fn line(&mut self, no: u64, text: &str) {
+    /// A line that no parser needs: only the step bookkeeping sees it.
+    fn quiet_line(&mut self, no: u64, bytes: &[u8]) {
+        self.last_no = no;
+        self.remember(no, bytes);
+    }
+
+    /// Keeps the previous line and the step's last lines, reusing buffers.
+    fn remember(&mut self, no: u64, bytes: &[u8]) {
+        self.prev.clear();
+        self.prev.extend_from_slice(&bytes[..bytes.len().min(512)]);
+        if bytes.iter().all(u8::is_ascii_whitespace) || bytes.starts_with(b"travis_") {
+            return;
+        }
+        let mut slot = if self.tail.len() == TAIL {
+            self.tail.pop_front().map(|(_, s)| s).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        slot.clear();
+        slot.extend_from_slice(&bytes[..bytes.len().min(400)]);
+        self.tail.push_back((no, slot));
+    }
+
+    fn line(&mut self, no: u64, text: &str, hit: bool) {
         let mut gha_error = false;
         let mut text = text;
         if let Some(rest) = text.strip_prefix("##[") {
@@ -232,9 +255,9 @@ impl Engine {
             no,
             text,
             gha_error,
-            prev: &self.prev,
+            prev: std::str::from_utf8(&self.prev).unwrap_or(""),
         };
-        let hit = gha_error || PREFILTER.is_match(text);
+        let hit = hit || gha_error;
         let before = self.candidates.len();
         for p in &mut self.parsers {
             if hit || p.active() {
@@ -242,23 +265,9 @@ impl Engine {
             }
         }
         self.stamp(before);
-        self.prev.clear();
-        self.prev.push_str(&text[..floor_char_boundary(text, 512)]);
+        self.any_active = self.parsers.iter().any(|p| p.active());
         match exit_marker {
-            Marker::None => {
-                if !text.trim().is_empty() && !text.starts_with("travis_") {
-                    // Reuse the oldest entry's allocation: this runs on every line.
-                    let mut slot = if self.tail.len() == TAIL {
-                        self.tail.pop_front().map(|(_, s)| s).unwrap_or_default()
-                    } else {
-                        String::new()
-                    };
-                    slot.clear();
-                    let t = text.trim_end();
-                    slot.push_str(&t[..floor_char_boundary(t, 400)]);
-                    self.tail.push_back((no, slot));
-                }
-            }
+            Marker::None => self.remember(no, text.trim_end().as_bytes()),
             Marker::Failed => {
                 self.flush();
                 if !self.failed_segments.contains(&self.segment) {
@@ -277,7 +286,11 @@ impl Engine {
     /// A step failed: its last lines are the best guess at why, should no
     /// parser recognise anything (the ranking drops this when one did).
     fn unexplained(&mut self, no: u64, marker: &str) {
-        let mut snippet: Vec<(u64, String)> = self.tail.drain(..).collect();
+        let mut snippet: Vec<(u64, String)> = self
+            .tail
+            .drain(..)
+            .map(|(n, b)| (n, String::from_utf8_lossy(&b).into_owned()))
+            .collect();
         snippet.push((no, marker.trim().to_owned()));
         let start = snippet.first().map_or(no, |s| s.0);
         let message = snippet
@@ -311,6 +324,7 @@ impl Engine {
             p.flush(&mut self.candidates);
         }
         self.stamp(before);
+        self.any_active = self.parsers.iter().any(|p| p.active());
     }
 
     fn boundary(&mut self, step: Option<String>) {
