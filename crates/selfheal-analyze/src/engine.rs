@@ -400,7 +400,9 @@ fn exit_marker(text: &str, gha_error: bool) -> Marker {
             _ => Marker::Failed,
         };
     }
-    if text.starts_with("The command \"")
+    // Travis quotes the command, which may span lines: the verdict then
+    // sits on a line of its own, `" exited with 1.`.
+    if (text.starts_with("The command \"") || text.starts_with('"'))
         && let Some(i) = text.rfind("\" exited with ")
     {
         return match code_after(&text[i + 14..]) {

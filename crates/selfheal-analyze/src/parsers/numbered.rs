@@ -23,9 +23,9 @@ static IGNORED_HEADER: LazyLock<Regex> = LazyLock::new(|| {
 static ITEM: LazyLock<Regex> =
     LazyLock::new(|| super::re(r"^(\s*)(\d+)\) (.+?):?$").expect("valid regex"));
 static MINITEST_NAME: LazyLock<Regex> =
-    LazyLock::new(|| super::re(r"^([\w:]+#\w+) \[(.+?):(\d+)\]:?$").expect("valid regex"));
+    LazyLock::new(|| super::re(r"^([\w:]+#\w+)(?: \[(.+?):(\d+)\])?:?$").expect("valid regex"));
 static END: LazyLock<Regex> = LazyLock::new(|| {
-    super::re(r"^(?:FAILURES!|ERRORS!|OK \(|Failed examples:|Finished in |\d+ (?:examples?|runs?|tests?), |Tests: \d|Time: |npm ERR!|The command |Coverage|Code Coverage)")
+    super::re(r"^(?:FAILURES!|ERRORS!|OK \(|Failed examples:|Finished in |\d+ (?:examples?|runs?|tests?), |Tests: \d|Time: |npm ERR!|The command |Coverage|Code Coverage|bin/rails test )")
         .expect("valid regex")
 });
 /// `/path/x.php:12`, `# ./spec/x_spec.rb:12:in ...`, `at f (test/x.js:12:5)`.
@@ -85,6 +85,29 @@ impl Parser for Numbered {
             self.section = None;
             return;
         }
+        // Rails' minitest reporter heads each failure with a bare `Failure:`
+        // or `Error:` line, the test's name on the next.
+        let bare = text.trim();
+        if bare == "Failure:" || bare == "Error:" {
+            self.end(out);
+            self.section = Some((Kind::Failure, "minitest"));
+            let mut snip = Snip::new(24, 6);
+            snip.push(line.no, text);
+            self.item = Some(Item {
+                name: bare.trim_end_matches(':').to_owned(),
+                start: line.no,
+                end: line.no,
+                kind: if bare == "Error:" {
+                    Kind::Error
+                } else {
+                    Kind::Failure
+                },
+                body: Vec::new(),
+                locations: Vec::new(),
+                snip,
+            });
+            return;
+        }
         if let Some(c) = text.contains(") ").then(|| ITEM.captures(text)).flatten() {
             let name = c[3].trim().to_owned();
             // Minitest prints `1) Failure:` with no section header.
@@ -137,7 +160,10 @@ impl Parser for Numbered {
             && (item.name == "Failure" || item.name == "Error")
         {
             c[1].clone_into(&mut item.name);
-            item.locations.push(loc(&c[2], c[3].parse().ok(), None));
+            if let (Some(f), Some(l)) = (c.get(2), c.get(3)) {
+                item.locations
+                    .push(loc(f.as_str(), l.as_str().parse().ok(), None));
+            }
             return;
         }
         if let Some(c) = TRAIL.captures(text)
