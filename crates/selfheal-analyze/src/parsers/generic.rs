@@ -80,6 +80,9 @@ const CLUSTERS: usize = 5;
 #[derive(Debug, Default)]
 pub(crate) struct Generic {
     ring: VecDeque<(u64, String)>,
+    /// Lines still to take after an error-like line: a headline such as
+    /// `rake aborted!` is usually followed by the reason.
+    follow: u8,
 }
 
 /// A line made only of verdict words (`*** Failed ***`, `Build failed.`,
@@ -129,21 +132,41 @@ pub(crate) fn is_errorish(text: &str) -> bool {
 
 impl Parser for Generic {
     fn active(&self) -> bool {
-        false
+        self.follow > 0
     }
 
     fn feed(&mut self, line: &Line<'_>, _out: &mut Vec<Candidate>) {
         let text = line.text.trim();
-        if text.len() < 4 || !(line.gha_error || is_errorish(text)) || TRAILER.is_match(text) {
+        let errorish =
+            text.len() >= 4 && (line.gha_error || is_errorish(text)) && !TRAILER.is_match(text);
+        if !errorish {
+            if self.follow > 0 && !text.is_empty() {
+                self.follow -= 1;
+                if !TRAILER.is_match(text) && !text.starts_with("travis_") {
+                    self.push(line.no, text);
+                }
+            }
             return;
         }
-        if self.ring.len() == RING {
-            self.ring.pop_front();
-        }
-        self.ring.push_back((line.no, one_line(text, 400)));
+        self.follow = 2;
+        self.push(line.no, text);
     }
 
     fn flush(&mut self, out: &mut Vec<Candidate>) {
+        self.follow = 0;
+        self.cluster(out);
+    }
+}
+
+impl Generic {
+    fn push(&mut self, no: u64, text: &str) {
+        if self.ring.len() == RING {
+            self.ring.pop_front();
+        }
+        self.ring.push_back((no, one_line(text, 400)));
+    }
+
+    fn cluster(&mut self, out: &mut Vec<Candidate>) {
         let mut clusters: Vec<Vec<(u64, String)>> = Vec::new();
         for (no, text) in self.ring.drain(..) {
             match clusters.last_mut() {

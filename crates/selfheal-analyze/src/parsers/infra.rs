@@ -218,6 +218,19 @@ static SIGNATURES: &[Signature] = &[
         "erlang",
         50,
     ),
+    // Sanitizers and xUnit-style per-test verdicts.
+    sig(
+        r"==\d+==ERROR: (?:Address|Memory|Thread|UndefinedBehavior|Leak)Sanitizer|^SUMMARY: (?:Address|Thread|UndefinedBehavior)Sanitizer|runtime error: .* (?:overflow|out of bounds|misaligned)",
+        Category::TestError,
+        "sanitizer",
+        75,
+    ),
+    sig(
+        r"^\s*[\w.]+(?:\(.*\))? \[FAIL\]$",
+        Category::TestFailure,
+        "xunit",
+        70,
+    ),
     // Configuration and workflow.
     sig(
         r"^Input required and not supplied: \S+",
