@@ -58,7 +58,8 @@ static TRAILER: LazyLock<RegexSet> = LazyLock::new(|| {
         r"marked build as failure",
         r"^ERROR: Job failed",
         r"^Error: Process completed",
-        r"(?i)^\s*(?:npm ERR!|error) (?:A complete log of this run|Lifecycle script|command failed|code \w+$)",
+        // npm and yarn repeat a failed script's exit after its output.
+        r"^npm ERR! |(?i)^\s*error (?:A complete log of this run|Lifecycle script|command failed|code \w+$)",
         r"(?i)^\s*error: Recipe `.*` failed",
         r"(?i)(?:make|gmake|ninja)(?:\[\d+\])?: \*\*\*",
         r"(?i)^\s*\[ERROR\]\s*$",
