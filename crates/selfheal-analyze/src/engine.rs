@@ -419,3 +419,26 @@ fn exit_marker(text: &str, gha_error: bool) -> Marker {
     }
     Marker::None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_verdicts_of_each_ci_are_recognised() {
+        let failed = |t: &str, gha: bool| matches!(exit_marker(t, gha), Marker::Failed);
+        assert!(failed("Process completed with exit code 2.", true));
+        assert!(!failed("Process completed with exit code 2.", false));
+        assert!(failed("The command \"make test\" exited with 1.", false));
+        assert!(matches!(
+            exit_marker("The command \"make\" exited with 0.", false),
+            Marker::Passed
+        ));
+        // Regression: Travis puts the verdict of a multi-line command on its own line.
+        assert!(failed("\" exited with 1.", false));
+        assert!(failed(
+            "Build step 'Invoke top-level Maven targets' marked build as failure",
+            false
+        ));
+    }
+}

@@ -1,3 +1,4 @@
+mod corpora;
 mod inputs;
 mod snapshots;
 

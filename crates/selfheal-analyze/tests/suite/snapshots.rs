@@ -37,4 +37,5 @@ fixtures! {
     maven_gradle => "maven_gradle.log",
     phpunit_rspec => "phpunit_rspec.log",
     jest_eslint_make => "jest_eslint_make.log",
+    travis_minitest => "travis_minitest.log",
 }
