@@ -19,6 +19,7 @@
 #   SELFHEAL_QUICKSTART_MODEL   1.5b (default) or 0.5b, passed to local-model.sh
 #   SELFHEAL_QUICKSTART_DIR     where the sample repository goes (default: a
 #                               new folder under /tmp)
+#   SELFHEAL_QUICKSTART_TIMEOUT seconds to wait for one model answer (600)
 #   SELFHEAL_MODEL_PORT, SELFHEAL_MODEL_DIR   see scripts/local-model.sh
 #
 # The default sample is one the 1.5b model fixes reliably (see the notes at
@@ -90,27 +91,29 @@ eval "$(bash "$ROOT/scripts/local-model.sh" env)"
 printf 'OPENAI_BASE_URL=%s SELFHEAL_MODEL=%s\n' "$OPENAI_BASE_URL" "$SELFHEAL_MODEL"
 
 heading "preparing the broken sample '$SAMPLE'"
-if [[ -n ${SELFHEAL_QUICKSTART_DIR:-} ]]; then
-  repo=$SELFHEAL_QUICKSTART_DIR
-else
-  repo=$(mktemp -d "${TMPDIR:-/tmp}/selfheal-quickstart-$SAMPLE-XXXXXX")
-fi
+work=$(mktemp -d "${TMPDIR:-/tmp}/selfheal-quickstart-XXXXXX")
+repo=${SELFHEAL_QUICKSTART_DIR:-$work/$SAMPLE}
 bash "$ROOT/sample_projects/prepare.sh" "$SAMPLE" "$repo" >/dev/null ||
   fail "sample_projects/prepare.sh could not prepare $SAMPLE in $repo" "hint: pass an empty or new SELFHEAL_QUICKSTART_DIR"
 printf 'repository: %s\n' "$repo"
-git -C "$repo" log --oneline
+git -C "$repo" --no-pager log --oneline
 printf 'cached CI runs: %s\n' "$(find "$repo/.selfheal/logs" -mindepth 1 -maxdepth 1 -type d -printf '%f ')"
+# A CPU-only 1.5B model needs 20-40 s per answer on 2 idle cores, and several
+# times that when something else is busy: give it more than the default 120 s.
+# The file lives outside the repository so the sample's tree stays untouched.
+config=$work/selfheal.toml
+printf '[llm]\ntimeout_secs = %s\n' "${SELFHEAL_QUICKSTART_TIMEOUT:-600}" >"$config"
 
 heading "repairing it: selfheal run --offline --yes --repo $repo"
 rc=0
-"$BIN" run --offline --yes --repo "$repo" || rc=$?
+"$BIN" run --offline --yes --config "$config" --repo "$repo" || rc=$?
 case $rc in
   0) ;;
   1) fail "selfheal could not fix $SAMPLE this time (exit 1)" \
     "the small local model sometimes proposes a wrong edit; selfheal refused it rather than weaken the tests" \
     "hint: run this again, try another sample (ls sample_projects), or point OPENAI_BASE_URL/SELFHEAL_MODEL at a larger model" ;;
   2) fail "selfheal rejected its input (exit 2)" "hint: the message above says which input; run with -v for more" ;;
-  *) fail "selfheal stopped with exit status $rc" "hint: run it again with -v: $BIN run -v --offline --yes --repo $repo" ;;
+  *) fail "selfheal stopped with exit status $rc" "hint: run it again with -v: $BIN run -v --offline --yes --config $config --repo $repo" ;;
 esac
 
 heading "the fix selfheal committed"
