@@ -16,7 +16,7 @@ use super::{Candidate, Line, Parser, Snip, loc, one_line};
 
 /// The source extensions whose diagnostics this parser owns. Go and Rust
 /// have their own parsers; Python tracebacks are not diagnostics.
-const EXT: &str = r"c|cc|cpp|cxx|h|hh|hpp|hxx|m|mm|java|kt|kts|scala|sc|groovy|cs|fs|swift|hs|lhs|erl|hrl|ex|exs|ml|mli|d|nim|zig|ts|tsx|mts|cts|js|jsx|mjs|cjs|vue|py|pyi|php|rb|lua|pl|pm|sh|f90|f|for|cu|dart|vala|cmake|clj|cljs|elm|purs|v|sv|vhd|vhdl|tex|sty|cls|R|r|jl|pas|pp";
+const EXT: &str = r"c|cc|cpp|cxx|h|hh|hpp|hxx|m|mm|java|kt|kts|scala|sc|groovy|cs|fs|swift|hs|lhs|erl|hrl|ex|exs|ml|mli|d|nim|zig|ts|tsx|mts|cts|js|jsx|mjs|cjs|vue|py|pyi|php|rb|lua|pl|pm|sh|f90|f|for|cu|dart|vala|cmake|clj|cljs|coffee|elm|purs|v|sv|vhd|vhdl|tex|sty|cls|R|r|jl|pas|pp";
 
 static COLON: LazyLock<Regex> = LazyLock::new(|| {
     super::re(&format!(

@@ -18,7 +18,7 @@ use super::{Candidate, Line, Parser, one_line};
 
 static ERRORISH: LazyLock<Regex> = LazyLock::new(|| {
     super::re(
-        r"(?i)\b(?:errors?|failed|failures?|fatal|exception|panic(?:ked)?|cannot|can't|could ?not|couldn't|unable to|undefined reference|not found|no such file|segmentation fault|permission denied|aborted|traceback|unresolved|not ok|invalid|unexpected|does not exist|terminated|crash(?:ed)?|not defined)\b",
+        r"(?i)\b(?:errors?|fail|failed|failures?|fatal|exception|panic(?:ked)?|cannot|can't|could ?not|couldn't|unable to|undefined reference|not found|no such file|segmentation fault|permission denied|aborted|traceback|unresolved|not ok|invalid|unexpected|does not exist|terminated|crash(?:ed)?|not defined)\b",
     )
     .expect("valid regex")
 });

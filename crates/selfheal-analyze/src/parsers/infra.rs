@@ -67,6 +67,13 @@ static SIGNATURES: &[Signature] = &[
         85,
     ),
     sig(r"(?i)\bjob (?:execution )?timed out\b", Timeout, "ci", 70),
+    // GNU `timeout` exits 124 when it kills the command.
+    sig(
+        r"exited with 124\b|exit code 124\b|exit status 124\b",
+        Timeout,
+        "timeout",
+        60,
+    ),
     // Lost runners and agents.
     sig(
         r"(?i)the runner has received a shutdown signal",
