@@ -1,16 +1,28 @@
 //! Finds the real failure in a CI log: a ranked list of
 //! [`Failure`](selfheal_types::Failure)s and a compact excerpt for the model.
 //!
-//! The design is a single streaming pass. [`lines`] splits the input into
-//! bounded lines; [`engine`] strips GitHub Actions timestamps and ANSI
+//! The design is a single streaming pass. `lines` splits the input into
+//! bounded lines; `engine` strips GitHub Actions timestamps and ANSI
 //! colours, follows `##[group]Run` steps and exit-code markers, and hands
 //! each line that passes a keyword prefilter to every tool parser in
-//! [`parsers`] (pytest, Python tracebacks, cargo, go, Maven/Gradle, jest,
-//! linters, make, one-line signatures, and a generic fallback). Parsers emit
-//! candidates with a confidence; [`rank`] scores them against the step
-//! verdicts, drops duplicates, fingerprints what is left and builds the
-//! excerpt. Run-log folders and zips are several streams merged before
-//! ranking; per-step files win over whole-job files, which repeat them.
+//! `parsers`: pytest, Python tracebacks, compiler and linter diagnostics
+//! (gcc, javac, scalac, tsc, ruff, flake8, mypy, pylint, ...), cargo/rustc
+//! and Rust panics, go, Maven/Gradle/`ScalaTest`, `PHPUnit`/`RSpec`/minitest/
+//! mocha, jest/vitest/eslint, make/`CMake`/linker, a table of one-line
+//! signatures (infrastructure, time limits, dependency resolution, Docker,
+//! workflow configuration), and a generic fallback. A line that hits no
+//! keyword while no parser is inside a block is never decoded.
+//!
+//! Parsers emit candidates with a confidence; `rank` scores them against
+//! the step verdicts (GitHub's `Process completed with exit code`, Travis's
+//! `The command ... exited with`, Jenkins's `marked build as failure`),
+//! drops duplicates, fingerprints what is left and builds the excerpt.
+//! Run-log folders and zips are several streams merged before ranking;
+//! per-step files win over whole-job files, which repeat them.
+//!
+//! Measured with `selfheal-eval` on `../shared/corpora`: `LogChunks` hit@1
+//! 73% / hit@5 86%, `CiDiff` hit@1 92% (the naive last-error-lines baseline:
+//! 10% / 33% and 17%).
 //!
 //! Everything here is lenient toward messy input (invalid UTF-8, CRLF, bare
 //! carriage returns, binary noise, huge lines): the worst a bad line can do
