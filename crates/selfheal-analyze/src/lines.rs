@@ -60,9 +60,11 @@ impl<R: Read> LineSplitter<R> {
     }
 
     /// The next line without its terminator, or `None` at the end of input.
+    /// A line inside the buffer is returned in place; only one that spans a
+    /// refill is copied.
     pub(crate) fn next_line(&mut self) -> io::Result<Option<&[u8]>> {
         self.line.clear();
-        let mut have_any = false;
+        let mut partial = false;
         loop {
             if self.start == self.end {
                 if self.eof {
@@ -79,21 +81,26 @@ impl<R: Read> LineSplitter<R> {
                 }
             }
             let avail = &self.buf[self.start..self.end];
-            have_any = true;
             if let Some(pos) = memchr::memchr2(b'\n', b'\r', avail) {
-                let room = MAX_LINE.saturating_sub(self.line.len());
-                self.line.extend_from_slice(&avail[..pos.min(room)]);
                 if avail[pos] == b'\r' {
                     self.pending_cr = true;
                 }
-                self.start += pos + 1;
+                let (from, to) = (self.start, self.start + pos);
+                self.start = to + 1;
+                if !partial {
+                    return Ok(Some(&self.buf[from..to.min(from + MAX_LINE)]));
+                }
+                let room = MAX_LINE.saturating_sub(self.line.len());
+                self.line
+                    .extend_from_slice(&self.buf[from..to.min(from + room)]);
                 return Ok(Some(&self.line));
             }
+            partial = true;
             let room = MAX_LINE.saturating_sub(self.line.len());
             self.line.extend_from_slice(&avail[..avail.len().min(room)]);
             self.start = self.end;
         }
-        if have_any {
+        if partial {
             Ok(Some(&self.line))
         } else {
             Ok(None)
