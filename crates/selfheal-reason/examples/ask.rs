@@ -8,7 +8,7 @@
 //! collects its context the way a repair does, and prints what came back.
 //!
 //! Tried in November 2026 against llama.cpp's `llama-server` (built from source,
-//! 2 loaded CPU cores) with Qwen2.5-Coder-1.5B-Instruct Q4_K_M: 578 prompt and
+//! 2 loaded CPU cores) with Qwen2.5-Coder-1.5B-Instruct (`Q4_K_M`): 578 prompt and
 //! about 120 completion tokens, 2.5 to 4 minutes while other builds ran. With
 //! `json_schema` the reply was exactly the asked-for object; in `plain` mode it
 //! came back fenced and the diagnosis was still read from it. The 1.5B model's
