@@ -2,7 +2,7 @@
 # quickstart.sh — watch selfheal repair a bundled broken sample, end to end,
 # on this machine: no API key, no GitHub, no container registry.
 #
-#   scripts/quickstart.sh [SAMPLE]        (default: logic-bug)
+#   scripts/quickstart.sh [SAMPLE]        (default: syntax-error)
 #
 # Phases: build the `selfheal` binary; make sure Docker answers and the
 # sandbox image exists; serve a small real model on loopback
@@ -22,14 +22,15 @@
 #   SELFHEAL_QUICKSTART_TIMEOUT seconds to wait for one model answer (600)
 #   SELFHEAL_MODEL_PORT, SELFHEAL_MODEL_DIR   see scripts/local-model.sh
 #
-# The default sample is one the 1.5b model fixes reliably (see the notes at
-# the end of scripts/local-model.sh). A small model can still miss: selfheal
-# then exits 1 with "not fixed" and leaves the repository as it was.
+# The default sample, syntax-error (an `if` without its colon), is the one the
+# 1.5b model fixed in one attempt in our runs; on logic-bug it edited the test
+# instead (see the notes at the end of scripts/local-model.sh). A small model
+# can miss: selfheal then exits 1 with "not fixed" and commits nothing.
 
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SAMPLE=${1:-logic-bug}
+SAMPLE=${1:-syntax-error}
 MODEL_SIZE=${SELFHEAL_QUICKSTART_MODEL:-1.5b}
 BIN=$ROOT/target/release/selfheal
 
