@@ -28,6 +28,7 @@
 #                          (default ~/.cache/selfheal/models)
 #   SELFHEAL_MODEL_PORT    loopback port (default 8089)
 #   SELFHEAL_MODEL_THREADS CPU threads for the server (default 2)
+#   SELFHEAL_MODEL_START_TIMEOUT  seconds to wait for the server (default 180)
 #
 # `env` prints export lines for `eval "$(scripts/local-model.sh env)"`.
 #

@@ -11,8 +11,10 @@
 # `selfheal run --offline --yes`; show the branch and commit it made.
 #
 # Written for a fresh Debian 12 machine, as root, with Rust installed. The
-# first run downloads about 1.2 GB (model and server) and takes a few minutes;
-# later runs reuse the caches. The model server keeps running afterwards:
+# first run downloads about 1.2 GB (model and server) and takes a few minutes,
+# plus 15-25 minutes on a CPU without AVX-512, where the prebuilt server cannot
+# run and local-model.sh builds llama-server from source once; later runs
+# reuse the caches. The model server keeps running afterwards:
 # `scripts/local-model.sh stop` ends it.
 #
 # Environment:
