@@ -55,7 +55,7 @@ fail() {
 
 case $SAMPLE in
   -h | --help)
-    sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,/^$/p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
 esac
