@@ -459,5 +459,8 @@ main "$@"
 #     tokens at 35 tok/s, 160 tokens generated at 11 tok/s; 234 s under load 7;
 #     16 s when the prompt cache still held the previous run); logic-bug
 #     attempt 1 changed the test's expectation and failed validation;
-#     import-name not fixed in 3 attempts. With 0.5b, syntax-error failed 3
-#     attempts (edits that did not apply).
+#     import-name not fixed in 3 attempts; str-int-concat fixed in 1 attempt
+#     twice (49 s, then 15 s with the prompt cache warm); undefined-name fixed
+#     in 2 attempts (79 s); missing-attribute and zero-division not fixed in
+#     2 attempts. With 0.5b, syntax-error failed 3 attempts (edits that did
+#     not apply).
