@@ -123,6 +123,110 @@ fn read_text(path: &Path) -> Option<String> {
     String::from_utf8(bytes).ok()
 }
 
+/// Adds the file at `raw` (relative to `root`) to the candidates, or the
+/// anchor to the candidate already there; files outside `root`, missing or
+/// not text are skipped.
+fn add_candidate(
+    root: &Path,
+    candidates: &mut Vec<(PathBuf, Candidate)>,
+    raw: &str,
+    line: Option<usize>,
+    test_id: Option<&str>,
+) {
+    let Some((shown, real)) = resolve_inside(root, raw) else {
+        return;
+    };
+    if let Some((_, c)) = candidates.iter_mut().find(|(p, _)| *p == real) {
+        c.anchors.extend(line);
+        return;
+    }
+    let Some(text) = read_text(&real) else {
+        return;
+    };
+    let mut anchors: BTreeSet<usize> = line.into_iter().collect();
+    anchors.extend(test_id.and_then(|t| find_test_def(&text, t)));
+    candidates.push((
+        real,
+        Candidate {
+            rel: shown,
+            text,
+            anchors,
+        },
+    ));
+}
+
+/// At most this many files are shown.
+const MAX_FILES: usize = 8;
+/// Imports are followed from this many of the first files (the test and the
+/// failure's locations), and from every package `__init__.py` reached.
+const FOLLOW_FROM: usize = 3;
+
+/// Project files that the Python source `text` (at `importer`, relative to
+/// `root`) imports, as paths relative to `root`. Modules that do not exist
+/// under the root (the standard library, installed packages) are skipped.
+fn python_imports(root: &Path, importer: &str, text: &str) -> Vec<String> {
+    if Path::new(importer).extension().is_none_or(|e| e != "py") {
+        return Vec::new();
+    }
+    let dir = Path::new(importer).parent().unwrap_or(Path::new(""));
+    let mut found = Vec::new();
+    let mut push = |base: &Path, dotted: &str, names: &[&str]| {
+        let module = dotted.replace('.', "/");
+        let mut tries: Vec<PathBuf> = Vec::new();
+        if module.is_empty() {
+            tries.extend(names.iter().map(|n| base.join(format!("{n}.py"))));
+        } else {
+            tries.push(base.join(format!("{module}.py")));
+            tries.push(base.join(&module).join("__init__.py"));
+            tries.extend(
+                names
+                    .iter()
+                    .map(|n| base.join(&module).join(format!("{n}.py"))),
+            );
+        }
+        for t in tries {
+            let rel = t.to_string_lossy().replace('\\', "/");
+            if root.join(&rel).is_file() && !found.contains(&rel) {
+                found.push(rel);
+            }
+        }
+    };
+    for line in text.lines() {
+        let line = line.trim();
+        if let Some(rest) = line.strip_prefix("from ") {
+            let Some((module, names)) = rest.split_once(" import ") else {
+                continue;
+            };
+            let names: Vec<&str> = names
+                .trim_matches(|c| c == '(' || c == ')')
+                .split(',')
+                .filter_map(|n| n.split_whitespace().next())
+                .filter(|n| n.chars().all(|c| c.is_alphanumeric() || c == '_'))
+                .collect();
+            let module = module.trim();
+            let dots = module.chars().take_while(|&c| c == '.').count();
+            if dots > 0 {
+                let mut base = dir.to_path_buf();
+                for _ in 1..dots {
+                    base.pop();
+                }
+                push(&base, &module[dots..], &names);
+            } else {
+                for base in ["", "src", "lib"] {
+                    push(Path::new(base), module, &names);
+                }
+            }
+        } else if let Some(rest) = line.strip_prefix("import ") {
+            for module in rest.split(',').filter_map(|m| m.split_whitespace().next()) {
+                for base in ["", "src", "lib"] {
+                    push(Path::new(base), module, &[]);
+                }
+            }
+        }
+    }
+    found
+}
+
 /// The line where a test function is defined, found by its name.
 fn find_test_def(text: &str, test_id: &str) -> Option<usize> {
     let last = test_id.rsplit("::").next()?;
@@ -154,37 +258,43 @@ pub fn collect_context(root: &Path, failure: &Failure, token_budget: usize) -> V
         return Vec::new();
     };
     let mut candidates: Vec<(PathBuf, Candidate)> = Vec::new();
-    let mut add = |raw: &str, line: Option<usize>, test_id: Option<&str>| {
-        let Some((shown, real)) = resolve_inside(&root, raw) else {
-            return;
-        };
-        if let Some((_, c)) = candidates.iter_mut().find(|(p, _)| *p == real) {
-            c.anchors.extend(line);
-            return;
-        }
-        let Some(text) = read_text(&real) else {
-            return;
-        };
-        let mut anchors: BTreeSet<usize> = line.into_iter().collect();
-        anchors.extend(test_id.and_then(|t| find_test_def(&text, t)));
-        candidates.push((
-            real,
-            Candidate {
-                rel: shown,
-                text,
-                anchors,
-            },
-        ));
-    };
     if let Some(test) = failure.test.as_deref() {
         // pytest ids start with the file (`tests/test_x.py::test_y`); ids of
         // other tools rarely name a file and are skipped when nothing exists there.
         if let Some(file) = test.split("::").next() {
-            add(file, None, Some(test));
+            add_candidate(&root, &mut candidates, file, None, Some(test));
         }
     }
     for loc in &failure.locations {
-        add(&loc.file, loc.line.map(|l| l as usize), None);
+        add_candidate(
+            &root,
+            &mut candidates,
+            &loc.file,
+            loc.line.map(|l| l as usize),
+            None,
+        );
+    }
+    // A failing test rarely names the code it tests in the log (an assertion
+    // fails in the test file), yet that code is usually what needs the fix:
+    // follow the project-local imports of the files found so far, and of the
+    // packages they import (whose `__init__.py` re-exports the real module).
+    let mut next = 0;
+    while next < candidates.len() && candidates.len() < MAX_FILES {
+        let (importer, text) = (
+            candidates[next].1.rel.clone(),
+            candidates[next].1.text.clone(),
+        );
+        next += 1;
+        let is_package = importer.ends_with("__init__.py");
+        if next > FOLLOW_FROM && !is_package {
+            continue;
+        }
+        for module in python_imports(&root, &importer, &text) {
+            if candidates.len() >= MAX_FILES {
+                break;
+            }
+            add_candidate(&root, &mut candidates, &module, None, None);
+        }
     }
 
     let mut remaining = token_budget.saturating_mul(4);
@@ -230,6 +340,62 @@ mod tests {
     use std::fmt::Write as _;
 
     use super::*;
+
+    #[test]
+    fn imports_lead_to_the_code_under_test() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        let init = "from .cart import Cart\nfrom .prices import total\n";
+        let test = "import os\nfrom shop import Cart, total\n\ndef test_total():\n    assert total([1]) == 2\n";
+        for (path, text) in [
+            ("src/shop/__init__.py", init),
+            ("src/shop/cart.py", "class Cart:\n    pass\n"),
+            (
+                "src/shop/prices.py",
+                "import math\n\ndef total(xs):\n    return sum(xs)\n",
+            ),
+            ("tests/test_cart.py", test),
+        ] {
+            std::fs::create_dir_all(root.join(path).parent().expect("parent")).expect("mkdir");
+            std::fs::write(root.join(path), text).expect("write");
+        }
+        assert_eq!(
+            python_imports(root, "tests/test_cart.py", test),
+            vec!["src/shop/__init__.py".to_owned()]
+        );
+        assert_eq!(
+            python_imports(root, "src/shop/__init__.py", init),
+            vec![
+                "src/shop/cart.py".to_owned(),
+                "src/shop/prices.py".to_owned()
+            ]
+        );
+        let failure = Failure {
+            category: selfheal_types::Category::TestFailure,
+            tool: "pytest".into(),
+            message: "assert 1 == 2".into(),
+            test: Some("tests/test_cart.py::test_total".into()),
+            locations: vec![],
+            job: None,
+            step: None,
+            log_file: None,
+            log_span: selfheal_types::LineSpan::new(1, 1),
+            fingerprint: String::new(),
+        };
+        let shown: Vec<String> = collect_context(root, &failure, 6000)
+            .into_iter()
+            .map(|f| f.path)
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "tests/test_cart.py",
+                "src/shop/__init__.py",
+                "src/shop/cart.py",
+                "src/shop/prices.py"
+            ]
+        );
+    }
 
     fn candidate(lines: usize, anchors: &[usize]) -> Candidate {
         Candidate {
