@@ -4,8 +4,10 @@
 //! Most lines of a CI log matter to nobody. An Aho-Corasick prefilter over a
 //! few dozen keywords decides whether a line is worth showing the parsers at
 //! all; a parser that is inside a block (a traceback, a pytest failure
-//! section) asks for every line until the block ends. Memory is bounded by
-//! the line splitter, the parsers' own caps and [`MAX_CANDIDATES`].
+//! section) asks for every line until the block ends. On a large log the
+//! reading and the parsing run on two threads (see [`run`]). Memory is
+//! bounded by the line splitter, the batches in flight, the parsers' own
+//! caps and [`MAX_CANDIDATES`].
 
 use std::io::Read;
 use std::sync::LazyLock;
@@ -142,59 +144,174 @@ struct Engine {
     any_active: bool,
 }
 
+/// Cleaned lines handed from the reading thread to the parsing thread.
+/// Lines are packed into one buffer so a batch costs two allocations,
+/// however many lines it holds.
+#[derive(Default)]
+struct Batch {
+    text: Vec<u8>,
+    /// (line number, end offset in `text`, timestamped, keyword hit)
+    lines: Vec<(u64, usize, bool, bool)>,
+}
+
+/// Text bytes per batch: big enough that the channel costs nothing per
+/// line, small enough that the batches in flight stay a few MiB.
+const BATCH_BYTES: usize = 512 * 1024;
+/// Batches in flight; bounds memory when the parsers fall behind.
+const BATCHES_IN_FLIGHT: usize = 4;
+/// Lines per batch, for logs of many short lines.
+const BATCH_LINES: usize = 32 * 1024;
+
 /// Analyses one stream of log text.
+///
+/// Two threads share the work on a large log: this one reads, splits,
+/// cleans and keyword-scans lines; a scoped worker runs the engine and the
+/// parsers. Both halves cost about the same on a busy log, so on two cores
+/// a large log takes little more than the slower half. The worker sees
+/// lines in order and decides exactly as a single loop would. A log that
+/// fits in one batch (most job logs) is analysed here, with no thread.
 pub(crate) fn run<R: Read>(reader: R, ctx: FileContext) -> std::io::Result<StreamResult> {
-    let mut engine = Engine {
-        parsers: parsers::all(),
-        candidates: Vec::new(),
-        step: ctx.step.clone(),
-        ctx,
-        segment: 0,
-        failed_segments: Vec::new(),
-        seq: 0,
-        gha: false,
-        tail: std::collections::VecDeque::with_capacity(TAIL),
-        segment_first_candidate: 0,
-        segment_ends: Vec::new(),
-        last_no: 0,
-        prev: Vec::new(),
-        any_active: false,
+    let mut source = Source {
+        splitter: LineSplitter::new(reader),
+        no: 0,
+        ansi: Vec::new(),
     };
-    let mut splitter = LineSplitter::new(reader);
-    let mut no: u64 = 0;
-    let mut ansi = Vec::new();
-    let mut lossy = String::new();
-    while let Some(raw) = splitter.next_line()? {
-        no += 1;
-        let mut bytes = raw;
-        if no == 1 {
-            bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
-        }
-        let ts = timestamp_len(bytes);
-        if ts > 0 {
-            engine.gha = true;
-            bytes = &bytes[ts..];
-        }
-        if memchr::memchr(0x1b, bytes).is_some() {
-            strip_ansi(bytes, &mut ansi);
-            bytes = &ansi;
-        }
-        // The fast path: a line no parser wants costs one keyword scan and
-        // two short copies, and is never decoded.
-        let hit = PREFILTER.is_match(bytes);
-        if !hit && !engine.any_active && !bytes.starts_with(b"##[") && !bytes.starts_with(b"$ ") {
-            engine.quiet_line(no, bytes);
-            continue;
-        }
-        let text = to_str(bytes, &mut lossy);
-        engine.line(no, text, hit);
+    let mut first = Batch::default();
+    if !source.fill(&mut first)? {
+        let mut engine = Engine::new(ctx);
+        engine.take_batch(&first, &mut String::new());
+        return Ok(engine.finish());
     }
-    Ok(engine.finish())
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(BATCHES_IN_FLIGHT);
+    // Emptied batches come back, so the steady state allocates nothing.
+    let (back_tx, back_rx) = std::sync::mpsc::channel::<Batch>();
+    std::thread::scope(|scope| {
+        let worker = scope.spawn(move || {
+            let mut engine = Engine::new(ctx);
+            let mut lossy = String::new();
+            for mut batch in rx {
+                engine.take_batch(&batch, &mut lossy);
+                batch.text.clear();
+                batch.lines.clear();
+                // The reader may have finished already; then the batch is dropped.
+                let _ = back_tx.send(batch);
+            }
+            engine.finish()
+        });
+        let read = source.send_all(first, &tx, &back_rx);
+        drop(tx);
+        let result = worker
+            .join()
+            .map_err(|_| std::io::Error::other("log analysis worker stopped unexpectedly"));
+        read?;
+        result
+    })
+}
+
+/// The reading half of [`run`]: splits and cleans lines into batches.
+struct Source<R> {
+    splitter: LineSplitter<R>,
+    no: u64,
+    ansi: Vec<u8>,
+}
+
+impl<R: Read> Source<R> {
+    /// Fills `batch` up to [`BATCH_BYTES`]; false once the input has ended.
+    fn fill(&mut self, batch: &mut Batch) -> std::io::Result<bool> {
+        while let Some(raw) = self.splitter.next_line()? {
+            self.no += 1;
+            let mut bytes = raw;
+            if self.no == 1 {
+                bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+            }
+            let ts = timestamp_len(bytes);
+            if ts > 0 {
+                bytes = &bytes[ts..];
+            }
+            if memchr::memchr(0x1b, bytes).is_some() {
+                strip_ansi(bytes, &mut self.ansi);
+                bytes = &self.ansi;
+            }
+            let hit = PREFILTER.is_match(bytes);
+            batch.text.extend_from_slice(bytes);
+            batch.lines.push((self.no, batch.text.len(), ts > 0, hit));
+            if batch.text.len() >= BATCH_BYTES || batch.lines.len() >= BATCH_LINES {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Sends `first` and then the rest of the input. Stops early, without
+    /// error, if the worker has gone.
+    fn send_all(
+        &mut self,
+        first: Batch,
+        tx: &std::sync::mpsc::SyncSender<Batch>,
+        back: &std::sync::mpsc::Receiver<Batch>,
+    ) -> std::io::Result<()> {
+        if tx.send(first).is_err() {
+            return Ok(());
+        }
+        loop {
+            let mut batch = back.try_recv().unwrap_or_default();
+            let more = self.fill(&mut batch)?;
+            if !batch.lines.is_empty() && tx.send(batch).is_err() {
+                return Ok(());
+            }
+            if !more {
+                return Ok(());
+            }
+        }
+    }
 }
 
 const TAIL: usize = 6;
 
 impl Engine {
+    fn new(ctx: FileContext) -> Self {
+        Self {
+            parsers: parsers::all(),
+            candidates: Vec::new(),
+            step: ctx.step.clone(),
+            ctx,
+            segment: 0,
+            failed_segments: Vec::new(),
+            seq: 0,
+            gha: false,
+            tail: std::collections::VecDeque::with_capacity(TAIL),
+            segment_first_candidate: 0,
+            segment_ends: Vec::new(),
+            last_no: 0,
+            prev: Vec::new(),
+            any_active: false,
+        }
+    }
+
+    fn take_batch(&mut self, batch: &Batch, lossy: &mut String) {
+        let mut start = 0;
+        for &(no, end, ts, hit) in &batch.lines {
+            self.take(no, &batch.text[start..end], ts, hit, lossy);
+            start = end;
+        }
+    }
+
+    /// One cleaned line: `ts` says it carried a GitHub Actions timestamp,
+    /// `hit` that it matched the keyword prefilter.
+    fn take(&mut self, no: u64, bytes: &[u8], ts: bool, hit: bool, lossy: &mut String) {
+        if ts {
+            self.gha = true;
+        }
+        // The fast path: a line no parser wants costs two short copies and
+        // is never decoded.
+        if !hit && !self.any_active && !bytes.starts_with(b"##[") && !bytes.starts_with(b"$ ") {
+            self.quiet_line(no, bytes);
+            return;
+        }
+        let text = to_str(bytes, lossy);
+        self.line(no, text, hit);
+    }
+
     /// A line that no parser needs: only the step bookkeeping sees it.
     fn quiet_line(&mut self, no: u64, bytes: &[u8]) {
         self.last_no = no;
