@@ -11,11 +11,12 @@
 
 use std::io::Read;
 use std::sync::LazyLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind};
 
 use crate::lines::{LineSplitter, strip_ansi, timestamp_len, to_str};
-use crate::parsers::{self, Candidate, Line, Parser};
+use crate::parsers::{self, Candidate, Hints, Line, Parser};
 
 /// Words that any parser's block starts with (or that the fallback wants).
 const KEYWORDS: &[&str] = &[
@@ -150,8 +151,20 @@ struct Engine {
 #[derive(Default)]
 struct Batch {
     text: Vec<u8>,
-    /// (line number, end offset in `text`, timestamped, keyword hit)
-    lines: Vec<(u64, usize, bool, bool)>,
+    lines: Vec<Cleaned>,
+}
+
+/// One line of a [`Batch`].
+#[derive(Clone, Copy)]
+struct Cleaned {
+    no: u64,
+    /// Where the line ends in the batch's text.
+    end: usize,
+    /// It carried a GitHub Actions timestamp.
+    ts: bool,
+    /// It matched the keyword prefilter.
+    hit: bool,
+    hints: Hints,
 }
 
 /// Text bytes per batch: big enough that the channel costs nothing per
@@ -177,7 +190,7 @@ pub(crate) fn run<R: Read>(reader: R, ctx: FileContext) -> std::io::Result<Strea
         ansi: Vec::new(),
     };
     let mut first = Batch::default();
-    if !source.fill(&mut first)? {
+    if !source.fill(&mut first, false)? {
         let mut engine = Engine::new(ctx);
         engine.take_batch(&first, &mut String::new());
         return Ok(engine.finish());
@@ -185,11 +198,14 @@ pub(crate) fn run<R: Read>(reader: R, ctx: FileContext) -> std::io::Result<Strea
     let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(BATCHES_IN_FLIGHT);
     // Emptied batches come back, so the steady state allocates nothing.
     let (back_tx, back_rx) = std::sync::mpsc::channel::<Batch>();
+    let queued = AtomicUsize::new(0);
     std::thread::scope(|scope| {
+        let queued_ = &queued;
         let worker = scope.spawn(move || {
             let mut engine = Engine::new(ctx);
             let mut lossy = String::new();
             for mut batch in rx {
+                queued_.fetch_sub(1, Ordering::Relaxed);
                 engine.take_batch(&batch, &mut lossy);
                 batch.text.clear();
                 batch.lines.clear();
@@ -198,7 +214,7 @@ pub(crate) fn run<R: Read>(reader: R, ctx: FileContext) -> std::io::Result<Strea
             }
             engine.finish()
         });
-        let read = source.send_all(first, &tx, &back_rx);
+        let read = source.send_all(first, &tx, &back_rx, &queued);
         drop(tx);
         let result = worker
             .join()
@@ -217,7 +233,8 @@ struct Source<R> {
 
 impl<R: Read> Source<R> {
     /// Fills `batch` up to [`BATCH_BYTES`]; false once the input has ended.
-    fn fill(&mut self, batch: &mut Batch) -> std::io::Result<bool> {
+    /// With `help`, also works out the parsers' [`Hints`] for hit lines.
+    fn fill(&mut self, batch: &mut Batch, help: bool) -> std::io::Result<bool> {
         while let Some(raw) = self.splitter.next_line()? {
             self.no += 1;
             let mut bytes = raw;
@@ -233,8 +250,20 @@ impl<R: Read> Source<R> {
                 bytes = &self.ansi;
             }
             let hit = PREFILTER.is_match(bytes);
+            // The parsers see exactly these bytes as text unless the line
+            // is an annotation (its marker is cut off) or not UTF-8.
+            let hints = match std::str::from_utf8(bytes) {
+                Ok(text) if help && hit && !bytes.starts_with(b"##[") => Hints::compute(text),
+                _ => Hints::default(),
+            };
             batch.text.extend_from_slice(bytes);
-            batch.lines.push((self.no, batch.text.len(), ts > 0, hit));
+            batch.lines.push(Cleaned {
+                no: self.no,
+                end: batch.text.len(),
+                ts: ts > 0,
+                hit,
+                hints,
+            });
             if batch.text.len() >= BATCH_BYTES || batch.lines.len() >= BATCH_LINES {
                 return Ok(true);
             }
@@ -244,20 +273,31 @@ impl<R: Read> Source<R> {
 
     /// Sends `first` and then the rest of the input. Stops early, without
     /// error, if the worker has gone.
+    ///
+    /// `queued` counts the batches the worker has yet to take. When they
+    /// pile up the parsers are the slower half, and this thread takes some
+    /// of their work (the hints); when the worker is waiting, it does not.
+    /// Hints are pure, so which thread computes them never changes a result.
     fn send_all(
         &mut self,
         first: Batch,
         tx: &std::sync::mpsc::SyncSender<Batch>,
         back: &std::sync::mpsc::Receiver<Batch>,
+        queued: &AtomicUsize,
     ) -> std::io::Result<()> {
+        queued.fetch_add(1, Ordering::Relaxed);
         if tx.send(first).is_err() {
             return Ok(());
         }
         loop {
             let mut batch = back.try_recv().unwrap_or_default();
-            let more = self.fill(&mut batch)?;
-            if !batch.lines.is_empty() && tx.send(batch).is_err() {
-                return Ok(());
+            let help = queued.load(Ordering::Relaxed) >= 2;
+            let more = self.fill(&mut batch, help)?;
+            if !batch.lines.is_empty() {
+                queued.fetch_add(1, Ordering::Relaxed);
+                if tx.send(batch).is_err() {
+                    return Ok(());
+                }
             }
             if !more {
                 return Ok(());
@@ -290,15 +330,17 @@ impl Engine {
 
     fn take_batch(&mut self, batch: &Batch, lossy: &mut String) {
         let mut start = 0;
-        for &(no, end, ts, hit) in &batch.lines {
-            self.take(no, &batch.text[start..end], ts, hit, lossy);
-            start = end;
+        for line in &batch.lines {
+            self.take(line, &batch.text[start..line.end], lossy);
+            start = line.end;
         }
     }
 
-    /// One cleaned line: `ts` says it carried a GitHub Actions timestamp,
-    /// `hit` that it matched the keyword prefilter.
-    fn take(&mut self, no: u64, bytes: &[u8], ts: bool, hit: bool, lossy: &mut String) {
+    /// One cleaned line, on the fast path or to the parsers.
+    fn take(&mut self, line: &Cleaned, bytes: &[u8], lossy: &mut String) {
+        let Cleaned {
+            no, ts, hit, hints, ..
+        } = *line;
         if ts {
             self.gha = true;
         }
@@ -309,7 +351,7 @@ impl Engine {
             return;
         }
         let text = to_str(bytes, lossy);
-        self.line(no, text, hit);
+        self.line(no, text, hit, hints);
     }
 
     /// A line that no parser needs: only the step bookkeeping sees it.
@@ -335,7 +377,7 @@ impl Engine {
         self.tail.push_back((no, slot));
     }
 
-    fn line(&mut self, no: u64, text: &str, hit: bool) {
+    fn line(&mut self, no: u64, text: &str, hit: bool, hints: Hints) {
         let mut gha_error = false;
         let mut text = text;
         if let Some(rest) = text.strip_prefix("##[") {
@@ -373,6 +415,7 @@ impl Engine {
             text,
             gha_error,
             prev: std::str::from_utf8(&self.prev).unwrap_or(""),
+            hints,
         };
         let hit = hit || gha_error;
         let before = self.candidates.len();

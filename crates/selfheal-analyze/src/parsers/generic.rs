@@ -138,8 +138,14 @@ impl Parser for Generic {
 
     fn feed(&mut self, line: &Line<'_>, _out: &mut Vec<Candidate>) {
         let text = line.text.trim();
-        let errorish =
-            text.len() >= 4 && (line.gha_error || is_errorish(text)) && !TRAILER.is_match(text);
+        // `is_errorish` already rules out trailers, so only an annotation
+        // needs its own trailer check.
+        let errorish = text.len() >= 4
+            && if line.gha_error {
+                !TRAILER.is_match(text)
+            } else {
+                line.hints.errorish.unwrap_or_else(|| is_errorish(text))
+            };
         if !errorish {
             if self.follow > 0 && !text.is_empty() {
                 self.follow -= 1;

@@ -284,6 +284,11 @@ static SET: LazyLock<RegexSet> =
 static INPUT_NAME: LazyLock<Regex> =
     LazyLock::new(|| super::re(r"^Input required and not supplied: (\S+)").expect("valid regex"));
 
+/// Whether a (trimmed) line matches any signature.
+pub(crate) fn matches(text: &str) -> bool {
+    SET.is_match(text)
+}
+
 /// See the module docs.
 #[derive(Debug, Default)]
 pub(crate) struct Infra {
@@ -298,7 +303,7 @@ impl Parser for Infra {
 
     fn feed(&mut self, line: &Line<'_>, out: &mut Vec<Candidate>) {
         let text = line.text.trim();
-        if !SET.is_match(text) {
+        if !line.hints.infra.unwrap_or_else(|| matches(text)) {
             return;
         }
         let Some(idx) = SET.matches(text).into_iter().next() else {

@@ -32,6 +32,30 @@ pub(crate) struct Line<'a> {
     /// The previous line, cleaned the same way (headers like `# pkg` are
     /// only recognisable once the line after them is).
     pub prev: &'a str,
+    /// Answers worked out ahead, on the reading thread, for this exact text.
+    pub hints: Hints,
+}
+
+/// Pure per-line answers that the busiest parsers would otherwise compute
+/// on the parsing thread. `None` means "not worked out": the parser asks
+/// for itself. They are only filled in when the parsers will see exactly
+/// the text they were computed from.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Hints {
+    /// [`generic::is_errorish`] of the trimmed text.
+    pub errorish: Option<bool>,
+    /// Whether the trimmed text matches any infrastructure signature.
+    pub infra: Option<bool>,
+}
+
+impl Hints {
+    pub(crate) fn compute(text: &str) -> Self {
+        let text = text.trim();
+        Self {
+            errorish: Some(generic::is_errorish(text)),
+            infra: Some(infra::matches(text)),
+        }
+    }
 }
 
 /// A failure as a parser reports it, before ranking and fingerprinting.
