@@ -184,6 +184,16 @@ const BATCH_LINES: usize = 32 * 1024;
 /// lines in order and decides exactly as a single loop would. A log that
 /// fits in one batch (most job logs) is analysed here, with no thread.
 pub(crate) fn run<R: Read>(reader: R, ctx: FileContext) -> std::io::Result<StreamResult> {
+    run_with(reader, ctx, false)
+}
+
+/// [`run`]; `always_help` makes the reading thread compute every hint
+/// (tests use it to compare both ways of computing them).
+fn run_with<R: Read>(
+    reader: R,
+    ctx: FileContext,
+    always_help: bool,
+) -> std::io::Result<StreamResult> {
     let mut source = Source {
         splitter: LineSplitter::new(reader),
         no: 0,
@@ -214,7 +224,7 @@ pub(crate) fn run<R: Read>(reader: R, ctx: FileContext) -> std::io::Result<Strea
             }
             engine.finish()
         });
-        let read = source.send_all(first, &tx, &back_rx, &queued);
+        let read = source.send_all(first, &tx, &back_rx, &queued, always_help);
         drop(tx);
         let result = worker
             .join()
@@ -284,6 +294,7 @@ impl<R: Read> Source<R> {
         tx: &std::sync::mpsc::SyncSender<Batch>,
         back: &std::sync::mpsc::Receiver<Batch>,
         queued: &AtomicUsize,
+        always_help: bool,
     ) -> std::io::Result<()> {
         queued.fetch_add(1, Ordering::Relaxed);
         if tx.send(first).is_err() {
@@ -291,7 +302,7 @@ impl<R: Read> Source<R> {
         }
         loop {
             let mut batch = back.try_recv().unwrap_or_default();
-            let help = queued.load(Ordering::Relaxed) >= 2;
+            let help = always_help || queued.load(Ordering::Relaxed) >= 2;
             let more = self.fill(&mut batch, help)?;
             if !batch.lines.is_empty() {
                 queued.fetch_add(1, Ordering::Relaxed);
@@ -583,6 +594,64 @@ fn exit_marker(text: &str, gha_error: bool) -> Marker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every fixture, over and over, with noise between: several batches.
+    fn big_log() -> Vec<u8> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let mut names: Vec<_> = std::fs::read_dir(&dir)
+            .expect("fixtures folder")
+            .map(|e| e.expect("fixture entry").path())
+            .collect();
+        names.sort();
+        let mut out = Vec::new();
+        while out.len() < 3 * BATCH_BYTES {
+            for name in &names {
+                out.extend_from_slice(&std::fs::read(name).expect("fixture"));
+                for i in 0..200 {
+                    out.extend_from_slice(
+                        format!("2026-11-25T10:00:00.0000000Z compiled unit {i} without error\n")
+                            .as_bytes(),
+                    );
+                }
+            }
+        }
+        out
+    }
+
+    fn inline(log: &[u8]) -> String {
+        let mut source = Source {
+            splitter: LineSplitter::new(log),
+            no: 0,
+            ansi: Vec::new(),
+        };
+        let mut engine = Engine::new(FileContext::default());
+        let mut batch = Batch::default();
+        loop {
+            let more = source.fill(&mut batch, false).expect("in-memory read");
+            engine.take_batch(&batch, &mut String::new());
+            batch.text.clear();
+            batch.lines.clear();
+            if !more {
+                break;
+            }
+        }
+        format!("{:?}", engine.finish().candidates)
+    }
+
+    #[test]
+    fn two_threads_and_hints_change_nothing() {
+        let log = big_log();
+        let expected = inline(&log);
+        assert!(expected.len() > 1000, "the log should yield candidates");
+        for always_help in [false, true] {
+            let got = run_with(&log[..], FileContext::default(), always_help).expect("read");
+            // Not assert_eq: a mismatch would print megabytes.
+            assert!(
+                format!("{:?}", got.candidates) == expected,
+                "threaded analysis differs (always_help={always_help})"
+            );
+        }
+    }
 
     #[test]
     fn step_verdicts_of_each_ci_are_recognised() {
