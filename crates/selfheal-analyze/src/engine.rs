@@ -99,9 +99,12 @@ const KEYWORDS: &[&str] = &[
 
 static PREFILTER: LazyLock<AhoCorasick> = LazyLock::new(|| {
     // A full DFA: it costs a few hundred KiB once and scans each byte in
-    // one table lookup, which matters more than anything else here.
+    // one table lookup, which matters more than anything else here. Its
+    // own prefilter is off: with this many case-folded keywords nearly
+    // every byte is a candidate, and skipping it measured 10-15% faster.
     AhoCorasickBuilder::new()
         .ascii_case_insensitive(true)
+        .prefilter(false)
         .kind(Some(AhoCorasickKind::DFA))
         .build(KEYWORDS)
         .expect("keywords build")
