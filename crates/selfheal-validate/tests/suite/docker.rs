@@ -189,7 +189,7 @@ async fn the_network_is_off() {
     write(
         dir.path(),
         "net.py",
-        "import socket\nprint(sorted(n for _, n in socket.if_nameindex()))\nsocket.create_connection(('1.1.1.1', 53), timeout=5)\nprint('connected')\n",
+        "import socket\nprint(sorted(n for _, n in socket.if_nameindex()), flush=True)\nsocket.create_connection(('1.1.1.1', 53), timeout=5)\nprint('connected')\n",
     );
 
     let report = sandbox
