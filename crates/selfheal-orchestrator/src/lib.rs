@@ -384,15 +384,16 @@ impl Orchestrator<'_> {
                 return fail(attempt, AttemptOutcome::NoUsableEdit, e.to_string(), false);
             }
         };
-        attempt.diff = Some(change.unified_diff());
-        attempt.files = change.paths();
+        let (diff, files) = (change.unified_diff(), change.paths());
+        attempt.diff = Some(diff.clone());
+        attempt.files.clone_from(&files);
         if let Err(reason) = policy::check(&change) {
             return fail(attempt, AttemptOutcome::NoUsableEdit, reason, false);
         }
         self.events.emit(&Event::PatchReady {
             number,
-            diff: change.unified_diff(),
-            files: change.paths(),
+            diff,
+            files,
         });
 
         self.stage(number, Stage::Approve);
