@@ -1,8 +1,8 @@
 //! The streaming core: cleans each line once, tracks CI structure (jobs,
 //! steps, failure markers) and hands lines to the tool parsers.
 //!
-//! Most lines of a CI log matter to nobody. An Aho-Corasick prefilter over a
-//! few dozen keywords decides whether a line is worth showing the parsers at
+//! Most lines of a CI log matter to nobody. A prefilter over a hundred-odd
+//! keywords ([`crate::scan`]) decides whether a line is worth showing the parsers at
 //! all; a parser that is inside a block (a traceback, a pytest failure
 //! section) asks for every line until the block ends. On a large log the
 //! reading and the parsing run on two threads (see [`run`]). Memory is
@@ -13,10 +13,10 @@ use std::io::Read;
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind};
-
 use crate::lines::{LineSplitter, strip_ansi, timestamp_len, to_str};
+use crate::parsers::generic::Generic;
 use crate::parsers::{self, Candidate, Hints, Line, Parser};
+use crate::scan::LiteralScanner;
 
 /// Words that any parser's block starts with (or that the fallback wants).
 const KEYWORDS: &[&str] = &[
@@ -31,6 +31,7 @@ const KEYWORDS: &[&str] = &[
     "cannot",
     "can't",
     "could not",
+    "couldnot",
     "couldn't",
     "unable",
     "invalid",
@@ -54,7 +55,8 @@ const KEYWORDS: &[&str] = &[
     "what went wrong",
     ".py:",
     "diff in ",
-    "●",
+    // Jest's bullet before a failed test's name.
+    "● ",
     "cmake",
     ": ***",
     "dubious",
@@ -94,21 +96,12 @@ const KEYWORDS: &[&str] = &[
     "enotfound",
     "eai_again",
     "no output has been received",
-    "137",
+    // Killed by the out-of-memory killer: exit code 137.
+    " 137",
 ];
 
-static PREFILTER: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    // A full DFA: it costs a few hundred KiB once and scans each byte in
-    // one table lookup, which matters more than anything else here. Its
-    // own prefilter is off: with this many case-folded keywords nearly
-    // every byte is a candidate, and skipping it measured 10-15% faster.
-    AhoCorasickBuilder::new()
-        .ascii_case_insensitive(true)
-        .prefilter(false)
-        .kind(Some(AhoCorasickKind::DFA))
-        .build(KEYWORDS)
-        .expect("keywords build")
-});
+static PREFILTER: LazyLock<LiteralScanner> =
+    LazyLock::new(|| LiteralScanner::new(KEYWORDS).expect("keywords are long enough"));
 
 /// Past this many candidates the weakest are dropped, whatever the input.
 pub(crate) const MAX_CANDIDATES: usize = 2000;
@@ -129,6 +122,8 @@ pub(crate) struct StreamResult {
 
 struct Engine {
     parsers: Vec<Box<dyn Parser>>,
+    /// The fallback for unrecognised tools; see [`Generic`].
+    generic: Generic,
     candidates: Vec<Candidate>,
     ctx: FileContext,
     step: Option<String>,
@@ -214,7 +209,7 @@ fn run_with<R: Read>(
     let queued = AtomicUsize::new(0);
     std::thread::scope(|scope| {
         let queued_ = &queued;
-        let worker = scope.spawn(move || {
+        let parse = move || {
             let mut engine = Engine::new(ctx);
             let mut lossy = String::new();
             for mut batch in rx {
@@ -226,7 +221,11 @@ fn run_with<R: Read>(
                 let _ = back_tx.send(batch);
             }
             engine.finish()
-        });
+        };
+        // Named, so that profiles tell the two halves apart.
+        let worker = std::thread::Builder::new()
+            .name("log-parsers".into())
+            .spawn_scoped(scope, parse)?;
         let read = source.send_all(first, &tx, &back_rx, &queued, always_help);
         drop(tx);
         let result = worker
@@ -265,9 +264,10 @@ impl<R: Read> Source<R> {
             let hit = PREFILTER.is_match(bytes);
             // The parsers see exactly these bytes as text unless the line
             // is an annotation (its marker is cut off) or not UTF-8.
-            let hints = match std::str::from_utf8(bytes) {
-                Ok(text) if help && hit && !bytes.starts_with(b"##[") => Hints::compute(text),
-                _ => Hints::default(),
+            let hints = if help && hit && !bytes.starts_with(b"##[") {
+                std::str::from_utf8(bytes).map_or_else(|_| Hints::default(), Hints::compute)
+            } else {
+                Hints::default()
             };
             batch.text.extend_from_slice(bytes);
             batch.lines.push(Cleaned {
@@ -326,6 +326,7 @@ impl Engine {
     fn new(ctx: FileContext) -> Self {
         Self {
             parsers: parsers::all(),
+            generic: Generic::default(),
             candidates: Vec::new(),
             step: ctx.step.clone(),
             ctx,
@@ -361,6 +362,9 @@ impl Engine {
         // The fast path: a line no parser wants costs two short copies and
         // is never decoded.
         if !hit && !self.any_active && !bytes.starts_with(b"##[") && !bytes.starts_with(b"$ ") {
+            if self.generic.wants_more() {
+                self.generic.quiet(no, bytes);
+            }
             self.quiet_line(no, bytes);
             return;
         }
@@ -438,6 +442,9 @@ impl Engine {
                 p.feed(&line, &mut self.candidates);
             }
         }
+        if hit || self.generic.wants_more() {
+            self.generic.feed(&line, hit);
+        }
         self.stamp(before);
         self.any_active = self.parsers.iter().any(|p| p.active());
         match exit_marker {
@@ -497,6 +504,7 @@ impl Engine {
         for p in &mut self.parsers {
             p.flush(&mut self.candidates);
         }
+        self.generic.flush(&mut self.candidates);
         self.stamp(before);
         self.any_active = self.parsers.iter().any(|p| p.active());
     }

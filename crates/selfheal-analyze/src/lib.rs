@@ -31,10 +31,12 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod engine;
+mod gate;
 mod input;
 mod lines;
 mod parsers;
 mod rank;
+mod scan;
 mod summary;
 
 use std::path::{Path, PathBuf};

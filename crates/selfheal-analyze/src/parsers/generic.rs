@@ -11,10 +11,12 @@
 use std::collections::VecDeque;
 use std::sync::LazyLock;
 
-use regex::{Regex, RegexSet};
+use regex::Regex;
+
+use crate::gate::GatedSet;
 use selfheal_types::Category;
 
-use super::{Candidate, Line, Parser, one_line};
+use super::{Candidate, Line, one_line};
 
 static ERRORISH: LazyLock<Regex> = LazyLock::new(|| {
     super::re(
@@ -30,7 +32,7 @@ static STRONG: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Lines that look like errors but only report counts, options or names.
-static NOISE: LazyLock<RegexSet> = LazyLock::new(|| {
+static NOISE: LazyLock<GatedSet> = LazyLock::new(|| {
     super::re_set([
         r"(?i)\b0 (?:errors?|failures?|failed)\b",
         r"(?i)\b(?:errors?|failures?|failed)[:=]\s*0\b",
@@ -49,7 +51,7 @@ static NOISE: LazyLock<RegexSet> = LazyLock::new(|| {
 });
 
 /// CI trailers: they say that something failed, never why.
-static TRAILER: LazyLock<RegexSet> = LazyLock::new(|| {
+static TRAILER: LazyLock<GatedSet> = LazyLock::new(|| {
     super::re_set([
         r#"^The command ".*" (?:exited with|failed)"#,
         r"^Process completed with exit code",
@@ -76,14 +78,45 @@ static TRAILER: LazyLock<RegexSet> = LazyLock::new(|| {
 
 const RING: usize = 48;
 const CLUSTERS: usize = 5;
+/// Lines waiting to be classified before [`Generic::settle`] runs.
+const PENDING_LINES: usize = 4096;
+/// Bytes of waiting lines before [`Generic::settle`] runs.
+const PENDING_BYTES: usize = 1 << 20;
+/// Lines after a keyword line that may still be taken as its follow-up.
+const FOLLOW: u8 = 2;
 
 /// See the module docs.
+///
+/// Deciding whether a line reads like an error takes a few regex searches,
+/// and a busy log has millions of lines with "error" or "fail" somewhere in
+/// them, yet only the last [`RING`] error-like lines of a step can end up in
+/// a candidate. So lines are only queued as they come; [`Generic::settle`]
+/// classifies the queue from its newest line backwards and stops as soon as
+/// it has found [`RING`] error-like lines, since nothing older can survive
+/// in the ring. Replaying the newest part forwards then gives exactly the
+/// ring that classifying every line as it came would have given.
 #[derive(Debug, Default)]
 pub(crate) struct Generic {
     ring: VecDeque<(u64, String)>,
     /// Lines still to take after an error-like line: a headline such as
     /// `rake aborted!` is usually followed by the reason.
     follow: u8,
+    /// Lines seen but not yet classified, oldest first.
+    pending: Vec<Pending>,
+    /// Their trimmed texts, back to back (valid UTF-8: see [`Self::quiet`]).
+    pending_text: Vec<u8>,
+    /// Non-empty lines after the last keyword line that are still queued,
+    /// counting down: any of them may turn out to be a follow-up.
+    after_keyword: u8,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    no: u64,
+    end: usize,
+    gha_error: bool,
+    /// Whether the line hit the engine's keyword prefilter.
+    keyword: bool,
 }
 
 /// A line made only of verdict words (`*** Failed ***`, `Build failed.`,
@@ -131,41 +164,127 @@ pub(crate) fn is_errorish(text: &str) -> bool {
     ERRORISH.is_match(text) && !NOISE.is_match(text) && !TRAILER.is_match(text)
 }
 
-impl Parser for Generic {
-    fn active(&self) -> bool {
-        self.follow > 0
-    }
-
-    fn feed(&mut self, line: &Line<'_>, _out: &mut Vec<Candidate>) {
-        let text = line.text.trim();
-        // `is_errorish` already rules out trailers, so only an annotation
-        // needs its own trailer check.
-        let errorish = text.len() >= 4
-            && if line.gha_error {
-                !TRAILER.is_match(text)
-            } else {
-                line.hints.errorish.unwrap_or_else(|| is_errorish(text))
-            };
-        if !errorish {
-            if self.follow > 0 && !text.is_empty() {
-                self.follow -= 1;
-                if !TRAILER.is_match(text) && !text.starts_with("travis_") {
-                    self.push(line.no, text);
-                }
-            }
-            return;
+/// Whether a queued line is error-like (an annotation need only not be a
+/// trailer). Only lines that hit the keyword prefilter can be: every word
+/// [`ERRORISH`] knows is a keyword.
+fn classify(text: &str, p: Pending) -> bool {
+    text.len() >= 4
+        && p.keyword
+        && if p.gha_error {
+            !TRAILER.is_match(text)
+        } else {
+            is_errorish(text)
         }
-        self.follow = 2;
-        self.push(line.no, text);
-    }
-
-    fn flush(&mut self, out: &mut Vec<Candidate>) {
-        self.follow = 0;
-        self.cluster(out);
-    }
 }
 
 impl Generic {
+    /// Whether the next lines are wanted even if no keyword hits them.
+    pub(crate) fn wants_more(&self) -> bool {
+        self.after_keyword > 0
+    }
+
+    /// A line that the engine handed to the parsers.
+    pub(crate) fn feed(&mut self, line: &Line<'_>, keyword: bool) {
+        self.queue(
+            line.no,
+            line.text.trim().as_bytes(),
+            keyword,
+            line.gha_error,
+        );
+    }
+
+    /// A line that no parser looked at, while [`Self::wants_more`]: raw
+    /// bytes, decoded only if they are ever needed.
+    pub(crate) fn quiet(&mut self, no: u64, bytes: &[u8]) {
+        if bytes.is_ascii() {
+            self.queue(no, bytes.trim_ascii(), false, false);
+        } else {
+            let text = String::from_utf8_lossy(bytes);
+            self.queue(no, text.trim().as_bytes(), false, false);
+        }
+    }
+
+    fn queue(&mut self, no: u64, text: &[u8], keyword: bool, gha_error: bool) {
+        if keyword {
+            self.after_keyword = FOLLOW;
+        } else if text.is_empty() {
+            // Empty lines neither end a follow-up nor join one.
+            return;
+        } else {
+            self.after_keyword = self.after_keyword.saturating_sub(1);
+        }
+        self.pending_text.extend_from_slice(text);
+        self.pending.push(Pending {
+            no,
+            end: self.pending_text.len(),
+            gha_error,
+            keyword,
+        });
+        if self.pending.len() >= PENDING_LINES || self.pending_text.len() >= PENDING_BYTES {
+            self.settle();
+        }
+    }
+
+    /// The step or input ended: push the clusters and reset.
+    pub(crate) fn flush(&mut self, out: &mut Vec<Candidate>) {
+        self.settle();
+        self.follow = 0;
+        self.after_keyword = 0;
+        self.cluster(out);
+    }
+
+    /// Classifies the queued lines and moves those that matter into the ring.
+    fn settle(&mut self) {
+        let pending = std::mem::take(&mut self.pending);
+        let text = std::mem::take(&mut self.pending_text);
+        let line_text = |i: usize| {
+            let start = if i == 0 { 0 } else { pending[i - 1].end };
+            // Every piece was pushed from a `&str`.
+            std::str::from_utf8(&text[start..pending[i].end]).unwrap_or("")
+        };
+        // Newest first, until the ring's worth of error-like lines is found.
+        let mut errorish = vec![false; pending.len()];
+        let mut found = 0;
+        let mut from = 0;
+        for i in (0..pending.len()).rev() {
+            errorish[i] = classify(line_text(i), pending[i]);
+            if errorish[i] {
+                found += 1;
+                if found == RING {
+                    from = i;
+                    break;
+                }
+            }
+        }
+        if found == RING {
+            // Everything older falls out of the ring, and the line at `from`
+            // sets the follow-up count whatever came before it.
+            self.ring.clear();
+            self.follow = 0;
+        }
+        for i in from..pending.len() {
+            self.take(pending[i].no, line_text(i), errorish[i]);
+        }
+        // Reuse the allocations.
+        self.pending = pending;
+        self.pending.clear();
+        self.pending_text = text;
+        self.pending_text.clear();
+    }
+
+    /// The classic one-line-at-a-time rule, for a classified line.
+    fn take(&mut self, no: u64, text: &str, errorish: bool) {
+        if errorish {
+            self.follow = FOLLOW;
+            self.push(no, text);
+        } else if self.follow > 0 {
+            self.follow -= 1;
+            if !TRAILER.is_match(text) && !text.starts_with("travis_") {
+                self.push(no, text);
+            }
+        }
+    }
+
     fn push(&mut self, no: u64, text: &str) {
         if self.ring.len() == RING {
             self.ring.pop_front();

@@ -10,7 +10,9 @@
 
 use std::sync::LazyLock;
 
-use regex::{Regex, RegexSet};
+use regex::Regex;
+
+use crate::gate::GatedSet;
 use selfheal_types::Category;
 
 use super::{Candidate, Line, Parser, one_line};
@@ -278,7 +280,7 @@ static SIGNATURES: &[Signature] = &[
     ),
 ];
 
-static SET: LazyLock<RegexSet> =
+static SET: LazyLock<GatedSet> =
     LazyLock::new(|| super::re_set(SIGNATURES.iter().map(|s| s.pattern)).expect("valid regexes"));
 
 static INPUT_NAME: LazyLock<Regex> =
@@ -306,7 +308,7 @@ impl Parser for Infra {
         if !line.hints.infra.unwrap_or_else(|| matches(text)) {
             return;
         }
-        let Some(idx) = SET.matches(text).into_iter().next() else {
+        let Some(idx) = SET.first_match(text) else {
             return;
         };
         let s = &SIGNATURES[idx];
@@ -365,7 +367,7 @@ mod tests {
             ),
             ("Input required and not supplied: token", BuildConfig),
         ] {
-            let idx = SET.matches(line).into_iter().next().expect(line);
+            let idx = SET.first_match(line).expect(line);
             assert_eq!(SIGNATURES[idx].category, category, "{line}");
         }
     }

@@ -42,8 +42,6 @@ pub(crate) struct Line<'a> {
 /// the text they were computed from.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Hints {
-    /// [`generic::is_errorish`] of the trimmed text.
-    pub errorish: Option<bool>,
     /// Whether the trimmed text matches any infrastructure signature.
     pub infra: Option<bool>,
 }
@@ -52,7 +50,6 @@ impl Hints {
     pub(crate) fn compute(text: &str) -> Self {
         let text = text.trim();
         Self {
-            errorish: Some(generic::is_errorish(text)),
             infra: Some(infra::matches(text)),
         }
     }
@@ -137,20 +134,22 @@ pub(crate) fn re(pattern: &str) -> Result<regex::Regex, regex::Error> {
     regex::Regex::new(&pattern.replace(r"\b", r"(?-u:\b)"))
 }
 
-/// [`re`] for a set of patterns.
-pub(crate) fn re_set<I, S>(patterns: I) -> Result<regex::RegexSet, regex::Error>
+/// [`re`] for a set of patterns, behind a literal gate (see [`crate::gate`]).
+pub(crate) fn re_set<I, S>(patterns: I) -> Result<crate::gate::GatedSet, regex::Error>
 where
     I: IntoIterator<Item = S>,
     S: AsRef<str>,
 {
-    regex::RegexSet::new(
+    crate::gate::GatedSet::new(
         patterns
             .into_iter()
             .map(|p| p.as_ref().replace(r"\b", r"(?-u:\b)")),
     )
 }
 
-/// Every parser, in no particular order (ranking decides what wins).
+/// Every tool parser, in no particular order (ranking decides what wins).
+/// The fallback, [`generic::Generic`], is the engine's own: it also sees
+/// lines that no parser asked for.
 pub(crate) fn all() -> Vec<Box<dyn Parser>> {
     vec![
         Box::new(pytest::Pytest::default()),
@@ -163,7 +162,6 @@ pub(crate) fn all() -> Vec<Box<dyn Parser>> {
         Box::new(js::Js::default()),
         Box::new(make::Make::default()),
         Box::new(infra::Infra::default()),
-        Box::new(generic::Generic::default()),
     ]
 }
 

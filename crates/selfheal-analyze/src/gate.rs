@@ -1,0 +1,319 @@
+//! Regex sets behind a literal gate.
+//!
+//! A [`regex::RegexSet`] of many unanchored, case-insensitive patterns has
+//! no literal prefilter, so asking it about a line runs a lazy DFA over the
+//! whole line; on a busy log that was a third of the analyser's time. Most
+//! patterns, though, cannot match without some literal: `no space left on
+//! device` needs exactly that text, `(?:502 Bad Gateway|503 Service
+//! Unavailable)` needs one of two. [`GatedSet`] works those literals out from
+//! each pattern's syntax tree, scans a line once for all of them (see
+//! [`crate::scan`]), and runs only the patterns whose literal showed
+//! up (plus the few that need no literal). The answers are exactly those of
+//! the plain set: a literal is only used when every match must contain it.
+
+use regex::Regex;
+use regex_syntax::hir::{Class, Hir, HirKind};
+
+use crate::scan::{LiteralScanner, MIN_LEN};
+
+/// Literals shorter than this would let nearly every line through (and the
+/// scanner cannot look for them): such a pattern is run on every line.
+const MIN_LITERAL: usize = MIN_LEN;
+
+/// Most patterns in one set (candidates are tracked in a 128-bit mask).
+const MAX_PATTERNS: usize = 128;
+
+/// A set of regexes that answers like [`regex::RegexSet`], faster.
+#[derive(Debug)]
+pub(crate) struct GatedSet {
+    regexes: Vec<Regex>,
+    /// Patterns with no usable literal: always run.
+    ungated: u128,
+    /// Every pattern's literals, lowercase.
+    literals: LiteralScanner,
+    /// For each literal of `literals`, the pattern it belongs to.
+    owner: Vec<usize>,
+}
+
+impl GatedSet {
+    /// Compiles `patterns` (already in the final syntax: see
+    /// [`crate::parsers::re_set`] for the `\b` rewrite).
+    pub(crate) fn new<I, S>(patterns: I) -> Result<Self, regex::Error>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut regexes = Vec::new();
+        let mut ungated = 0u128;
+        let mut all_literals: Vec<Vec<u8>> = Vec::new();
+        let mut owner = Vec::new();
+        for (i, pattern) in patterns.into_iter().enumerate() {
+            let pattern = pattern.as_ref();
+            if i >= MAX_PATTERNS {
+                return Err(regex::Error::Syntax(format!(
+                    "a gated set holds at most {MAX_PATTERNS} patterns"
+                )));
+            }
+            regexes.push(Regex::new(pattern)?);
+            let literals = regex_syntax::Parser::new()
+                .parse(pattern)
+                .ok()
+                .and_then(|hir| required(&hir))
+                .filter(|set| set.iter().all(|l| l.len() >= MIN_LITERAL));
+            match literals {
+                Some(set) => {
+                    for literal in set {
+                        all_literals.push(literal);
+                        owner.push(i);
+                    }
+                }
+                None => ungated |= 1 << i,
+            }
+        }
+        let literals = LiteralScanner::new(&all_literals)
+            .ok_or_else(|| regex::Error::Syntax("gate literal too short".into()))?;
+        Ok(Self {
+            regexes,
+            ungated,
+            literals,
+            owner,
+        })
+    }
+
+    /// The patterns that may match `text`: a superset of those that do.
+    fn candidates(&self, text: &str) -> u128 {
+        if !text.is_ascii() && text.contains(FOLDED_INTO_ASCII) {
+            return u128::MAX;
+        }
+        let mut mask = self.ungated;
+        self.literals.for_each(text.as_bytes(), |i| {
+            mask |= 1 << self.owner[i];
+            true
+        });
+        mask
+    }
+
+    /// Whether any pattern matches.
+    pub(crate) fn is_match(&self, text: &str) -> bool {
+        self.first_match(text).is_some()
+    }
+
+    /// The lowest-numbered pattern that matches.
+    pub(crate) fn first_match(&self, text: &str) -> Option<usize> {
+        let mut mask = self.candidates(text);
+        while mask != 0 {
+            let i = mask.trailing_zeros() as usize;
+            if i >= self.regexes.len() {
+                break;
+            }
+            if self.regexes[i].is_match(text) {
+                return Some(i);
+            }
+            mask &= mask - 1;
+        }
+        None
+    }
+
+    /// How many patterns the set holds.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.regexes.len()
+    }
+
+    /// How many patterns run on every line because they need no literal.
+    #[cfg(test)]
+    pub(crate) fn ungated(&self) -> usize {
+        self.ungated.count_ones() as usize
+    }
+}
+
+/// Lowercase literals one of which every match of `hir` contains, or `None`
+/// when no such set is known.
+fn required(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    match hir.kind() {
+        HirKind::Literal(lit) => Some(vec![lit.0.to_ascii_lowercase()]),
+        HirKind::Class(_) => single_byte(hir).map(|b| vec![vec![b]]),
+        HirKind::Capture(cap) => required(&cap.sub),
+        HirKind::Repetition(rep) if rep.min >= 1 => required(&rep.sub),
+        HirKind::Alternation(branches) => {
+            let mut all = Vec::new();
+            for branch in branches {
+                for literal in required(branch)? {
+                    if !all.contains(&literal) {
+                        all.push(literal);
+                    }
+                }
+            }
+            Some(all)
+        }
+        HirKind::Concat(items) => best_in_concat(items),
+        _ => None,
+    }
+}
+
+/// In a concatenation, the best of: each run of adjacent single literals
+/// joined into one literal, and each item's own required set.
+fn best_in_concat(items: &[Hir]) -> Option<Vec<Vec<u8>>> {
+    let mut best: Option<Vec<Vec<u8>>> = None;
+    let mut consider = |set: Vec<Vec<u8>>| {
+        if best.as_ref().is_none_or(|b| better(&set, b)) {
+            best = Some(set);
+        }
+    };
+    let mut run: Vec<u8> = Vec::new();
+    for item in items {
+        let piece = match item.kind() {
+            HirKind::Literal(lit) => Some(lit.0.to_ascii_lowercase()),
+            HirKind::Class(_) => single_byte(item).map(|b| vec![b]),
+            _ => None,
+        };
+        if let Some(piece) = piece {
+            run.extend_from_slice(&piece);
+            continue;
+        }
+        if !run.is_empty() {
+            consider(vec![std::mem::take(&mut run)]);
+        }
+        if let Some(set) = required(item) {
+            consider(set);
+        }
+    }
+    if !run.is_empty() {
+        consider(vec![run]);
+    }
+    best
+}
+
+/// Whether literal set `a` is a better gate than `b`: longer shortest
+/// literal first, then fewer literals.
+fn better(a: &[Vec<u8>], b: &[Vec<u8>]) -> bool {
+    let shortest = |s: &[Vec<u8>]| s.iter().map(Vec::len).min().unwrap_or(0);
+    (shortest(a), std::cmp::Reverse(a.len())) > (shortest(b), std::cmp::Reverse(b.len()))
+}
+
+/// Characters that Unicode case folding adds to an ASCII letter's class:
+/// `(?i)k` also matches the Kelvin sign and `(?i)s` the long s. Literals
+/// treat those classes as the plain letter, so [`GatedSet`] runs every
+/// pattern on the rare text that holds one of them.
+const FOLDED_INTO_ASCII: [char; 2] = ['\u{212a}', '\u{17f}'];
+
+/// A class that stands for one byte, ignoring ASCII case (`[Ee]` as
+/// `(?i)` writes it, or `[Kk\u{212a}]`): that byte, lowercase. Anything
+/// wider (ranges, other letters) is not a literal.
+fn single_byte(hir: &Hir) -> Option<u8> {
+    let HirKind::Class(class) = hir.kind() else {
+        return None;
+    };
+    let mut bytes: Vec<u8> = Vec::new();
+    match class {
+        Class::Unicode(c) => {
+            for r in c.iter() {
+                for ch in r.start()..=r.end() {
+                    if FOLDED_INTO_ASCII.contains(&ch) {
+                        continue;
+                    }
+                    bytes.push(u8::try_from(u32::from(ch)).ok().filter(u8::is_ascii)?);
+                    if bytes.len() > 2 {
+                        return None;
+                    }
+                }
+            }
+        }
+        Class::Bytes(c) => {
+            for r in c.iter() {
+                for b in r.start()..=r.end() {
+                    bytes.push(b);
+                    if bytes.len() > 2 {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+    match bytes.as_slice() {
+        [b] => Some(b.to_ascii_lowercase()),
+        [a, b] if a.is_ascii_alphabetic() && a.eq_ignore_ascii_case(b) => {
+            Some(a.to_ascii_lowercase())
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn literals(pattern: &str) -> Option<Vec<String>> {
+        let hir = regex_syntax::Parser::new().parse(pattern).expect("pattern");
+        required(&hir).map(|s| {
+            s.into_iter()
+                .map(|l| String::from_utf8(l).expect("utf-8"))
+                .collect()
+        })
+    }
+
+    #[test]
+    fn literals_come_from_the_syntax_tree() {
+        assert_eq!(
+            literals(r"(?i)no space left on device"),
+            Some(vec!["no space left on device".into()])
+        );
+        assert_eq!(
+            literals(r"(?i)\b(?:502 Bad Gateway|503 Service Unavailable)\b"),
+            Some(vec![
+                "502 bad gateway".into(),
+                "503 service unavailable".into()
+            ])
+        );
+        // The longest run of a concatenation wins over a short one.
+        assert_eq!(
+            literals(r"^Input required and not supplied: (\S+)"),
+            Some(vec!["input required and not supplied: ".into()])
+        );
+        // `k` also folds to the Kelvin sign: still the letter k.
+        assert_eq!(literals(r"(?i)lock"), Some(vec!["lock".into()]));
+        assert_eq!(literals(r"(?i)l[ok]ck"), Some(vec!["ck".into()]));
+        // Optional parts and classes are never required.
+        assert_eq!(literals(r"(?:abc)?\d+"), None);
+        assert_eq!(literals(r"abc|\d+"), None);
+    }
+
+    #[test]
+    fn answers_like_a_plain_regex_set() {
+        let patterns = [
+            r"(?i)no space left on device",
+            r"^\s*[\w.]+ \[FAIL\]$",
+            r"(?i)\b(?:errors?|failures?)[:=]\s*0\b",
+            r"exit code 1(?:37|24)\b",
+            r"(?i)could ?not resolve host",
+            r"(?i)kill",
+            r"ab",
+        ];
+        let gated = GatedSet::new(patterns).expect("compiles");
+        let plain = regex::RegexSet::new(patterns).expect("compiles");
+        assert_eq!(gated.len(), patterns.len());
+        // `^\s*[\w.]+ \[FAIL\]$` has " [fail]"; only `ab` is too short.
+        assert_eq!(gated.ungated(), 1);
+        for text in [
+            "write error: No Space Left On Device",
+            "  test_x [FAIL]",
+            "Errors: 0, Failures: 0",
+            "Process completed with exit code 137.",
+            "curl: (6) Could not resolve host: example.com",
+            "couldnot resolve HOST",
+            "grab it",
+            "nothing here",
+            "",
+            "ſ ſpace K \u{212a}",
+            "no ſpace left on device",
+            "\u{212a}ILL",
+            "kILL",
+        ] {
+            assert_eq!(
+                gated.first_match(text),
+                plain.matches(text).into_iter().next(),
+                "{text}"
+            );
+        }
+    }
+}
