@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::lines::{LineSplitter, strip_ansi, timestamp_len, to_str};
 use crate::parsers::generic::Generic;
-use crate::parsers::{self, Candidate, Hints, Line, Parser};
+use crate::parsers::{self, Candidate, Facts, Line, Parser};
 use crate::scan::LiteralScanner;
 
 /// Words that any parser's block starts with (or that the fallback wants).
@@ -100,8 +100,44 @@ const KEYWORDS: &[&str] = &[
     " 137",
 ];
 
-static PREFILTER: LazyLock<LiteralScanner> =
-    LazyLock::new(|| LiteralScanner::new(KEYWORDS).expect("keywords are long enough"));
+/// The one scan every line gets: the keywords, and the signature literals
+/// that [`parsers::infra`] would otherwise look for in each keyword line.
+struct LineScan {
+    scanner: LiteralScanner,
+    /// For each literal of `scanner`: the infra signature it gates, or
+    /// `None` for a keyword.
+    infra: Vec<Option<usize>>,
+}
+
+static LINE_SCAN: LazyLock<LineScan> = LazyLock::new(|| {
+    let signatures: Vec<(usize, &[u8])> = parsers::infra::literals().collect();
+    let literals = KEYWORDS
+        .iter()
+        .map(|k| k.as_bytes())
+        .chain(signatures.iter().map(|(_, l)| *l));
+    LineScan {
+        scanner: LiteralScanner::new(literals).expect("keywords are long enough"),
+        infra: KEYWORDS
+            .iter()
+            .map(|_| None)
+            .chain(signatures.iter().map(|(i, _)| Some(*i)))
+            .collect(),
+    }
+});
+
+impl LineScan {
+    fn facts(&self, bytes: &[u8]) -> Facts {
+        let mut facts = Facts::default();
+        self.scanner.for_each(bytes, |i| {
+            match self.infra[i] {
+                Some(signature) => facts.infra |= 1 << signature,
+                None => facts.keyword = true,
+            }
+            true
+        });
+        facts
+    }
+}
 
 /// Past this many candidates the weakest are dropped, whatever the input.
 pub(crate) const MAX_CANDIDATES: usize = 2000;
@@ -150,6 +186,29 @@ struct Engine {
 struct Batch {
     text: Vec<u8>,
     lines: Vec<Cleaned>,
+    /// Whether each line's [`Cleaned::facts`] is filled in yet.
+    scanned: bool,
+}
+
+impl Batch {
+    /// Scans each line for its [`Facts`], unless that was done already.
+    fn scan(&mut self) {
+        if self.scanned {
+            return;
+        }
+        let mut start = 0;
+        for line in &mut self.lines {
+            line.facts = LINE_SCAN.facts(&self.text[start..line.end]);
+            start = line.end;
+        }
+        self.scanned = true;
+    }
+
+    fn clear(&mut self) {
+        self.text.clear();
+        self.lines.clear();
+        self.scanned = false;
+    }
 }
 
 /// One line of a [`Batch`].
@@ -160,9 +219,7 @@ struct Cleaned {
     end: usize,
     /// It carried a GitHub Actions timestamp.
     ts: bool,
-    /// It matched the keyword prefilter.
-    hit: bool,
-    hints: Hints,
+    facts: Facts,
 }
 
 /// Text bytes per batch: big enough that the channel costs nothing per
@@ -182,23 +239,14 @@ const BATCH_LINES: usize = 32 * 1024;
 /// lines in order and decides exactly as a single loop would. A log that
 /// fits in one batch (most job logs) is analysed here, with no thread.
 pub(crate) fn run<R: Read>(reader: R, ctx: FileContext) -> std::io::Result<StreamResult> {
-    run_with(reader, ctx, false)
-}
-
-/// [`run`]; `always_help` makes the reading thread compute every hint
-/// (tests use it to compare both ways of computing them).
-fn run_with<R: Read>(
-    reader: R,
-    ctx: FileContext,
-    always_help: bool,
-) -> std::io::Result<StreamResult> {
     let mut source = Source {
         splitter: LineSplitter::new(reader),
         no: 0,
         ansi: Vec::new(),
     };
     let mut first = Batch::default();
-    if !source.fill(&mut first, false)? {
+    if !source.fill(&mut first)? {
+        first.scan();
         let mut engine = Engine::new(ctx);
         engine.take_batch(&first, &mut String::new());
         return Ok(engine.finish());
@@ -214,9 +262,9 @@ fn run_with<R: Read>(
             let mut lossy = String::new();
             for mut batch in rx {
                 queued_.fetch_sub(1, Ordering::Relaxed);
+                batch.scan();
                 engine.take_batch(&batch, &mut lossy);
-                batch.text.clear();
-                batch.lines.clear();
+                batch.clear();
                 // The reader may have finished already; then the batch is dropped.
                 let _ = back_tx.send(batch);
             }
@@ -226,7 +274,7 @@ fn run_with<R: Read>(
         let worker = std::thread::Builder::new()
             .name("log-parsers".into())
             .spawn_scoped(scope, parse)?;
-        let read = source.send_all(first, &tx, &back_rx, &queued, always_help);
+        let read = source.send_all(first, &tx, &back_rx, &queued);
         drop(tx);
         let result = worker
             .join()
@@ -245,8 +293,7 @@ struct Source<R> {
 
 impl<R: Read> Source<R> {
     /// Fills `batch` up to [`BATCH_BYTES`]; false once the input has ended.
-    /// With `help`, also works out the parsers' [`Hints`] for hit lines.
-    fn fill(&mut self, batch: &mut Batch, help: bool) -> std::io::Result<bool> {
+    fn fill(&mut self, batch: &mut Batch) -> std::io::Result<bool> {
         while let Some(raw) = self.splitter.next_line()? {
             self.no += 1;
             let mut bytes = raw;
@@ -261,21 +308,12 @@ impl<R: Read> Source<R> {
                 strip_ansi(bytes, &mut self.ansi);
                 bytes = &self.ansi;
             }
-            let hit = PREFILTER.is_match(bytes);
-            // The parsers see exactly these bytes as text unless the line
-            // is an annotation (its marker is cut off) or not UTF-8.
-            let hints = if help && hit && !bytes.starts_with(b"##[") {
-                std::str::from_utf8(bytes).map_or_else(|_| Hints::default(), Hints::compute)
-            } else {
-                Hints::default()
-            };
             batch.text.extend_from_slice(bytes);
             batch.lines.push(Cleaned {
                 no: self.no,
                 end: batch.text.len(),
                 ts: ts > 0,
-                hit,
-                hints,
+                facts: Facts::default(),
             });
             if batch.text.len() >= BATCH_BYTES || batch.lines.len() >= BATCH_LINES {
                 return Ok(true);
@@ -287,26 +325,41 @@ impl<R: Read> Source<R> {
     /// Sends `first` and then the rest of the input. Stops early, without
     /// error, if the worker has gone.
     ///
-    /// `queued` counts the batches the worker has yet to take. When they
-    /// pile up the parsers are the slower half, and this thread takes some
-    /// of their work (the hints); when the worker is waiting, it does not.
-    /// Hints are pure, so which thread computes them never changes a result.
+    /// The keyword scan goes to whichever thread has time for it: while
+    /// the worker has batches waiting, this thread scans before sending;
+    /// when the worker has caught up, batches go unscanned and the worker
+    /// scans them. On a quiet log the parsers have little to do and the
+    /// worker takes most of the scanning; on a busy one this thread does.
+    /// Scanning is pure, so where it runs never changes a result.
     fn send_all(
         &mut self,
         first: Batch,
         tx: &std::sync::mpsc::SyncSender<Batch>,
         back: &std::sync::mpsc::Receiver<Batch>,
         queued: &AtomicUsize,
-        always_help: bool,
     ) -> std::io::Result<()> {
         queued.fetch_add(1, Ordering::Relaxed);
         if tx.send(first).is_err() {
             return Ok(());
         }
+        let mut allocated = 1;
         loop {
-            let mut batch = back.try_recv().unwrap_or_default();
-            let help = always_help || queued.load(Ordering::Relaxed) >= 2;
-            let more = self.fill(&mut batch, help)?;
+            let mut batch = match back.try_recv() {
+                Ok(batch) => batch,
+                Err(_) if allocated < BATCHES_IN_FLIGHT + 2 => {
+                    allocated += 1;
+                    Batch::default()
+                }
+                // Wait for one to come back rather than allocate afresh.
+                Err(_) => match back.recv() {
+                    Ok(batch) => batch,
+                    Err(_) => return Ok(()),
+                },
+            };
+            let more = self.fill(&mut batch)?;
+            if queued.load(Ordering::Relaxed) > 0 {
+                batch.scan();
+            }
             if !batch.lines.is_empty() {
                 queued.fetch_add(1, Ordering::Relaxed);
                 if tx.send(batch).is_err() {
@@ -353,9 +406,8 @@ impl Engine {
 
     /// One cleaned line, on the fast path or to the parsers.
     fn take(&mut self, line: &Cleaned, bytes: &[u8], lossy: &mut String) {
-        let Cleaned {
-            no, ts, hit, hints, ..
-        } = *line;
+        let Cleaned { no, ts, facts, .. } = *line;
+        let hit = facts.keyword;
         if ts {
             self.gha = true;
         }
@@ -369,7 +421,7 @@ impl Engine {
             return;
         }
         let text = to_str(bytes, lossy);
-        self.line(no, text, hit, hints);
+        self.line(no, text, facts);
     }
 
     /// A line that no parser needs: only the step bookkeeping sees it.
@@ -395,7 +447,7 @@ impl Engine {
         self.tail.push_back((no, slot));
     }
 
-    fn line(&mut self, no: u64, text: &str, hit: bool, hints: Hints) {
+    fn line(&mut self, no: u64, text: &str, facts: Facts) {
         let mut gha_error = false;
         let mut text = text;
         if let Some(rest) = text.strip_prefix("##[") {
@@ -433,9 +485,10 @@ impl Engine {
             text,
             gha_error,
             prev: std::str::from_utf8(&self.prev).unwrap_or(""),
-            hints,
+            hit: facts.keyword || gha_error,
+            facts,
         };
-        let hit = hit || gha_error;
+        let hit = line.hit;
         let before = self.candidates.len();
         for p in &mut self.parsers {
             if hit || p.active() {
@@ -443,7 +496,7 @@ impl Engine {
             }
         }
         if hit || self.generic.wants_more() {
-            self.generic.feed(&line, hit);
+            self.generic.feed(&line);
         }
         self.stamp(before);
         self.any_active = self.parsers.iter().any(|p| p.active());
@@ -638,10 +691,10 @@ mod tests {
         let mut engine = Engine::new(FileContext::default());
         let mut batch = Batch::default();
         loop {
-            let more = source.fill(&mut batch, false).expect("in-memory read");
+            let more = source.fill(&mut batch).expect("in-memory read");
+            batch.scan();
             engine.take_batch(&batch, &mut String::new());
-            batch.text.clear();
-            batch.lines.clear();
+            batch.clear();
             if !more {
                 break;
             }
@@ -650,18 +703,16 @@ mod tests {
     }
 
     #[test]
-    fn two_threads_and_hints_change_nothing() {
+    fn two_threads_change_nothing() {
         let log = big_log();
         let expected = inline(&log);
         assert!(expected.len() > 1000, "the log should yield candidates");
-        for always_help in [false, true] {
-            let got = run_with(&log[..], FileContext::default(), always_help).expect("read");
-            // Not assert_eq: a mismatch would print megabytes.
-            assert!(
-                format!("{:?}", got.candidates) == expected,
-                "threaded analysis differs (always_help={always_help})"
-            );
-        }
+        let got = run(&log[..], FileContext::default()).expect("read");
+        // Not assert_eq: a mismatch would print megabytes.
+        assert!(
+            format!("{:?}", got.candidates) == expected,
+            "threaded analysis differs"
+        );
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub(crate) struct GatedSet {
     literals: LiteralScanner,
     /// For each literal of `literals`, the pattern it belongs to.
     owner: Vec<usize>,
+    /// The literals again, for callers that scan for them themselves.
+    literal_list: Vec<(usize, Vec<u8>)>,
 }
 
 impl GatedSet {
@@ -59,7 +61,11 @@ impl GatedSet {
                 .parse(pattern)
                 .ok()
                 .and_then(|hir| required(&hir))
-                .filter(|set| set.iter().all(|l| l.len() >= MIN_LITERAL));
+                .filter(|set| {
+                    // ASCII only: then finding one in the raw bytes of a line
+                    // and in its lossily decoded text are the same thing.
+                    set.iter().all(|l| l.len() >= MIN_LITERAL && l.is_ascii())
+                });
             match literals {
                 Some(set) => {
                     for literal in set {
@@ -72,12 +78,32 @@ impl GatedSet {
         }
         let literals = LiteralScanner::new(&all_literals)
             .ok_or_else(|| regex::Error::Syntax("gate literal too short".into()))?;
+        let literal_list = owner.iter().copied().zip(all_literals).collect();
         Ok(Self {
             regexes,
             ungated,
             literals,
             owner,
+            literal_list,
         })
+    }
+
+    /// Each literal with the pattern it gates, for a caller that scans for
+    /// them along with other literals and passes what it found to
+    /// [`Self::first_match_among`].
+    pub(crate) fn literals(&self) -> impl Iterator<Item = (usize, &[u8])> {
+        self.literal_list.iter().map(|(i, l)| (*i, l.as_slice()))
+    }
+
+    /// [`Self::first_match`], given the patterns whose literals the caller
+    /// found in `text` (a bit per pattern).
+    pub(crate) fn first_match_among(&self, text: &str, found: u128) -> Option<usize> {
+        let mask = if !text.is_ascii() && text.contains(FOLDED_INTO_ASCII) {
+            u128::MAX
+        } else {
+            found | self.ungated
+        };
+        self.first_of(text, mask)
     }
 
     /// The patterns that may match `text`: a superset of those that do.
@@ -100,7 +126,10 @@ impl GatedSet {
 
     /// The lowest-numbered pattern that matches.
     pub(crate) fn first_match(&self, text: &str) -> Option<usize> {
-        let mut mask = self.candidates(text);
+        self.first_of(text, self.candidates(text))
+    }
+
+    fn first_of(&self, text: &str, mut mask: u128) -> Option<usize> {
         while mask != 0 {
             let i = mask.trailing_zeros() as usize;
             if i >= self.regexes.len() {

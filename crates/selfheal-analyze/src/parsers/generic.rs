@@ -184,11 +184,11 @@ impl Generic {
     }
 
     /// A line that the engine handed to the parsers.
-    pub(crate) fn feed(&mut self, line: &Line<'_>, keyword: bool) {
+    pub(crate) fn feed(&mut self, line: &Line<'_>) {
         self.queue(
             line.no,
             line.text.trim().as_bytes(),
-            keyword,
+            line.hit,
             line.gha_error,
         );
     }

@@ -286,9 +286,10 @@ static SET: LazyLock<GatedSet> =
 static INPUT_NAME: LazyLock<Regex> =
     LazyLock::new(|| super::re(r"^Input required and not supplied: (\S+)").expect("valid regex"));
 
-/// Whether a (trimmed) line matches any signature.
-pub(crate) fn matches(text: &str) -> bool {
-    SET.is_match(text)
+/// Each signature's literals, with the signature's index: the engine
+/// looks for them in the same scan as its keywords.
+pub(crate) fn literals() -> impl Iterator<Item = (usize, &'static [u8])> {
+    SET.literals()
 }
 
 /// See the module docs.
@@ -305,10 +306,7 @@ impl Parser for Infra {
 
     fn feed(&mut self, line: &Line<'_>, out: &mut Vec<Candidate>) {
         let text = line.text.trim();
-        if !line.hints.infra.unwrap_or_else(|| matches(text)) {
-            return;
-        }
-        let Some(idx) = SET.first_match(text) else {
+        let Some(idx) = SET.first_match_among(text, line.facts.infra) else {
             return;
         };
         let s = &SIGNATURES[idx];

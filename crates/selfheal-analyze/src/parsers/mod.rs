@@ -32,27 +32,21 @@ pub(crate) struct Line<'a> {
     /// The previous line, cleaned the same way (headers like `# pkg` are
     /// only recognisable once the line after them is).
     pub prev: &'a str,
-    /// Answers worked out ahead, on the reading thread, for this exact text.
-    pub hints: Hints,
+    /// It hit the keyword prefilter (or is an annotation).
+    pub hit: bool,
+    /// What the reading thread's scan found in the line.
+    pub facts: Facts,
 }
 
-/// Pure per-line answers that the busiest parsers would otherwise compute
-/// on the parsing thread. `None` means "not worked out": the parser asks
-/// for itself. They are only filled in when the parsers will see exactly
-/// the text they were computed from.
+/// What one scan of a line's bytes found, for the parsers (see
+/// [`crate::engine`]): whether it holds a keyword, and which signatures'
+/// literals it holds. The bytes scanned hold the parsers' text, so a
+/// literal missing from them is missing from the text.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Hints {
-    /// Whether the trimmed text matches any infrastructure signature.
-    pub infra: Option<bool>,
-}
-
-impl Hints {
-    pub(crate) fn compute(text: &str) -> Self {
-        let text = text.trim();
-        Self {
-            infra: Some(infra::matches(text)),
-        }
-    }
+pub(crate) struct Facts {
+    pub keyword: bool,
+    /// A bit per [`infra`] signature whose literal occurs.
+    pub infra: u128,
 }
 
 /// A failure as a parser reports it, before ranking and fingerprinting.
