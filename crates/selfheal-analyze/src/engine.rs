@@ -107,6 +107,8 @@ struct LineScan {
     /// For each literal of `scanner`: the infra signature it gates, or
     /// `None` for a keyword.
     infra: Vec<Option<usize>>,
+    /// For each literal, its length.
+    len: Vec<usize>,
 }
 
 static LINE_SCAN: LazyLock<LineScan> = LazyLock::new(|| {
@@ -115,8 +117,10 @@ static LINE_SCAN: LazyLock<LineScan> = LazyLock::new(|| {
         .iter()
         .map(|k| k.as_bytes())
         .chain(signatures.iter().map(|(_, l)| *l));
+    let len = literals.clone().map(<[u8]>::len).collect();
     LineScan {
         scanner: LiteralScanner::new(literals).expect("keywords are long enough"),
+        len,
         infra: KEYWORDS
             .iter()
             .map(|_| None)
@@ -126,16 +130,38 @@ static LINE_SCAN: LazyLock<LineScan> = LazyLock::new(|| {
 });
 
 impl LineScan {
-    fn facts(&self, bytes: &[u8]) -> Facts {
-        let mut facts = Facts::default();
-        self.scanner.for_each(bytes, |i| {
-            match self.infra[i] {
-                Some(signature) => facts.infra |= 1 << signature,
-                None => facts.keyword = true,
+    /// Fills in each line's facts with one scan over the batch's text.
+    fn scan_batch(&self, text: &[u8], lines: &mut [Cleaned]) {
+        for line in lines.iter_mut() {
+            line.facts = Facts::default();
+        }
+        // Matches come roughly in order, so the line they fall in is
+        // usually the one found last.
+        let mut cursor = 0;
+        self.scanner.for_each(text, |start, i| {
+            let begins = |j: usize| {
+                j.checked_sub(1)
+                    .and_then(|p| lines.get(p))
+                    .map_or(0, |l| l.end)
+            };
+            if !lines
+                .get(cursor)
+                .is_some_and(|l| begins(cursor) <= start && start < l.end)
+            {
+                cursor = lines.partition_point(|l| l.end <= start);
+            }
+            let Some(line) = lines.get_mut(cursor) else {
+                return false;
+            };
+            // Lines lie back to back: a match may run into the next one.
+            if start + self.len[i] <= line.end {
+                match self.infra[i] {
+                    Some(signature) => line.facts.infra |= 1 << signature,
+                    None => line.facts.keyword = true,
+                }
             }
             true
         });
-        facts
     }
 }
 
@@ -193,15 +219,10 @@ struct Batch {
 impl Batch {
     /// Scans each line for its [`Facts`], unless that was done already.
     fn scan(&mut self) {
-        if self.scanned {
-            return;
+        if !self.scanned {
+            LINE_SCAN.scan_batch(&self.text, &mut self.lines);
+            self.scanned = true;
         }
-        let mut start = 0;
-        for line in &mut self.lines {
-            line.facts = LINE_SCAN.facts(&self.text[start..line.end]);
-            start = line.end;
-        }
-        self.scanned = true;
     }
 
     fn clear(&mut self) {

@@ -112,7 +112,7 @@ impl GatedSet {
             return u128::MAX;
         }
         let mut mask = self.ungated;
-        self.literals.for_each(text.as_bytes(), |i| {
+        self.literals.for_each(text.as_bytes(), |_, i| {
             mask |= 1 << self.owner[i];
             true
         });

@@ -1,34 +1,50 @@
-//! Finding any of a hundred-odd short literals in a line, ignoring ASCII
-//! case, at a fraction of a DFA's cost per byte.
+//! Finding any of a few hundred literals in a log, ignoring ASCII case, at
+//! a fraction of a DFA's cost per byte.
 //!
-//! Every line of a log passes through the keyword prefilter, so its speed
-//! bounds the analyser's. An Aho-Corasick DFA follows one transition per
-//! byte, each depending on the last, and its own prefilters do not help
-//! with this many case-folded keywords. Here each literal is known by four
-//! of its bytes (the rarest-looking four in a row), case-folded into a
-//! `u32`; a line is scanned by hashing the four bytes at every position
-//! into a 64 Ki-bit table (8 KiB, so it stays in L1 cache). Positions are
-//! independent of each other, so the processor overlaps them. Where the
-//! table says "maybe", the literals with that hash are compared in full,
-//! so answers are exact.
+//! Every byte of a log passes through the keyword scan, so its speed bounds
+//! the analyser's. An Aho-Corasick DFA follows one transition per byte,
+//! each depending on the last, and its prefilters do not help with this
+//! many case-folded literals. Here each literal is known by a window of its
+//! bytes, case-folded: four bytes for a literal shorter than eight, eight
+//! bytes (two `u32` halves) for a longer one. The text is scanned by
+//! hashing the four bytes at every position into a table of two bits per
+//! hash (16 KiB, so it stays in L1 cache): one bit for "a short literal's
+//! window may start here", one for "a long literal's first half may". The
+//! second half of a long window is checked in a second table, so common
+//! fragments such as `ving` or `comp` cost little. Positions are
+//! independent, so the processor overlaps them, eight per step. Where the
+//! tables say "maybe", the literals with that hash are compared in full:
+//! answers are exact.
 
 /// Literals shorter than this cannot be searched for.
 pub(crate) const MIN_LEN: usize = 4;
+
+/// Literals this long are known by an eight-byte window.
+const LONG: usize = 8;
 
 /// Or-ed into four bytes, makes ASCII letters lowercase. It maps some other
 /// bytes together too (`@` and `` ` ``), which only costs a comparison.
 const FOLD: u32 = 0x2020_2020;
 
-const TABLE_BITS: u32 = 16;
+const TABLE_BITS: u32 = 15;
+/// A byte per hash: a bit per lookup is smaller but costs more to read.
+const TABLE_LEN: usize = 1 << TABLE_BITS;
+const PAIR_WORDS: usize = (1 << TABLE_BITS) / 64;
+
+const SHORT: u8 = 1;
+const LONG_HALF: u8 = 2;
 
 /// Exact multi-literal search, ignoring ASCII case; see the module docs.
 #[derive(Debug, Clone)]
 pub(crate) struct LiteralScanner {
-    /// One bit per hash of a literal's first four bytes.
-    table: Box<[u64]>,
-    /// `(hash, literal index, where its four bytes start in it)`, sorted,
-    /// for the full comparison.
-    by_hash: Vec<(u32, usize, usize)>,
+    /// Per hash of four bytes: [`SHORT`] and [`LONG_HALF`].
+    table: Box<[u8; TABLE_LEN]>,
+    /// One bit per hash of a long literal's two halves.
+    pairs: Box<[u64; PAIR_WORDS]>,
+    /// `(hash, literal index, where its window starts in it)`, sorted: the
+    /// window hash for short literals, the pair hash for long ones.
+    short: Vec<(u32, usize, usize)>,
+    long: Vec<(u32, usize, usize)>,
     literals: Vec<Vec<u8>>,
 }
 
@@ -36,10 +52,21 @@ fn hash(window: u32) -> u32 {
     (window | FOLD).wrapping_mul(0x9E37_79B1) >> (32 - TABLE_BITS)
 }
 
+fn pair_hash(first: u32, second: u32) -> u32 {
+    let both = u64::from(first | FOLD) | (u64::from(second | FOLD) << 32);
+    (both.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - TABLE_BITS)) as u32
+}
+
+fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {
+    bytes
+        .get(at..)
+        .and_then(<[u8]>::first_chunk::<4>)
+        .map(|w| u32::from_le_bytes(*w))
+}
+
 /// How common a byte is in log text, roughly (English letter frequencies,
 /// with spaces, digits and path punctuation common too): a literal is
-/// known by its four bytes that score lowest, so that ordinary words rarely
-/// send the scanner to a full comparison.
+/// known by its window that scores lowest.
 fn commonness(b: u8) -> u32 {
     match b.to_ascii_lowercase() {
         b' ' | b'e' | b't' => 10,
@@ -54,11 +81,11 @@ fn commonness(b: u8) -> u32 {
     }
 }
 
-/// Where the rarest-looking four bytes of `literal` start.
-fn best_window(literal: &[u8]) -> usize {
-    (0..=literal.len() - MIN_LEN)
+/// Where the rarest-looking `width` bytes of `literal` start.
+fn best_window(literal: &[u8], width: usize) -> usize {
+    (0..=literal.len() - width)
         .min_by_key(|&at| {
-            literal[at..at + MIN_LEN]
+            literal[at..at + width]
                 .iter()
                 .map(|&b| commonness(b))
                 .sum::<u32>()
@@ -73,56 +100,135 @@ impl LiteralScanner {
         I: IntoIterator<Item = L>,
         L: AsRef<[u8]>,
     {
-        let mut table = vec![0u64; (1 << TABLE_BITS) / 64].into_boxed_slice();
-        let mut by_hash = Vec::new();
-        let mut all = Vec::new();
+        // Built on the heap: 32 KiB is too much for a stack frame.
+        let mut table: Box<[u8; TABLE_LEN]> =
+            vec![0u8; TABLE_LEN].into_boxed_slice().try_into().ok()?;
+        let mut pairs = Box::new([0u64; PAIR_WORDS]);
+        let (mut short, mut long, mut all) = (Vec::new(), Vec::new(), Vec::new());
         for (i, literal) in literals.into_iter().enumerate() {
             let literal = literal.as_ref();
             if literal.len() < MIN_LEN {
                 return None;
             }
-            let offset = best_window(literal);
-            let window = literal[offset..].first_chunk::<MIN_LEN>()?;
-            let h = hash(u32::from_le_bytes(*window));
-            table[(h / 64) as usize] |= 1 << (h % 64);
-            by_hash.push((h, i, offset));
+            if literal.len() >= LONG {
+                let offset = best_window(literal, LONG);
+                let first = read_u32(literal, offset)?;
+                let second = read_u32(literal, offset + 4)?;
+                table[hash(first) as usize] |= LONG_HALF;
+                let p = pair_hash(first, second);
+                pairs[(p / 64) as usize] |= 1 << (p % 64);
+                long.push((p, i, offset));
+            } else {
+                let offset = best_window(literal, MIN_LEN);
+                let h = hash(read_u32(literal, offset)?);
+                table[h as usize] |= SHORT;
+                short.push((h, i, offset));
+            }
             all.push(literal.to_vec());
         }
-        by_hash.sort_unstable();
+        short.sort_unstable();
+        long.sort_unstable();
         Some(Self {
             table,
-            by_hash,
+            pairs,
+            short,
+            long,
             literals: all,
         })
     }
 
-    /// Calls `f` with the index of each literal occurrence (in no promised
-    /// order) until `f` returns false.
-    pub(crate) fn for_each(&self, hay: &[u8], mut f: impl FnMut(usize) -> bool) {
-        for (at, window) in hay.windows(MIN_LEN).enumerate() {
-            let Some(window) = window.first_chunk::<MIN_LEN>() else {
-                continue;
+    /// Calls `f(start, literal index)` for each literal occurrence (in no
+    /// promised order) until `f` returns false.
+    pub(crate) fn for_each(&self, hay: &[u8], mut f: impl FnMut(usize, usize) -> bool) {
+        // Eight positions per step from two loads; most steps find nothing.
+        let mut at = 0;
+        while let Some(chunk) = hay.get(at..at + 16) {
+            let (Some(lo), Some(hi)) = (chunk.first_chunk::<8>(), chunk[8..].first_chunk::<8>())
+            else {
+                break;
             };
-            let h = hash(u32::from_le_bytes(*window));
-            if self.table[(h / 64) as usize] & (1 << (h % 64)) == 0 {
-                continue;
+            let lo = u64::from_le_bytes(*lo);
+            let hi = u64::from_le_bytes(*hi);
+            let mut found = u64::from(self.probe(lo as u32));
+            for k in 1..8 {
+                let window = ((lo >> (8 * k)) | (hi << (64 - 8 * k))) as u32;
+                found |= u64::from(self.probe(window)) << (2 * k);
             }
-            let first = self.by_hash.partition_point(|&(bh, _, _)| bh < h);
-            for &(bh, i, offset) in &self.by_hash[first..] {
-                if bh != h {
-                    break;
-                }
-                let literal = &self.literals[i];
-                if at >= offset
-                    && hay
-                        .get(at - offset..at - offset + literal.len())
-                        .is_some_and(|s| s.eq_ignore_ascii_case(literal))
-                    && !f(i)
-                {
+            while found != 0 {
+                let k = found.trailing_zeros() as usize / 2;
+                if !self.check(hay, at + k, (found >> (2 * k)) as u8 & 3, &mut f) {
                     return;
                 }
+                found &= !(3 << (2 * k));
+            }
+            at += 8;
+        }
+        while let Some(window) = read_u32(hay, at) {
+            if !self.check(hay, at, self.probe(window), &mut f) {
+                return;
+            }
+            at += 1;
+        }
+    }
+
+    /// The table's bits for the four bytes `window`.
+    fn probe(&self, window: u32) -> u8 {
+        self.table[hash(window) as usize]
+    }
+
+    /// Reports the literals whose window starts at `pos`, given the
+    /// table's bits there; false once `f` says stop.
+    fn check(
+        &self,
+        hay: &[u8],
+        pos: usize,
+        bits: u8,
+        f: &mut impl FnMut(usize, usize) -> bool,
+    ) -> bool {
+        let Some(first) = read_u32(hay, pos) else {
+            return true;
+        };
+        if bits & SHORT != 0 && !self.verify(hay, pos, &self.short, hash(first), f) {
+            return false;
+        }
+        if bits & LONG_HALF != 0
+            && let Some(second) = read_u32(hay, pos + 4)
+        {
+            let p = pair_hash(first, second);
+            if self.pairs[(p / 64) as usize] & (1 << (p % 64)) != 0
+                && !self.verify(hay, pos, &self.long, p, f)
+            {
+                return false;
             }
         }
+        true
+    }
+
+    /// Compares the literals of `list` filed under hash `h` in full.
+    fn verify(
+        &self,
+        hay: &[u8],
+        pos: usize,
+        list: &[(u32, usize, usize)],
+        h: u32,
+        f: &mut impl FnMut(usize, usize) -> bool,
+    ) -> bool {
+        let first = list.partition_point(|&(lh, _, _)| lh < h);
+        for &(lh, i, offset) in &list[first..] {
+            if lh != h {
+                break;
+            }
+            let literal = &self.literals[i];
+            if pos >= offset
+                && hay
+                    .get(pos - offset..pos - offset + literal.len())
+                    .is_some_and(|s| s.eq_ignore_ascii_case(literal))
+                && !f(pos - offset, i)
+            {
+                return false;
+            }
+        }
+        true
     }
 }
 
@@ -131,7 +237,7 @@ mod tests {
     use super::*;
 
     /// The obvious search, for comparison.
-    fn naive(literals: &[&str], hay: &[u8]) -> Vec<usize> {
+    fn naive(literals: &[&str], hay: &[u8]) -> Vec<(usize, usize)> {
         let mut found = Vec::new();
         for at in 0..hay.len() {
             for (i, l) in literals.iter().enumerate() {
@@ -139,7 +245,7 @@ mod tests {
                     .get(at..at + l.len())
                     .is_some_and(|s| s.eq_ignore_ascii_case(l.as_bytes()))
                 {
-                    found.push(i);
+                    found.push((at, i));
                 }
             }
         }
@@ -159,6 +265,8 @@ mod tests {
             "@me@",
             "`me`",
             "could not resolve host",
+            "receiving",
+            "no space left on device",
         ];
         let scanner = LiteralScanner::new(literals).expect("all long enough");
         for hay in [
@@ -172,18 +280,30 @@ mod tests {
             "errorerror",
             "curl: could not resolve host: could NOT RESOLVE HOST",
             "could not resolve hos",
-            "\u{ff}\u{fe}error\u{0}",
+            "a longer line, so that the eight-wide loop runs: error at 53, fail too; exception",
+            "0123456789abcdef0123456789abcdeferror",
+            "Receiving objects: 100% (5/5), done. Resolving deltas; receiving",
+            "write /tmp/x: No space left on device.........no space left on devic",
         ] {
             let mut got = Vec::new();
-            scanner.for_each(hay.as_bytes(), |i| {
-                got.push(i);
+            scanner.for_each(hay.as_bytes(), |start, i| {
+                got.push((start, i));
                 true
             });
             got.sort_unstable();
-            let mut expected = naive(&literals, hay.as_bytes());
-            expected.sort_unstable();
-            assert_eq!(got, expected, "{hay}");
+            assert_eq!(got, naive(&literals, hay.as_bytes()), "{hay}");
         }
+    }
+
+    #[test]
+    fn stops_when_told() {
+        let scanner = LiteralScanner::new(["error"]).expect("long enough");
+        let mut calls = 0;
+        scanner.for_each(b"error error error error", |_, _| {
+            calls += 1;
+            false
+        });
+        assert_eq!(calls, 1);
     }
 
     #[test]
