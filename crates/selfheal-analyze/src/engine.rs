@@ -737,6 +737,65 @@ mod tests {
     }
 
     #[test]
+    fn the_scan_finds_every_signature_that_matches() {
+        // Every fixture line, and each with a signature's sample text
+        // spliced in, so that both answers occur often.
+        let log = big_log();
+        let samples = [
+            "write /tmp/x: No space left on device",
+            "curl: (6) Could not resolve host: github.com",
+            "ERROR: No matching distribution found for foo==9",
+            "Error: Process completed with exit code 137.",
+            "The job running on runner GitHub Actions 2 has exceeded the maximum execution time of 360 minutes.",
+            "fatal: unable to access 'x': The requested URL returned error: 503 Service Unavailable",
+            "npm ERR! code ERESOLVE",
+            "Input required and not supplied: token",
+        ];
+        let mut source = Source {
+            splitter: LineSplitter::new(&log[..]),
+            no: 0,
+            ansi: Vec::new(),
+        };
+        let mut batch = Batch::default();
+        let (mut lines, mut matched) = (0, 0);
+        loop {
+            let more = source.fill(&mut batch).expect("in-memory read");
+            for sample in samples {
+                batch.text.extend_from_slice(sample.as_bytes());
+                batch.lines.push(Cleaned {
+                    no: 0,
+                    end: batch.text.len(),
+                    ts: false,
+                    facts: Facts::default(),
+                });
+            }
+            batch.scan();
+            let mut start = 0;
+            for line in &batch.lines {
+                let text = String::from_utf8_lossy(&batch.text[start..line.end]);
+                let text = text.trim();
+                let expected = parsers::infra::first_match_plain(text);
+                assert_eq!(
+                    parsers::infra::first_match_among(text, line.facts.infra),
+                    expected,
+                    "{text}"
+                );
+                lines += 1;
+                matched += usize::from(expected.is_some());
+                start = line.end;
+            }
+            batch.clear();
+            if !more {
+                break;
+            }
+        }
+        assert!(
+            lines > 10_000 && matched >= samples.len(),
+            "{lines} lines, {matched} matched"
+        );
+    }
+
+    #[test]
     fn step_verdicts_of_each_ci_are_recognised() {
         let failed = |t: &str, gha: bool| matches!(exit_marker(t, gha), Marker::Failed);
         assert!(failed("Process completed with exit code 2.", true));

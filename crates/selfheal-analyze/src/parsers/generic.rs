@@ -344,4 +344,86 @@ mod tests {
         assert!(!is_errorish("gcc -Werror -c x.c"));
         assert!(!is_errorish("The command \"make test\" exited with 2."));
     }
+
+    /// The rule the queue replaces, applied to every line as it comes.
+    struct Eager {
+        ring: VecDeque<(u64, String)>,
+        follow: u8,
+    }
+
+    impl Eager {
+        fn feed(&mut self, no: u64, text: &str, keyword: bool) {
+            let text = text.trim();
+            let errorish = text.len() >= 4 && keyword && is_errorish(text);
+            if errorish {
+                self.follow = FOLLOW;
+            } else if self.follow > 0 && !text.is_empty() {
+                self.follow -= 1;
+                if TRAILER.is_match(text) || text.starts_with("travis_") {
+                    return;
+                }
+            } else {
+                return;
+            }
+            if self.ring.len() == RING {
+                self.ring.pop_front();
+            }
+            self.ring.push_back((no, one_line(text, 400)));
+        }
+    }
+
+    #[test]
+    fn the_queue_keeps_what_classifying_every_line_would() {
+        // Stretches with many error-like lines (a settle finds a ring's
+        // worth and drops the rest) and stretches with none (it must
+        // replay everything), blank lines, follow-ups and trailers, long
+        // enough to fill the queue several times.
+        let kinds = [
+            "error: linking failed for target {}",
+            "  the reason is {}",
+            "",
+            "compiled unit {} without error",
+            "note: 0 errors in {}",
+            "The command \"make {}\" exited with 2.",
+            "plain output {}",
+            "FAILED tests/test_{}.py::test_x - assert 1 == 2",
+        ];
+        let mut lines = Vec::new();
+        let mut seed = 7u64;
+        for no in 1..=33_000u64 {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            // Every other 5,000 lines, keyword lines that are rarely
+            // error-like: the queue fills with fewer than a ring's worth.
+            let k = if (no / 5000) % 2 == 1 {
+                if no % 700 == 0 {
+                    0
+                } else {
+                    3 + (no % 2) as usize
+                }
+            } else {
+                (seed >> 33) as usize % kinds.len()
+            };
+            let text = kinds[k].replace("{}", &no.to_string());
+            let keyword = k != 1 && k != 2 && k != 6;
+            lines.push((no, text, keyword));
+        }
+        let mut eager = Eager {
+            ring: VecDeque::new(),
+            follow: 0,
+        };
+        let mut lazy = Generic::default();
+        for (no, text, keyword) in &lines {
+            eager.feed(*no, text, *keyword);
+            // The engine hands over keyword lines and, while it wants
+            // them, the lines after.
+            if *keyword {
+                lazy.queue(*no, text.trim().as_bytes(), true, false);
+            } else if lazy.wants_more() {
+                lazy.quiet(*no, text.as_bytes());
+            }
+        }
+        lazy.settle();
+        assert_eq!(lazy.ring, eager.ring);
+        assert_eq!(lazy.follow, eager.follow);
+    }
 }

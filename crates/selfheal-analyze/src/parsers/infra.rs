@@ -286,6 +286,27 @@ static SET: LazyLock<GatedSet> =
 static INPUT_NAME: LazyLock<Regex> =
     LazyLock::new(|| super::re(r"^Input required and not supplied: (\S+)").expect("valid regex"));
 
+/// The signature a plain [`regex::RegexSet`] would pick: what [`SET`]
+/// must agree with.
+#[cfg(test)]
+pub(crate) fn first_match_plain(text: &str) -> Option<usize> {
+    static PLAIN: LazyLock<regex::RegexSet> = LazyLock::new(|| {
+        regex::RegexSet::new(
+            SIGNATURES
+                .iter()
+                .map(|s| s.pattern.replace(r"\b", r"(?-u:\b)")),
+        )
+        .expect("valid regexes")
+    });
+    PLAIN.matches(text).into_iter().next()
+}
+
+/// [`GatedSet::first_match_among`] for the signatures.
+#[cfg(test)]
+pub(crate) fn first_match_among(text: &str, found: u128) -> Option<usize> {
+    SET.first_match_among(text, found)
+}
+
 /// Each signature's literals, with the signature's index: the engine
 /// looks for them in the same scan as its keywords.
 pub(crate) fn literals() -> impl Iterator<Item = (usize, &'static [u8])> {
