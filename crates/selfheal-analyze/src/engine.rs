@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::lines::{LineSplitter, strip_ansi, timestamp_len, to_str};
 use crate::parsers::generic::Generic;
-use crate::parsers::{self, Candidate, Facts, Line, Parser};
+use crate::parsers::{self, Anchor, Candidate, Facts, Line, Parser};
 use crate::scan::LiteralScanner;
 
 /// Words that any parser's block starts with (or that the fallback wants).
@@ -100,32 +100,40 @@ const KEYWORDS: &[&str] = &[
     " 137",
 ];
 
-/// The one scan every line gets: the keywords, and the signature literals
-/// that [`parsers::infra`] would otherwise look for in each keyword line.
+/// The one scan every line gets: the keywords, the signature literals that
+/// [`parsers::infra`] would otherwise look for in each keyword line, and
+/// the parsers' [`Anchor`]s.
 struct LineScan {
     scanner: LiteralScanner,
-    /// For each literal of `scanner`: the infra signature it gates, or
-    /// `None` for a keyword.
-    infra: Vec<Option<usize>>,
+    /// What each literal of `scanner` tells.
+    kind: Vec<Found>,
     /// For each literal, its length.
     len: Vec<usize>,
 }
 
+#[derive(Clone, Copy)]
+enum Found {
+    Keyword,
+    Signature(usize),
+    Anchor(Anchor),
+}
+
 static LINE_SCAN: LazyLock<LineScan> = LazyLock::new(|| {
-    let signatures: Vec<(usize, &[u8])> = parsers::infra::literals().collect();
-    let literals = KEYWORDS
+    let mut literals: Vec<(&[u8], Found)> = KEYWORDS
         .iter()
-        .map(|k| k.as_bytes())
-        .chain(signatures.iter().map(|(_, l)| *l));
-    let len = literals.clone().map(<[u8]>::len).collect();
-    LineScan {
-        scanner: LiteralScanner::new(literals).expect("keywords are long enough"),
-        len,
-        infra: KEYWORDS
+        .map(|k| (k.as_bytes(), Found::Keyword))
+        .collect();
+    literals.extend(parsers::infra::literals().map(|(i, l)| (l, Found::Signature(i))));
+    literals.extend(
+        Anchor::ALL
             .iter()
-            .map(|_| None)
-            .chain(signatures.iter().map(|(i, _)| Some(*i)))
-            .collect(),
+            .map(|a| (a.literal().as_bytes(), Found::Anchor(*a))),
+    );
+    LineScan {
+        scanner: LiteralScanner::new(literals.iter().map(|(l, _)| l))
+            .expect("literals are long enough"),
+        len: literals.iter().map(|(l, _)| l.len()).collect(),
+        kind: literals.iter().map(|(_, k)| *k).collect(),
     }
 });
 
@@ -155,9 +163,10 @@ impl LineScan {
             };
             // Lines lie back to back: a match may run into the next one.
             if start + self.len[i] <= line.end {
-                match self.infra[i] {
-                    Some(signature) => line.facts.infra |= 1 << signature,
-                    None => line.facts.keyword = true,
+                match self.kind[i] {
+                    Found::Keyword => line.facts.keyword = true,
+                    Found::Signature(signature) => line.facts.infra |= 1 << signature,
+                    Found::Anchor(anchor) => line.facts.anchors |= anchor.bit(),
                 }
             }
             true

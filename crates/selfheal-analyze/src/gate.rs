@@ -98,7 +98,7 @@ impl GatedSet {
     /// [`Self::first_match`], given the patterns whose literals the caller
     /// found in `text` (a bit per pattern).
     pub(crate) fn first_match_among(&self, text: &str, found: u128) -> Option<usize> {
-        let mask = if !text.is_ascii() && text.contains(FOLDED_INTO_ASCII) {
+        let mask = if has_folded(text) {
             u128::MAX
         } else {
             found | self.ungated
@@ -108,7 +108,7 @@ impl GatedSet {
 
     /// The patterns that may match `text`: a superset of those that do.
     fn candidates(&self, text: &str) -> u128 {
-        if !text.is_ascii() && text.contains(FOLDED_INTO_ASCII) {
+        if has_folded(text) {
             return u128::MAX;
         }
         let mut mask = self.ungated;
@@ -225,6 +225,18 @@ fn better(a: &[Vec<u8>], b: &[Vec<u8>]) -> bool {
 /// treat those classes as the plain letter, so [`GatedSet`] runs every
 /// pattern on the rare text that holds one of them.
 const FOLDED_INTO_ASCII: [char; 2] = ['\u{212a}', '\u{17f}'];
+
+/// Whether `text` holds one of [`FOLDED_INTO_ASCII`]. Searched as bytes,
+/// by their lead bytes: decoding every non-ASCII line costs more.
+fn has_folded(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    memchr::memchr2_iter(0xe2, 0xc5, bytes).any(|at| {
+        FOLDED_INTO_ASCII.iter().any(|c| {
+            let mut buf = [0; 4];
+            bytes[at..].starts_with(c.encode_utf8(&mut buf).as_bytes())
+        })
+    })
+}
 
 /// A class that stands for one byte, ignoring ASCII case (`[Ee]` as
 /// `(?i)` writes it, or `[Kk\u{212a}]`): that byte, lowercase. Anything

@@ -14,7 +14,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use selfheal_types::{Category, Location};
 
-use super::{Candidate, Line, Parser, Snip, is_vendor_path, loc, one_line};
+use super::{Anchor, Candidate, Line, Parser, Snip, is_vendor_path, loc, one_line};
 
 static FAIL: LazyLock<Regex> =
     LazyLock::new(|| super::re(r"^(\s*)--- FAIL: (\S+)(?: \([\d.]+m?s\))?").expect("valid regex"));
@@ -108,8 +108,8 @@ impl Parser for Go {
             });
             return;
         }
-        if let Some(c) = text
-            .contains("--- FAIL")
+        if let Some(c) = line
+            .has(text, Anchor::GoTestFail)
             .then(|| FAIL.captures(text))
             .flatten()
         {
@@ -224,8 +224,8 @@ impl Parser for Go {
             self.build_header = Some((line.no, pkg.trim().to_owned()));
             return;
         }
-        if let Some(c) = text
-            .contains(".go:")
+        if let Some(c) = line
+            .has(text, Anchor::GoFile)
             .then(|| BUILD.captures(text))
             .flatten()
         {

@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use selfheal_types::{Category, Location};
 
-use super::{Candidate, Line, Parser, Snip, is_vendor_path, loc, one_line};
+use super::{Anchor, Candidate, Line, Parser, Snip, is_vendor_path, loc, one_line};
 
 static JEST_FILE: LazyLock<Regex> =
     LazyLock::new(|| super::re(r"^\s*FAIL\s+(\S+)\s*(?:\(.*\))?$").expect("valid regex"));
@@ -67,7 +67,7 @@ impl Parser for Js {
 
     fn feed(&mut self, line: &Line<'_>, out: &mut Vec<Candidate>) {
         let text = line.text.trim_end();
-        let fail = text.contains("FAIL");
+        let fail = line.has(text, Anchor::Fail);
         if let Some(c) = fail.then(|| VITEST_TEST.captures(text)).flatten() {
             self.end(out);
             self.start_item(

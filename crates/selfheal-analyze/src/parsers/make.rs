@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use selfheal_types::{Category, Location};
 
-use super::{Candidate, Line, Parser, Snip, loc, one_line};
+use super::{Anchor, Candidate, Line, Parser, Snip, loc, one_line};
 
 static CMAKE: LazyLock<Regex> = LazyLock::new(|| {
     super::re(r"^CMake Error(?: at (\S+?):(\d+) \(([^)]*)\))?:\s*(.*)$").expect("valid regex")
@@ -91,9 +91,9 @@ impl Parser for Make {
             );
             return;
         }
-        let linker = text.contains("undefined reference")
-            || text.contains("ld: ")
-            || text.contains("Undefined symbols");
+        let linker = line.has(text, Anchor::UndefinedReference)
+            || line.has(text, Anchor::LinkerPrefix)
+            || line.has(text, Anchor::UndefinedSymbols);
         if let Some(c) = linker.then(|| LINKER.captures(text)).flatten() {
             if let Some(b) = self.block.as_mut()
                 && b.tool == "ld"
@@ -120,8 +120,8 @@ impl Parser for Make {
             );
             return;
         }
-        if let Some(c) = text
-            .contains(": ***")
+        if let Some(c) = line
+            .has(text, Anchor::MakeStars)
             .then(|| MAKE.captures(text))
             .flatten()
         {

@@ -47,6 +47,68 @@ pub(crate) struct Facts {
     pub keyword: bool,
     /// A bit per [`infra`] signature whose literal occurs.
     pub infra: u128,
+    /// A bit per [`Anchor`] that occurs, ignoring ASCII case.
+    pub anchors: u32,
+}
+
+impl Facts {
+    /// False when the line cannot contain `anchor`'s literal (in any case);
+    /// true when it may.
+    pub(crate) fn may_contain(self, anchor: Anchor) -> bool {
+        self.anchors & anchor.bit() != 0
+    }
+}
+
+/// Literals that parsers look for in every keyword line before their
+/// costlier tests. The engine's scan finds them along with the keywords, so
+/// a parser asks [`Facts::may_contain`] first and searches the text only
+/// when the answer is yes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Anchor {
+    UndefinedReference,
+    LinkerPrefix,
+    UndefinedSymbols,
+    MakeStars,
+    GoTestFail,
+    GoFile,
+    Fail,
+}
+
+impl Anchor {
+    pub(crate) const ALL: [Anchor; 7] = [
+        Anchor::UndefinedReference,
+        Anchor::LinkerPrefix,
+        Anchor::UndefinedSymbols,
+        Anchor::MakeStars,
+        Anchor::GoTestFail,
+        Anchor::GoFile,
+        Anchor::Fail,
+    ];
+
+    /// The literal, as the parsers search for it.
+    pub(crate) fn literal(self) -> &'static str {
+        match self {
+            Anchor::UndefinedReference => "undefined reference",
+            Anchor::LinkerPrefix => "ld: ",
+            Anchor::UndefinedSymbols => "Undefined symbols",
+            Anchor::MakeStars => ": ***",
+            Anchor::GoTestFail => "--- FAIL",
+            Anchor::GoFile => ".go:",
+            Anchor::Fail => "FAIL",
+        }
+    }
+
+    pub(crate) fn bit(self) -> u32 {
+        1 << self as u32
+    }
+}
+
+impl Line<'_> {
+    /// `text.contains(anchor's literal)`, answered from the scan when it
+    /// can be.
+    pub(crate) fn has(&self, text: &str, anchor: Anchor) -> bool {
+        self.facts.may_contain(anchor) && text.contains(anchor.literal())
+    }
 }
 
 /// A failure as a parser reports it, before ranking and fingerprinting.
