@@ -45,7 +45,10 @@ pub(crate) struct LiteralScanner {
     /// window hash for short literals, the pair hash for long ones.
     short: Vec<(u32, usize, usize)>,
     long: Vec<(u32, usize, usize)>,
+    /// The distinct literals, lowercase.
     literals: Vec<Vec<u8>>,
+    /// For each distinct literal, the indices it was given as.
+    ids: Vec<Vec<usize>>,
 }
 
 fn hash(window: u32) -> u32 {
@@ -104,12 +107,22 @@ impl LiteralScanner {
         let mut table: Box<[u8; TABLE_LEN]> =
             vec![0u8; TABLE_LEN].into_boxed_slice().try_into().ok()?;
         let mut pairs = Box::new([0u64; PAIR_WORDS]);
-        let (mut short, mut long, mut all) = (Vec::new(), Vec::new(), Vec::new());
-        for (i, literal) in literals.into_iter().enumerate() {
+        let (mut short, mut long) = (Vec::new(), Vec::new());
+        let (mut unique, mut ids): (Vec<Vec<u8>>, Vec<Vec<usize>>) = (Vec::new(), Vec::new());
+        for (id, literal) in literals.into_iter().enumerate() {
             let literal = literal.as_ref();
             if literal.len() < MIN_LEN {
                 return None;
             }
+            // The same literal asked for twice (a keyword that is also a
+            // parser's anchor) is compared once.
+            let literal = literal.to_ascii_lowercase();
+            if let Some(u) = unique.iter().position(|l| *l == literal) {
+                ids[u].push(id);
+                continue;
+            }
+            let i = unique.len();
+            let literal = literal.as_slice();
             if literal.len() >= LONG {
                 let offset = best_window(literal, LONG);
                 let first = read_u32(literal, offset)?;
@@ -124,7 +137,8 @@ impl LiteralScanner {
                 table[h as usize] |= SHORT;
                 short.push((h, i, offset));
             }
-            all.push(literal.to_vec());
+            unique.push(literal.to_vec());
+            ids.push(vec![id]);
         }
         short.sort_unstable();
         long.sort_unstable();
@@ -133,7 +147,8 @@ impl LiteralScanner {
             pairs,
             short,
             long,
-            literals: all,
+            literals: unique,
+            ids,
         })
     }
 
@@ -223,7 +238,7 @@ impl LiteralScanner {
                 && hay
                     .get(pos - offset..pos - offset + literal.len())
                     .is_some_and(|s| s.eq_ignore_ascii_case(literal))
-                && !f(pos - offset, i)
+                && !self.ids[i].iter().all(|&id| f(pos - offset, id))
             {
                 return false;
             }
@@ -267,6 +282,7 @@ mod tests {
             "could not resolve host",
             "receiving",
             "no space left on device",
+            "FAIL",
         ];
         let scanner = LiteralScanner::new(literals).expect("all long enough");
         for hay in [

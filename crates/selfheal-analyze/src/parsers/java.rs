@@ -14,7 +14,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use selfheal_types::{Category, Location};
 
-use super::{Candidate, Line, Parser, Snip, loc, one_line};
+use super::{Anchor, Candidate, Line, Parser, Snip, loc, one_line};
 
 static SUREFIRE_OLD: LazyLock<Regex> = LazyLock::new(|| {
     super::re(r"^(?:\[ERROR\] )?(\w+)\(([\w.$]+)\)\s+Time elapsed:.*<<< (FAILURE|ERROR)!")
@@ -95,7 +95,7 @@ impl Parser for Java {
         if self.feed_went_wrong(line.no, text, out) {
             return;
         }
-        if let Some(start) = Self::start(line.no, text) {
+        if let Some(start) = Self::start(line, text) {
             self.end(out);
             self.block = Some(start);
             return;
@@ -157,7 +157,8 @@ impl Parser for Java {
 }
 
 impl Java {
-    fn start(no: u64, text: &str) -> Option<Block> {
+    fn start(line: &Line<'_>, text: &str) -> Option<Block> {
+        let no = line.no;
         let new =
             |tool, test: Option<String>, error: bool, scala: bool, message: Option<String>| {
                 let mut snip = Snip::new(20, 6);
@@ -174,7 +175,7 @@ impl Java {
                     scala,
                 }
             };
-        let surefire = text.contains("Time elapsed");
+        let surefire = line.has(text, Anchor::TimeElapsed);
         if let Some(c) = surefire.then(|| SUREFIRE_OLD.captures(text)).flatten() {
             return Some(new(
                 "maven",
@@ -206,8 +207,8 @@ impl Java {
                 None,
             ));
         }
-        if let Some(c) = text
-            .contains("*** FAILED ***")
+        if let Some(c) = line
+            .has(text, Anchor::ScalaFailed)
             .then(|| SCALATEST.captures(text))
             .flatten()
         {
@@ -315,7 +316,7 @@ mod tests {
 
     #[test]
     fn test_headers_of_each_runner_are_recognised() {
-        let id = |l: &str| Java::start(1, l).and_then(|b| b.test);
+        let id = |l: &str| Java::start(&Line::for_test(1, l), l).and_then(|b| b.test);
         assert_eq!(
             id("testAdd(com.acme.CalcTest)  Time elapsed: 0.01 sec  <<< FAILURE!").as_deref(),
             Some("com.acme.CalcTest#testAdd")

@@ -71,17 +71,21 @@ pub(crate) enum Anchor {
     MakeStars,
     GoTestFail,
     GoFile,
+    TimeElapsed,
+    ScalaFailed,
     Fail,
 }
 
 impl Anchor {
-    pub(crate) const ALL: [Anchor; 7] = [
+    pub(crate) const ALL: [Anchor; 9] = [
         Anchor::UndefinedReference,
         Anchor::LinkerPrefix,
         Anchor::UndefinedSymbols,
         Anchor::MakeStars,
         Anchor::GoTestFail,
         Anchor::GoFile,
+        Anchor::TimeElapsed,
+        Anchor::ScalaFailed,
         Anchor::Fail,
     ];
 
@@ -94,12 +98,38 @@ impl Anchor {
             Anchor::MakeStars => ": ***",
             Anchor::GoTestFail => "--- FAIL",
             Anchor::GoFile => ".go:",
+            Anchor::TimeElapsed => "Time elapsed",
+            Anchor::ScalaFailed => "*** FAILED ***",
             Anchor::Fail => "FAIL",
         }
     }
 
     pub(crate) fn bit(self) -> u32 {
         1 << self as u32
+    }
+}
+
+#[cfg(test)]
+impl<'a> Line<'a> {
+    /// A line as the engine would hand it over, for parser unit tests.
+    pub(crate) fn for_test(no: u64, text: &'a str) -> Self {
+        let lower = text.to_ascii_lowercase();
+        let anchors = Anchor::ALL
+            .iter()
+            .filter(|a| lower.contains(&a.literal().to_ascii_lowercase()))
+            .fold(0, |bits, a| bits | a.bit());
+        Line {
+            no,
+            text,
+            gha_error: false,
+            prev: "",
+            hit: true,
+            facts: Facts {
+                keyword: true,
+                infra: 0,
+                anchors,
+            },
+        }
     }
 }
 
