@@ -23,8 +23,8 @@
 //! Measured with `selfheal-eval` on `../shared/corpora`: `LogChunks` hit@1
 //! 73% / hit@5 86%, `CiDiff` hit@1 92% (the naive last-error-lines baseline:
 //! 10% / 33% and 17%). Measured with `selfheal-speed`: 1 GiB of real GitHub
-//! Actions job logs in 1.45 s, 0.71x the speed of `grep -ciE
-//! 'error|fail|exception'`, in 24 MiB.
+//! Actions job logs in 1.4-1.6 s, 0.6-0.8x the speed of `grep -ciE
+//! 'error|fail|exception'`, in 25 MiB.
 //!
 //! Everything here is lenient toward messy input (invalid UTF-8, CRLF, bare
 //! carriage returns, binary noise, huge lines): the worst a bad line can do
