@@ -107,8 +107,6 @@ struct LineScan {
     scanner: LiteralScanner,
     /// What each literal of `scanner` tells.
     kind: Vec<Found>,
-    /// For each literal, its length.
-    len: Vec<usize>,
 }
 
 #[derive(Clone, Copy)]
@@ -132,7 +130,6 @@ static LINE_SCAN: LazyLock<LineScan> = LazyLock::new(|| {
     LineScan {
         scanner: LiteralScanner::new(literals.iter().map(|(l, _)| l))
             .expect("literals are long enough"),
-        len: literals.iter().map(|(l, _)| l.len()).collect(),
         kind: literals.iter().map(|(_, k)| *k).collect(),
     }
 });
@@ -146,7 +143,8 @@ impl LineScan {
         // Matches come roughly in order, so the line they fall in is
         // usually the one found last.
         let mut cursor = 0;
-        self.scanner.for_each(text, |start, i| {
+        self.scanner.for_each(text, |found, i| {
+            let start = found.start;
             let begins = |j: usize| {
                 j.checked_sub(1)
                     .and_then(|p| lines.get(p))
@@ -162,7 +160,7 @@ impl LineScan {
                 return false;
             };
             // Lines lie back to back: a match may run into the next one.
-            if start + self.len[i] <= line.end {
+            if found.end <= line.end {
                 match self.kind[i] {
                     Found::Keyword => line.facts.keyword = true,
                     Found::Signature(signature) => line.facts.infra |= 1 << signature,

@@ -29,12 +29,10 @@ pub(crate) struct GatedSet {
     regexes: Vec<Regex>,
     /// Patterns with no usable literal: always run.
     ungated: u128,
-    /// Every pattern's literals, lowercase.
-    literals: LiteralScanner,
-    /// For each literal of `literals`, the pattern it belongs to.
-    owner: Vec<usize>,
-    /// The literals again, for callers that scan for them themselves.
-    literal_list: Vec<(usize, Vec<u8>)>,
+    /// Every pattern's literals, lowercase, with the pattern each gates.
+    literals: Vec<(usize, Vec<u8>)>,
+    /// Looks for `literals`, in the same order.
+    scanner: LiteralScanner,
 }
 
 impl GatedSet {
@@ -47,8 +45,7 @@ impl GatedSet {
     {
         let mut regexes = Vec::new();
         let mut ungated = 0u128;
-        let mut all_literals: Vec<Vec<u8>> = Vec::new();
-        let mut owner = Vec::new();
+        let mut all_literals: Vec<(usize, Vec<u8>)> = Vec::new();
         for (i, pattern) in patterns.into_iter().enumerate() {
             let pattern = pattern.as_ref();
             if i >= MAX_PATTERNS {
@@ -68,23 +65,18 @@ impl GatedSet {
                 });
             match literals {
                 Some(set) => {
-                    for literal in set {
-                        all_literals.push(literal);
-                        owner.push(i);
-                    }
+                    all_literals.extend(set.into_iter().map(|literal| (i, literal)));
                 }
                 None => ungated |= 1 << i,
             }
         }
-        let literals = LiteralScanner::new(&all_literals)
+        let scanner = LiteralScanner::new(all_literals.iter().map(|(_, l)| l))
             .ok_or_else(|| regex::Error::Syntax("gate literal too short".into()))?;
-        let literal_list = owner.iter().copied().zip(all_literals).collect();
         Ok(Self {
             regexes,
             ungated,
-            literals,
-            owner,
-            literal_list,
+            literals: all_literals,
+            scanner,
         })
     }
 
@@ -92,7 +84,7 @@ impl GatedSet {
     /// them along with other literals and passes what it found to
     /// [`Self::first_match_among`].
     pub(crate) fn literals(&self) -> impl Iterator<Item = (usize, &[u8])> {
-        self.literal_list.iter().map(|(i, l)| (*i, l.as_slice()))
+        self.literals.iter().map(|(i, l)| (*i, l.as_slice()))
     }
 
     /// [`Self::first_match`], given the patterns whose literals the caller
@@ -106,17 +98,14 @@ impl GatedSet {
         self.first_of(text, mask)
     }
 
-    /// The patterns that may match `text`: a superset of those that do.
-    fn candidates(&self, text: &str) -> u128 {
-        if has_folded(text) {
-            return u128::MAX;
-        }
-        let mut mask = self.ungated;
-        self.literals.for_each(text.as_bytes(), |_, i| {
-            mask |= 1 << self.owner[i];
+    /// A bit per pattern whose literal occurs in `text`.
+    fn found(&self, text: &str) -> u128 {
+        let mut found = 0;
+        self.scanner.for_each(text.as_bytes(), |_, i| {
+            found |= 1 << self.literals[i].0;
             true
         });
-        mask
+        found
     }
 
     /// Whether any pattern matches.
@@ -126,9 +115,10 @@ impl GatedSet {
 
     /// The lowest-numbered pattern that matches.
     pub(crate) fn first_match(&self, text: &str) -> Option<usize> {
-        self.first_of(text, self.candidates(text))
+        self.first_match_among(text, self.found(text))
     }
 
+    /// The lowest-numbered pattern of `mask` that matches.
     fn first_of(&self, text: &str, mut mask: u128) -> Option<usize> {
         while mask != 0 {
             let i = mask.trailing_zeros() as usize;

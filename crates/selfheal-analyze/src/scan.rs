@@ -7,14 +7,15 @@
 //! many case-folded literals. Here each literal is known by a window of its
 //! bytes, case-folded: four bytes for a literal shorter than eight, eight
 //! bytes (two `u32` halves) for a longer one. The text is scanned by
-//! hashing the four bytes at every position into a table of two bits per
-//! hash (16 KiB, so it stays in L1 cache): one bit for "a short literal's
-//! window may start here", one for "a long literal's first half may". The
-//! second half of a long window is checked in a second table, so common
-//! fragments such as `ving` or `comp` cost little. Positions are
-//! independent, so the processor overlaps them, eight per step. Where the
-//! tables say "maybe", the literals with that hash are compared in full:
-//! answers are exact.
+//! hashing the four bytes at every position into a table of one byte per
+//! hash (32 KiB): one bit for "a short literal's window may start here",
+//! one for "a long literal's first half may". The second half of a long
+//! window is checked in a second table, so common fragments such as `ving`
+//! or `comp` cost little. Positions are independent, so the processor
+//! overlaps them, eight per step. Where the tables say "maybe", the
+//! literals with that hash are compared in full: answers are exact.
+
+use std::ops::Range;
 
 /// Literals shorter than this cannot be searched for.
 pub(crate) const MIN_LEN: usize = 4;
@@ -122,22 +123,21 @@ impl LiteralScanner {
                 continue;
             }
             let i = unique.len();
-            let literal = literal.as_slice();
             if literal.len() >= LONG {
-                let offset = best_window(literal, LONG);
-                let first = read_u32(literal, offset)?;
-                let second = read_u32(literal, offset + 4)?;
+                let offset = best_window(&literal, LONG);
+                let first = read_u32(&literal, offset)?;
+                let second = read_u32(&literal, offset + 4)?;
                 table[hash(first) as usize] |= LONG_HALF;
                 let p = pair_hash(first, second);
                 pairs[(p / 64) as usize] |= 1 << (p % 64);
                 long.push((p, i, offset));
             } else {
-                let offset = best_window(literal, MIN_LEN);
-                let h = hash(read_u32(literal, offset)?);
+                let offset = best_window(&literal, MIN_LEN);
+                let h = hash(read_u32(&literal, offset)?);
                 table[h as usize] |= SHORT;
                 short.push((h, i, offset));
             }
-            unique.push(literal.to_vec());
+            unique.push(literal);
             ids.push(vec![id]);
         }
         short.sort_unstable();
@@ -152,9 +152,9 @@ impl LiteralScanner {
         })
     }
 
-    /// Calls `f(start, literal index)` for each literal occurrence (in no
+    /// Calls `f(where, literal index)` for each literal occurrence (in no
     /// promised order) until `f` returns false.
-    pub(crate) fn for_each(&self, hay: &[u8], mut f: impl FnMut(usize, usize) -> bool) {
+    pub(crate) fn for_each(&self, hay: &[u8], mut f: impl FnMut(Range<usize>, usize) -> bool) {
         // Eight positions per step from two loads; most steps find nothing.
         let mut at = 0;
         while let Some(chunk) = hay.get(at..at + 16) {
@@ -198,7 +198,7 @@ impl LiteralScanner {
         hay: &[u8],
         pos: usize,
         bits: u8,
-        f: &mut impl FnMut(usize, usize) -> bool,
+        f: &mut impl FnMut(Range<usize>, usize) -> bool,
     ) -> bool {
         let Some(first) = read_u32(hay, pos) else {
             return true;
@@ -226,7 +226,7 @@ impl LiteralScanner {
         pos: usize,
         list: &[(u32, usize, usize)],
         h: u32,
-        f: &mut impl FnMut(usize, usize) -> bool,
+        f: &mut impl FnMut(Range<usize>, usize) -> bool,
     ) -> bool {
         let first = list.partition_point(|&(lh, _, _)| lh < h);
         for &(lh, i, offset) in &list[first..] {
@@ -238,7 +238,9 @@ impl LiteralScanner {
                 && hay
                     .get(pos - offset..pos - offset + literal.len())
                     .is_some_and(|s| s.eq_ignore_ascii_case(literal))
-                && !self.ids[i].iter().all(|&id| f(pos - offset, id))
+                && !self.ids[i]
+                    .iter()
+                    .all(|&id| f(pos - offset..pos - offset + literal.len(), id))
             {
                 return false;
             }
@@ -302,8 +304,9 @@ mod tests {
             "write /tmp/x: No space left on device.........no space left on devic",
         ] {
             let mut got = Vec::new();
-            scanner.for_each(hay.as_bytes(), |start, i| {
-                got.push((start, i));
+            scanner.for_each(hay.as_bytes(), |found, i| {
+                assert_eq!(found.len(), literals[i].len());
+                got.push((found.start, i));
                 true
             });
             got.sort_unstable();

@@ -103,8 +103,8 @@ pub(crate) struct Generic {
     follow: u8,
     /// Lines seen but not yet classified, oldest first.
     pending: Vec<Pending>,
-    /// Their trimmed texts, back to back (valid UTF-8: see [`Self::quiet`]).
-    pending_text: Vec<u8>,
+    /// Their trimmed texts, back to back.
+    pending_text: String,
     /// Non-empty lines after the last keyword line that are still queued,
     /// counting down: any of them may turn out to be a follow-up.
     after_keyword: u8,
@@ -185,26 +185,18 @@ impl Generic {
 
     /// A line that the engine handed to the parsers.
     pub(crate) fn feed(&mut self, line: &Line<'_>) {
-        self.queue(
-            line.no,
-            line.text.trim().as_bytes(),
-            line.hit,
-            line.gha_error,
-        );
+        self.queue(line.no, line.text.trim(), line.hit, line.gha_error);
     }
 
-    /// A line that no parser looked at, while [`Self::wants_more`]: raw
-    /// bytes, decoded only if they are ever needed.
+    /// A line that no parser looked at, while [`Self::wants_more`], as raw
+    /// bytes: decoded and trimmed exactly as the parsers' lines are
+    /// (decoding borrows when the bytes are valid UTF-8, as they nearly
+    /// always are).
     pub(crate) fn quiet(&mut self, no: u64, bytes: &[u8]) {
-        if bytes.is_ascii() {
-            self.queue(no, bytes.trim_ascii(), false, false);
-        } else {
-            let text = String::from_utf8_lossy(bytes);
-            self.queue(no, text.trim().as_bytes(), false, false);
-        }
+        self.queue(no, String::from_utf8_lossy(bytes).trim(), false, false);
     }
 
-    fn queue(&mut self, no: u64, text: &[u8], keyword: bool, gha_error: bool) {
+    fn queue(&mut self, no: u64, text: &str, keyword: bool, gha_error: bool) {
         if keyword {
             self.after_keyword = FOLLOW;
         } else if text.is_empty() {
@@ -213,7 +205,7 @@ impl Generic {
         } else {
             self.after_keyword = self.after_keyword.saturating_sub(1);
         }
-        self.pending_text.extend_from_slice(text);
+        self.pending_text.push_str(text);
         self.pending.push(Pending {
             no,
             end: self.pending_text.len(),
@@ -239,8 +231,7 @@ impl Generic {
         let text = std::mem::take(&mut self.pending_text);
         let line_text = |i: usize| {
             let start = if i == 0 { 0 } else { pending[i - 1].end };
-            // Every piece was pushed from a `&str`.
-            std::str::from_utf8(&text[start..pending[i].end]).unwrap_or("")
+            &text[start..pending[i].end]
         };
         // Newest first, until the ring's worth of error-like lines is found.
         let mut errorish = vec![false; pending.len()];
@@ -417,7 +408,7 @@ mod tests {
             // The engine hands over keyword lines and, while it wants
             // them, the lines after.
             if *keyword {
-                lazy.queue(*no, text.trim().as_bytes(), true, false);
+                lazy.queue(*no, text.trim(), true, false);
             } else if lazy.wants_more() {
                 lazy.quiet(*no, text.as_bytes());
             }

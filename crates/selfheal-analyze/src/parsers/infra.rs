@@ -294,7 +294,7 @@ pub(crate) fn first_match_plain(text: &str) -> Option<usize> {
         regex::RegexSet::new(
             SIGNATURES
                 .iter()
-                .map(|s| s.pattern.replace(r"\b", r"(?-u:\b)")),
+                .map(|s| super::ascii_word_boundaries(s.pattern)),
         )
         .expect("valid regexes")
     });

@@ -212,12 +212,16 @@ pub(crate) trait Parser {
     fn active(&self) -> bool;
 }
 
-/// Compiles a parser's pattern with ASCII word boundaries. Unicode `\b`
-/// makes the regex engines fall back to a slow NFA on any line with
-/// non-ASCII text (test runners print ✓ and ✕), and no pattern here needs
-/// words outside ASCII.
+/// `pattern` with ASCII word boundaries. Unicode `\b` makes the regex
+/// engines fall back to a slow NFA on any line with non-ASCII text (test
+/// runners print ✓ and ✕), and no pattern here needs words outside ASCII.
+pub(crate) fn ascii_word_boundaries(pattern: &str) -> String {
+    pattern.replace(r"\b", r"(?-u:\b)")
+}
+
+/// Compiles a parser's pattern (see [`ascii_word_boundaries`]).
 pub(crate) fn re(pattern: &str) -> Result<regex::Regex, regex::Error> {
-    regex::Regex::new(&pattern.replace(r"\b", r"(?-u:\b)"))
+    regex::Regex::new(&ascii_word_boundaries(pattern))
 }
 
 /// [`re`] for a set of patterns, behind a literal gate (see [`crate::gate`]).
@@ -229,7 +233,7 @@ where
     crate::gate::GatedSet::new(
         patterns
             .into_iter()
-            .map(|p| p.as_ref().replace(r"\b", r"(?-u:\b)")),
+            .map(|p| ascii_word_boundaries(p.as_ref())),
     )
 }
 
