@@ -140,6 +140,8 @@ impl EventSink for HumanPrinter {
                     }
                     Stage::Validate => "running the tests in the sandbox",
                     Stage::Commit => "committing the fix",
+                    Stage::Fetch => "fetching the run",
+                    Stage::Publish => "publishing the fix",
                 };
                 self.spin(message.into());
             }
@@ -192,6 +194,10 @@ impl EventSink for HumanPrinter {
                     &commit[..commit.len().min(12)]
                 ));
             }
+            Event::Published { publication } => {
+                self.stop_spinner();
+                self.line(&describe_publication(publication));
+            }
             Event::Finished { outcome } => {
                 self.stop_spinner();
                 if let Outcome::NotFixed { reason } = outcome {
@@ -229,4 +235,36 @@ pub fn render_diff(diff: &str, color: bool) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// One line saying where a fix went.
+pub fn describe_publication(publication: &selfheal_types::Publication) -> String {
+    use selfheal_types::Publication;
+    match publication {
+        Publication::Opened { number, url, .. } => {
+            format!("  opened pull request #{number}: {url}")
+        }
+        Publication::Updated {
+            number,
+            url,
+            pushed,
+            note,
+            ..
+        } => {
+            let mut text = format!("  updated pull request #{number}: {url}");
+            if !pushed {
+                let _ = write!(
+                    text,
+                    " (fix not pushed: {})",
+                    note.as_deref().unwrap_or("the branch moved on")
+                );
+            }
+            text
+        }
+        Publication::Commented { number, url } => format!("  commented on #{number}: {url}"),
+        Publication::DryRun { path } => {
+            format!("  dry run: the pull request that would be opened is in {path}")
+        }
+        Publication::Failed { error } => format!("  could not publish: {error}"),
+    }
 }

@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use selfheal_types::RunInfo;
 
 use crate::run_json::{self, MAX_RUN_JSON, RunJson};
-use crate::{CiProvider, MonitorError};
+use crate::{CiProvider, MonitorError, RunFilter};
 
 /// A run whose logs are on disk.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,10 +175,18 @@ impl SortKey {
 
 #[async_trait::async_trait]
 impl CiProvider for OfflineCache {
+    fn name(&self) -> &'static str {
+        "offline cache"
+    }
+
     /// The cache holds the runs someone chose to keep, which are failed runs
     /// by convention; there is no status to check.
-    async fn failed_runs(&self) -> Result<Vec<RunInfo>, MonitorError> {
+    async fn failed_runs(&self, _filter: &RunFilter) -> Result<Vec<RunInfo>, MonitorError> {
         Ok(self.runs()?.into_iter().map(|r| r.info).collect())
+    }
+
+    async fn run(&self, id: &str) -> Result<RunInfo, MonitorError> {
+        Ok(self.select(Some(id))?.info)
     }
 
     async fn fetch_logs(&self, run: &RunInfo) -> Result<PathBuf, MonitorError> {

@@ -53,6 +53,22 @@ pub enum MonitorError {
         source: zip::result::ZipError,
     },
 
+    /// A CI provider or forge failed (HTTP, authentication, permissions,
+    /// rate limits). `message` is one line, with a `hint:` where the user can act.
+    #[error("{provider}: {message}")]
+    Provider {
+        provider: &'static str,
+        message: String,
+        /// The HTTP status, when there was one.
+        status: Option<u16>,
+        /// Whether trying again later may succeed (5xx, 429, connection errors).
+        retryable: bool,
+    },
+
+    /// A run-logs archive that would write outside the cache, or is too big.
+    #[error("refusing run-logs archive {source_name}: {reason}")]
+    UnsafeArchive { source_name: String, reason: String },
+
     #[error("cannot {action} {}: {source}", path.display())]
     Io {
         action: &'static str,

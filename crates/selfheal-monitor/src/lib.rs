@@ -1,12 +1,16 @@
-//! Where failed runs come from.
+//! Where failed runs come from, and where fixes go.
 //!
-//! The repair loop asks a [`CiProvider`] for failed runs and for a local copy
-//! of one run's logs; it never cares where they came from. Today there is
-//! one provider, the [`OfflineCache`] of logs kept under
-//! `<repo>/.selfheal/logs/`, which makes every repair reproducible without a
-//! network. GitHub Actions comes next behind the same trait: its
-//! `fetch_logs` will download the run-logs zip into that same cache (with a
-//! `run.json` beside the logs), so a run fetched once replays offline.
+//! The CLI asks a [`CiProvider`] for failed runs and for a local copy of one
+//! run's logs; the repair never cares where they came from. Two providers
+//! exist: the [`OfflineCache`] of logs kept under `<repo>/.selfheal/logs/`,
+//! which makes every repair reproducible without a network, and GitHub
+//! Actions (`selfheal-github`), whose `fetch_logs` unpacks the run-logs zip
+//! into that same cache with a `run.json` beside the logs, so a run fetched
+//! once replays offline exactly. A later GitLab provider is one more impl.
+//!
+//! [`Forge`] is the other direction: the pull requests and comments that
+//! propose a validated fix. The [`Ledger`] remembers what was handled, so the
+//! same failure is never repaired twice.
 //!
 //! Logs are handed on as paths, not parsed: a folder in GitHub's run-log
 //! layout, a zip, or a single file are all things the analyser reads.
@@ -16,6 +20,7 @@
 
 mod cache;
 mod error;
+mod forge;
 mod run_json;
 
 use std::path::PathBuf;
@@ -24,12 +29,39 @@ use selfheal_types::RunInfo;
 
 pub use cache::{CachedRun, OfflineCache, ensure_self_ignored, run_from_logs_path};
 pub use error::MonitorError;
+pub use forge::{Comment, Forge, NewPullRequest, PullRequest};
+
+/// Conclusions of runs that a code change may repair.
+pub const REPAIRABLE_CONCLUSIONS: &[&str] = &["failure", "timed_out"];
+/// Conclusions that are reported but never repaired: the workflow did not start.
+pub const REPORTED_CONCLUSIONS: &[&str] = &["startup_failure"];
+
+/// Which runs to look at; every field narrows, empty ones do not.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunFilter {
+    /// Workflow names or file names (`CI`, `ci.yml`); empty: every workflow.
+    pub workflows: Vec<String>,
+    /// Workflow names or file names to leave out.
+    pub exclude_workflows: Vec<String>,
+    pub branch: Option<String>,
+    pub event: Option<String>,
+    pub head_sha: Option<String>,
+    /// At most this many runs, newest first; `None`: all of them.
+    pub limit: Option<usize>,
+}
 
 /// A source of failed CI runs and their logs.
 #[async_trait::async_trait]
 pub trait CiProvider: Send + Sync {
-    /// Runs that failed, newest first.
-    async fn failed_runs(&self) -> Result<Vec<RunInfo>, MonitorError>;
+    /// A short name for messages (`github`, `offline cache`).
+    fn name(&self) -> &'static str;
+
+    /// Runs matching `filter` whose conclusion is in
+    /// [`REPAIRABLE_CONCLUSIONS`] or [`REPORTED_CONCLUSIONS`], newest first.
+    async fn failed_runs(&self, filter: &RunFilter) -> Result<Vec<RunInfo>, MonitorError>;
+
+    /// One run by id, with its jobs where the provider knows them.
+    async fn run(&self, id: &str) -> Result<RunInfo, MonitorError>;
 
     /// Makes the run's logs available locally and returns where they are (a
     /// folder in GitHub's run-log layout, a zip, or a file).

@@ -66,6 +66,7 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<RunJson, MonitorError> {
             repository,
             created_at: text_field("created_at"),
             html_url: text_field("html_url"),
+            ..RunInfo::default()
         },
     })
 }

@@ -184,6 +184,7 @@ impl Orchestrator<'_> {
             tokens: TokenUsage::default(),
             timings_ms: BTreeMap::new(),
             duration_ms: 0,
+            publication: None,
         };
 
         let outcome = match pick_target(&analysis) {

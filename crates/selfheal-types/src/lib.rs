@@ -159,6 +159,10 @@ impl Analysis {
 }
 
 /// What selfheal knows about a CI run, from GitHub or from the offline cache's `run.json`.
+///
+/// Every field but `id` is optional, so a hand-made `run.json` with only a
+/// commit still works; the GitHub provider fills in everything it can, and
+/// the cache keeps it so that an offline replay sees the same run.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunInfo {
     pub id: String,
@@ -176,6 +180,79 @@ pub struct RunInfo {
     #[serde(default)]
     pub created_at: Option<String>,
     #[serde(default)]
+    pub html_url: Option<String>,
+    /// What triggered the run: `push`, `pull_request`, `schedule`, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// `failure`, `timed_out`, `startup_failure`, `success`, ... (`None` while running).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conclusion: Option<String>,
+    /// `owner/name` of the repository the head commit lives in; differs from
+    /// `repository` for a pull request from a fork.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_repository: Option<String>,
+    /// Who the head commit is by, to recognise selfheal's own commits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_author: Option<CommitAuthor>,
+    /// The workflow file, relative to the repository root (`.github/workflows/ci.yml`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow_path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_attempt: Option<u32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jobs: Vec<JobInfo>,
+    /// Pull requests the run belongs to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pull_requests: Vec<PullRequestRef>,
+}
+
+impl RunInfo {
+    /// Whether the run tested a pull request whose head lives in another repository.
+    pub fn is_from_fork(&self) -> bool {
+        match (&self.head_repository, &self.repository) {
+            (Some(head), Some(base)) => !head.eq_ignore_ascii_case(base),
+            _ => false,
+        }
+    }
+}
+
+/// The author of a commit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitAuthor {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+/// One job of a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobInfo {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub conclusion: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html_url: Option<String>,
+    /// Names of the steps that failed, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_steps: Vec<String>,
+}
+
+/// A pull request a run belongs to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullRequestRef {
+    pub number: u64,
+    /// The branch the PR proposes.
+    pub head_branch: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_sha: Option<String>,
+    /// `owner/name` the head branch lives in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_repository: Option<String>,
+    /// The branch it would merge into.
+    pub base_branch: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub html_url: Option<String>,
 }
 
@@ -262,6 +339,8 @@ impl ValidationReport {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
+    /// Downloading the run's logs (and the failing commit, when the clone lacks it).
+    Fetch,
     Analyze,
     /// Materialising the failing commit in a temporary tree.
     Checkout,
@@ -272,6 +351,8 @@ pub enum Stage {
     Approve,
     Validate,
     Commit,
+    /// Pushing the fix branch and opening or updating the pull request.
+    Publish,
 }
 
 /// How one attempt ended.
@@ -328,6 +409,35 @@ impl Outcome {
     }
 }
 
+/// Where a validated fix went after it was committed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Publication {
+    /// A pull request was opened.
+    Opened {
+        number: u64,
+        url: String,
+        branch: String,
+    },
+    /// An open pull request for the same failure was updated instead.
+    Updated {
+        number: u64,
+        url: String,
+        branch: String,
+        /// Whether the fix commit was pushed onto its branch (only when that fast-forwards).
+        pushed: bool,
+        /// Why not, when it was not.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// The fix was posted as a comment (a pull request from a fork, or `--comment`).
+    Commented { number: u64, url: String },
+    /// `--dry-run`: what would have been published, written to `path`.
+    DryRun { path: String },
+    /// Publishing was attempted and failed; the validated fix is still in the record.
+    Failed { error: String },
+}
+
 /// The record of one `selfheal run`, written to `.selfheal/results/`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RepairRecord {
@@ -347,6 +457,9 @@ pub struct RepairRecord {
     /// Milliseconds spent in stages outside the attempts (analysis, checkout, commit).
     pub timings_ms: BTreeMap<Stage, u64>,
     pub duration_ms: u64,
+    /// Where the fix went (pull request, comment, dry run); absent when nothing was published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publication: Option<Publication>,
 }
 
 /// Progress of a repair, for printers: the human one draws spinners, `--json` stays quiet.
@@ -392,6 +505,9 @@ pub enum Event {
     },
     Finished {
         outcome: Outcome,
+    },
+    Published {
+        publication: Publication,
     },
 }
 

@@ -181,7 +181,9 @@ async fn the_cache_is_a_ci_provider() -> Result<()> {
     run_dir(cache.dir(), "11", None)?;
     let expected_logs = cache.dir().join("10");
     let provider: Box<dyn CiProvider> = Box::new(cache);
-    let runs = provider.failed_runs().await?;
+    let runs = provider
+        .failed_runs(&selfheal_monitor::RunFilter::default())
+        .await?;
     let ids: Vec<&str> = runs.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, ["11", "10"]);
     assert_eq!(provider.fetch_logs(&runs[1]).await?, expected_logs);
