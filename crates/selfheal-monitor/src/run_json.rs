@@ -155,6 +155,7 @@ mod tests {
             repository: Some("o/r".into()),
             created_at: Some("2026-01-02T03:04:05Z".into()),
             html_url: Some("https://github.com/o/r/actions/runs/123".into()),
+            ..RunInfo::default()
         };
         let text = serde_json::to_string(&info).expect("serializes");
         let parsed = parse(&text, Path::new("run.json")).expect("parses");
@@ -179,6 +180,7 @@ mod tests {
                 repository: Some("octo/cat".into()),
                 created_at: Some("2026-03-04T05:06:07Z".into()),
                 html_url: None,
+                ..RunInfo::default()
             }
         );
     }
