@@ -58,7 +58,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Status> {
 
     let orchestrator = Orchestrator {
         repo,
-        reasoner: &reasoner,
+        model: &reasoner,
         sandbox: &sandbox,
         approver: approver.as_ref(),
         events,

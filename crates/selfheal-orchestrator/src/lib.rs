@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use selfheal_analyze::{AnalyzeOptions, analyze_path, analyze_reader};
 use selfheal_git::{Repo, Signature, Worktree};
 use selfheal_patch::ChangeSet;
-use selfheal_reason::{PreviousAttempt, Reasoner, RepairRequest};
+use selfheal_reason::{PreviousAttempt, RepairModel, RepairRequest};
 use selfheal_types::{
     Analysis, Attempt, AttemptOutcome, Category, Diagnosis, Event, Failure, Outcome, RepairRecord,
     RunInfo, Stage, TokenUsage, ValidationReport,
@@ -137,7 +137,7 @@ pub struct RepairJob {
 /// The concrete parts the loop drives.
 pub struct Orchestrator<'a> {
     pub repo: &'a Repo,
-    pub reasoner: &'a Reasoner,
+    pub model: &'a dyn RepairModel,
     pub sandbox: &'a dyn Sandbox,
     pub approver: &'a dyn Approver,
     pub events: &'a dyn EventSink,
@@ -349,7 +349,7 @@ impl Orchestrator<'_> {
             files,
             previous: previous.to_vec(),
         };
-        let proposal = self.reasoner.propose(&request).await;
+        let proposal = self.model.propose(&request).await;
         attempt.timings_ms.insert(Stage::Reason, elapsed_ms(t));
         let proposal = match proposal {
             Ok(p) => p,

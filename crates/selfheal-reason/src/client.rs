@@ -409,3 +409,14 @@ mod tests {
         assert!(e.chars().count() <= 301);
     }
 }
+
+#[async_trait::async_trait]
+impl crate::RepairModel for Reasoner {
+    fn name(&self) -> &str {
+        &self.settings.model
+    }
+
+    async fn propose(&self, req: &RepairRequest) -> Result<Proposal, ReasonError> {
+        Reasoner::propose(self, req).await
+    }
+}

@@ -29,6 +29,19 @@ pub use error::ReasonError;
 pub use prompt::{PLACEHOLDERS, Prompts};
 pub use reply::reply_json_schema;
 
+/// Whatever answers a [`RepairRequest`] with a [`Proposal`]: the
+/// OpenAI-compatible [`Reasoner`] in the binary, scripted models in tests,
+/// and later a ladder of models or a cache of recorded replies.
+#[async_trait::async_trait]
+pub trait RepairModel: Send + Sync {
+    /// The model's name, for the record.
+    fn name(&self) -> &str;
+
+    /// One answer to one request. [`ReasonError::is_retryable`] tells the
+    /// loop whether another attempt may get a better answer.
+    async fn propose(&self, req: &RepairRequest) -> Result<Proposal, ReasonError>;
+}
+
 /// How to reach the model and how to ask it.
 #[derive(Clone, PartialEq)]
 pub struct LlmSettings {
