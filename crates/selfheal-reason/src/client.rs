@@ -389,6 +389,17 @@ fn excerpt(text: &str) -> String {
     format!("{}…", &flat[..cut])
 }
 
+#[async_trait::async_trait]
+impl crate::RepairModel for Reasoner {
+    fn name(&self) -> &str {
+        &self.settings.model
+    }
+
+    async fn propose(&self, req: &RepairRequest) -> Result<Proposal, ReasonError> {
+        Reasoner::propose(self, req).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -407,16 +418,5 @@ mod tests {
         let e = excerpt(&long);
         assert!(!e.contains('\n'));
         assert!(e.chars().count() <= 301);
-    }
-}
-
-#[async_trait::async_trait]
-impl crate::RepairModel for Reasoner {
-    fn name(&self) -> &str {
-        &self.settings.model
-    }
-
-    async fn propose(&self, req: &RepairRequest) -> Result<Proposal, ReasonError> {
-        Reasoner::propose(self, req).await
     }
 }
