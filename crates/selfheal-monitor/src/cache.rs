@@ -8,6 +8,7 @@ use std::time::SystemTime;
 
 use selfheal_types::RunInfo;
 
+use crate::archive::{self, ArchiveLimits};
 use crate::run_json::{self, MAX_RUN_JSON, RunJson};
 use crate::{CiProvider, MonitorError, RunFilter};
 
@@ -86,6 +87,90 @@ impl OfflineCache {
             })
     }
 
+    /// Unpacks GitHub's run-logs zip for `run` into `<cache>/<run.id>/`, with
+    /// `run.json` holding all of `run` beside the logs, so that
+    /// [`select`](Self::select) replays the run exactly; see
+    /// [`store_zip_file_with_limits`](Self::store_zip_file_with_limits).
+    pub fn store_zip_file(&self, run: &RunInfo, zip: &Path) -> Result<CachedRun, MonitorError> {
+        self.store_zip_file_with_limits(run, zip, ArchiveLimits::default())
+    }
+
+    /// [`store_zip_file`](Self::store_zip_file) within `limits`.
+    ///
+    /// The zip is read from disk entry by entry, never whole into memory.
+    /// An archive with a name that could land outside the run's folder, a
+    /// link, or more entries or inflated bytes than `limits` allow is refused
+    /// with [`MonitorError::UnsafeArchive`], as is a run id that is not a plain
+    /// file name. The logs are unpacked into a hidden folder in the cache
+    /// and renamed into place once complete, so a failure leaves nothing
+    /// behind and an earlier copy of the run is replaced only by a complete one.
+    pub fn store_zip_file_with_limits(
+        &self,
+        run: &RunInfo,
+        zip: &Path,
+        limits: ArchiveLimits,
+    ) -> Result<CachedRun, MonitorError> {
+        if let Err(why) = safe_run_id(&run.id) {
+            return Err(MonitorError::UnsafeArchive {
+                source_name: zip.display().to_string(),
+                reason: format!("run id `{}` {why}", run.id.escape_debug()),
+            });
+        }
+        // `.selfheal/` as a whole, so the ledger beside the logs is ignored too.
+        let own_dir = self.dir.parent().unwrap_or(&self.dir);
+        ensure_self_ignored(own_dir).map_err(MonitorError::io("create", own_dir.to_path_buf()))?;
+        fs::create_dir_all(&self.dir).map_err(MonitorError::io("create", self.dir.clone()))?;
+
+        let partial = Scratch::create(&self.dir, "partial", &run.id)?;
+        archive::unpack(zip, &partial.path, limits)?;
+        let run_json = partial.path.join("run.json");
+        let mut text = serde_json::to_string_pretty(run).map_err(|e| MonitorError::BadRunJson {
+            path: run_json.clone(),
+            reason: e.to_string(),
+        })?;
+        text.push('\n');
+        fs::write(&run_json, text).map_err(MonitorError::io("write", run_json.clone()))?;
+
+        let target = self.dir.join(&run.id);
+        let old = match fs::symlink_metadata(&target) {
+            Ok(_) => {
+                // Moved aside, not deleted, until the new copy is in place.
+                let aside = Scratch::reserve(&self.dir, "replaced", &run.id);
+                fs::rename(&target, &aside.path)
+                    .map_err(MonitorError::io("move aside", target.clone()))?;
+                Some(aside)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(source) => {
+                return Err(MonitorError::Io {
+                    action: "inspect",
+                    path: target,
+                    source,
+                });
+            }
+        };
+        if let Err(source) = fs::rename(&partial.path, &target) {
+            // Put the earlier copy back; where even that fails, leave it
+            // hidden in the cache rather than delete it.
+            if let Some(old) = old
+                && fs::rename(&old.path, &target).is_err()
+            {
+                old.keep();
+            }
+            return Err(MonitorError::Io {
+                action: "move into place",
+                path: target,
+                source,
+            });
+        }
+        partial.keep();
+        drop(old);
+        Ok(CachedRun {
+            info: run.clone(),
+            logs: target,
+        })
+    }
+
     fn entries(&self) -> Result<Vec<Entry>, MonitorError> {
         let read = match fs::read_dir(&self.dir) {
             Ok(read) => read,
@@ -139,6 +224,95 @@ impl OfflineCache {
         }
         entries.sort_by(|a, b| b.key.cmp(&a.key));
         Ok(entries)
+    }
+}
+
+/// Whether `id` can name a folder in the cache: plain ASCII letters, digits,
+/// `-`, `_` and `.`, not starting with `.` (those are hidden and skipped).
+fn safe_run_id(id: &str) -> Result<(), &'static str> {
+    if id.is_empty() {
+        return Err("is empty");
+    }
+    if id.len() > 128 {
+        return Err("is longer than 128 characters");
+    }
+    if id.starts_with('.') {
+        return Err("starts with `.`");
+    }
+    if !id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    {
+        return Err("is not a plain file name (letters, digits, `-`, `_`, `.`)");
+    }
+    Ok(())
+}
+
+/// A hidden folder in the cache, removed when dropped unless kept.
+struct Scratch {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl Scratch {
+    /// Creates a new, empty hidden folder.
+    fn create(dir: &Path, purpose: &str, id: &str) -> Result<Self, MonitorError> {
+        loop {
+            let scratch = Self::reserve(dir, purpose, id);
+            match fs::create_dir(&scratch.path) {
+                Ok(()) => return Ok(scratch),
+                // Another process picked the same name; try the next.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(source) => {
+                    let path = scratch.path.clone();
+                    scratch.keep();
+                    return Err(MonitorError::Io {
+                        action: "create",
+                        path,
+                        source,
+                    });
+                }
+            }
+        }
+    }
+
+    /// A fresh hidden name, not created: for something renamed there.
+    fn reserve(dir: &Path, purpose: &str, id: &str) -> Self {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        Self {
+            path: dir.join(format!(
+                ".{purpose}-{id}-{}-{nanos}-{n}",
+                std::process::id()
+            )),
+            keep: false,
+        }
+    }
+
+    fn keep(mut self) {
+        self.keep = true;
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if self.keep {
+            return;
+        }
+        // `symlink_metadata`: a link moved aside is removed, never followed.
+        match fs::symlink_metadata(&self.path) {
+            Ok(meta) if meta.is_dir() => {
+                let _ = fs::remove_dir_all(&self.path);
+            }
+            Ok(_) => {
+                let _ = fs::remove_file(&self.path);
+            }
+            Err(_) => {}
+        }
     }
 }
 

@@ -18,6 +18,7 @@
 //! the logs directly, and [`ensure_self_ignored`] keeps selfheal's own files
 //! out of the user's `git status`.
 
+mod archive;
 mod cache;
 mod error;
 mod forge;
@@ -27,6 +28,7 @@ use std::path::PathBuf;
 
 use selfheal_types::RunInfo;
 
+pub use archive::ArchiveLimits;
 pub use cache::{CachedRun, OfflineCache, ensure_self_ignored, run_from_logs_path};
 pub use error::MonitorError;
 pub use forge::{Comment, Forge, NewPullRequest, PullRequest};

@@ -1,6 +1,7 @@
 mod cache;
 mod logs_path;
 mod samples;
+mod store;
 
 use std::io::Write;
 use std::path::Path;
