@@ -10,7 +10,7 @@ use selfheal_types::RunInfo;
 
 use crate::archive::{self, ArchiveLimits};
 use crate::run_json::{self, MAX_RUN_JSON, RunJson};
-use crate::{CiProvider, MonitorError, RunFilter};
+use crate::{CiProvider, MonitorError, REPAIRABLE_CONCLUSIONS, REPORTED_CONCLUSIONS, RunFilter};
 
 /// A run whose logs are on disk.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -353,10 +353,23 @@ impl CiProvider for OfflineCache {
         "offline cache"
     }
 
+    /// The cached runs that `filter` matches, newest first, up to its limit.
     /// The cache holds the runs someone chose to keep, which are failed runs
-    /// by convention; there is no status to check.
-    async fn failed_runs(&self, _filter: &RunFilter) -> Result<Vec<RunInfo>, MonitorError> {
-        Ok(self.runs()?.into_iter().map(|r| r.info).collect())
+    /// by convention, so a run without a conclusion counts as failed; one
+    /// whose `run.json` names another conclusion (`success`) does not.
+    async fn failed_runs(&self, filter: &RunFilter) -> Result<Vec<RunInfo>, MonitorError> {
+        let failed = |run: &RunInfo| {
+            run.conclusion.as_deref().is_none_or(|c| {
+                REPAIRABLE_CONCLUSIONS.contains(&c) || REPORTED_CONCLUSIONS.contains(&c)
+            })
+        };
+        Ok(self
+            .runs()?
+            .into_iter()
+            .map(|r| r.info)
+            .filter(|run| failed(run) && filter.matches(run))
+            .take(filter.limit.unwrap_or(usize::MAX))
+            .collect())
     }
 
     async fn run(&self, id: &str) -> Result<RunInfo, MonitorError> {

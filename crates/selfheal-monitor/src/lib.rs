@@ -21,6 +21,7 @@
 mod archive;
 mod cache;
 mod error;
+mod filter;
 mod forge;
 mod run_json;
 
@@ -31,6 +32,7 @@ use selfheal_types::RunInfo;
 pub use archive::ArchiveLimits;
 pub use cache::{CachedRun, OfflineCache, ensure_self_ignored, run_from_logs_path};
 pub use error::MonitorError;
+pub use filter::{OwnWork, skip_reason};
 pub use forge::{Comment, Forge, NewPullRequest, PullRequest};
 
 /// Conclusions of runs that a code change may repair.

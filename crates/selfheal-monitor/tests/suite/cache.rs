@@ -197,3 +197,58 @@ async fn the_cache_is_a_ci_provider() -> Result<()> {
     ));
     Ok(())
 }
+
+#[tokio::test]
+async fn the_caches_failed_runs_follow_the_filter_and_its_limit() -> Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let cache = cache_in(tmp.path());
+    for (id, json) in [
+        (
+            "1",
+            r#"{"workflow": "CI", "path": ".github/workflows/ci.yml", "head_branch": "main", "conclusion": "failure"}"#,
+        ),
+        (
+            "2",
+            r#"{"workflow": "Docs", "workflow_path": ".github/workflows/docs.yml", "head_branch": "main", "conclusion": "timed_out"}"#,
+        ),
+        (
+            "3",
+            r#"{"workflow": "CI", "workflow_path": ".github/workflows/ci.yml", "head_branch": "dev", "conclusion": "startup_failure"}"#,
+        ),
+        (
+            "4",
+            r#"{"workflow": "CI", "workflow_path": ".github/workflows/ci.yml", "head_branch": "main", "conclusion": "success"}"#,
+        ),
+        ("5", r#"{"workflow": "CI", "head_branch": "main"}"#),
+    ] {
+        run_dir(cache.dir(), id, Some(json))?;
+    }
+    let listed = |filter: selfheal_monitor::RunFilter| {
+        let cache = cache.clone();
+        async move {
+            let runs = cache.failed_runs(&filter).await?;
+            anyhow::Ok(runs.into_iter().map(|r| r.id).collect::<Vec<_>>())
+        }
+    };
+    let all = selfheal_monitor::RunFilter::default();
+    // Run 4 succeeded; 5 says nothing, and a cached run is a failed one by convention.
+    assert_eq!(listed(all.clone()).await?, ["5", "3", "2", "1"]);
+    let ci_on_main = selfheal_monitor::RunFilter {
+        workflows: vec!["ci".into(), "ci.yml".into()],
+        branch: Some("main".into()),
+        ..all.clone()
+    };
+    assert_eq!(listed(ci_on_main.clone()).await?, ["5", "1"]);
+    let limited = selfheal_monitor::RunFilter {
+        limit: Some(1),
+        ..ci_on_main
+    };
+    assert_eq!(listed(limited).await?, ["5"]);
+    let no_docs = selfheal_monitor::RunFilter {
+        exclude_workflows: vec![".github/workflows/docs.yml".into()],
+        limit: Some(2),
+        ..all
+    };
+    assert_eq!(listed(no_docs).await?, ["5", "3"]);
+    Ok(())
+}
