@@ -2,9 +2,9 @@ use std::path::PathBuf;
 
 /// Everything that can go wrong finding runs and their logs.
 ///
-/// Retrying: nothing here is worth retrying as is; each variant is about
-/// local files the user has to add or fix. The GitHub provider (next) adds
-/// HTTP failures, of which 429 and 5xx will be the retryable ones.
+/// Retrying: only [`MonitorError::Provider`] with `retryable` set (429, 5xx,
+/// lost connections) is worth trying again as is; every other variant is
+/// about local files or an archive the user has to add or fix.
 #[derive(Debug, thiserror::Error)]
 pub enum MonitorError {
     #[error(
@@ -65,7 +65,8 @@ pub enum MonitorError {
         retryable: bool,
     },
 
-    /// A run-logs archive that would write outside the cache, or is too big.
+    /// A run-logs archive that would write outside the cache, holds links,
+    /// or is too big; or a run id that cannot name a folder in the cache.
     #[error("refusing run-logs archive {source_name}: {reason}")]
     UnsafeArchive { source_name: String, reason: String },
 

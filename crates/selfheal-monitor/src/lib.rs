@@ -4,9 +4,19 @@
 //! run's logs; the repair never cares where they came from. Two providers
 //! exist: the [`OfflineCache`] of logs kept under `<repo>/.selfheal/logs/`,
 //! which makes every repair reproducible without a network, and GitHub
-//! Actions (`selfheal-github`), whose `fetch_logs` unpacks the run-logs zip
-//! into that same cache with a `run.json` beside the logs, so a run fetched
-//! once replays offline exactly. A later GitLab provider is one more impl.
+//! Actions (`selfheal-github`), whose `fetch_logs` downloads the run-logs zip
+//! and hands it to [`OfflineCache::store_zip_file`]. That unpacks it into the
+//! cache with a `run.json` beside the logs, so a run fetched once replays
+//! offline exactly, and it trusts nothing in the zip: names that could
+//! escape the run's folder, links, and more entries or inflated bytes than
+//! [`ArchiveLimits`] allow are refused. A later GitLab provider is one more impl.
+//!
+//! Which runs to look at is decided here once for every provider:
+//! [`RunFilter::matches`] narrows by workflow, branch, event and commit, and
+//! [`skip_reason`] says why a run is not one to repair (selfheal's own fix
+//! branches and commits per [`OwnWork`], workflows that did not start,
+//! conclusions no code change repairs). A provider's own query may narrow
+//! first; these rules are the definition.
 //!
 //! [`Forge`] is the other direction: the pull requests and comments that
 //! propose a validated fix. The [`Ledger`] remembers what was handled, so the
@@ -23,6 +33,7 @@ mod cache;
 mod error;
 mod filter;
 mod forge;
+mod ledger;
 mod run_json;
 
 use std::path::PathBuf;
@@ -34,6 +45,7 @@ pub use cache::{CachedRun, OfflineCache, ensure_self_ignored, run_from_logs_path
 pub use error::MonitorError;
 pub use filter::{OwnWork, skip_reason};
 pub use forge::{Comment, Forge, NewPullRequest, PullRequest};
+pub use ledger::{Ledger, LedgerEntry, LedgerOutcome, now_rfc3339};
 
 /// Conclusions of runs that a code change may repair.
 pub const REPAIRABLE_CONCLUSIONS: &[&str] = &["failure", "timed_out"];
@@ -60,8 +72,10 @@ pub trait CiProvider: Send + Sync {
     /// A short name for messages (`github`, `offline cache`).
     fn name(&self) -> &'static str;
 
-    /// Runs matching `filter` whose conclusion is in
-    /// [`REPAIRABLE_CONCLUSIONS`] or [`REPORTED_CONCLUSIONS`], newest first.
+    /// Runs that [`RunFilter::matches`] and whose conclusion is in
+    /// [`REPAIRABLE_CONCLUSIONS`] or [`REPORTED_CONCLUSIONS`], newest first,
+    /// at most `filter.limit` of them. Whether to repair each is
+    /// [`skip_reason`]'s call, not the provider's.
     async fn failed_runs(&self, filter: &RunFilter) -> Result<Vec<RunInfo>, MonitorError>;
 
     /// One run by id, with its jobs where the provider knows them.

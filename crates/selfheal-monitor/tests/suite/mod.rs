@@ -1,4 +1,5 @@
 mod cache;
+mod ledger;
 mod logs_path;
 mod samples;
 mod store;
