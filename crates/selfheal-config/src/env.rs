@@ -11,7 +11,7 @@ pub const OPENAI_BASE_URL: &str = "OPENAI_BASE_URL";
 pub const OPENAI_API_KEY: &str = "OPENAI_API_KEY";
 /// The model name; overrides `[llm] model`.
 pub const SELFHEAL_MODEL: &str = "SELFHEAL_MODEL";
-/// Path of the config file, when `--config` is not given.
+/// Path of the user's config file, when `--config` is not given; replaces the default user file.
 pub const SELFHEAL_CONFIG: &str = "SELFHEAL_CONFIG";
 /// The sandbox image; overrides `[validate] image`.
 pub const SELFHEAL_IMAGE: &str = "SELFHEAL_IMAGE";
@@ -21,10 +21,36 @@ pub const SELFHEAL_MAX_ATTEMPTS: &str = "SELFHEAL_MAX_ATTEMPTS";
 pub const OFFLINE_MODE: &str = "OFFLINE_MODE";
 /// Any non-empty value: no colour in human output (<https://no-color.org>).
 pub const NO_COLOR: &str = "NO_COLOR";
-/// GitHub token for reading runs and opening pull requests.
+/// GitHub token for reading runs and opening pull requests (`[github] token_env` names another).
 pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
-/// The GitHub CLI's token variable, used when `GITHUB_TOKEN` is unset.
+/// The GitHub CLI's token variable, used when `GITHUB_TOKEN` is unset and `token_env` is the default.
 pub const GH_TOKEN: &str = "GH_TOKEN";
+/// A second token used only to push and open pull requests, so that they trigger
+/// workflows (`GITHUB_TOKEN`'s own pushes do not); `[github] pr_token_env` names another.
+pub const SELFHEAL_PR_TOKEN: &str = "SELFHEAL_PR_TOKEN";
+/// `owner/name` of the repository whose runs to repair; overrides `[github] repository`.
+/// Set by GitHub Actions.
+pub const GITHUB_REPOSITORY: &str = "GITHUB_REPOSITORY";
+/// The REST API root (GitHub Enterprise Server: `https://HOST/api/v3`); overrides
+/// `[github] api_url`. Set by GitHub Actions.
+pub const GITHUB_API_URL: &str = "GITHUB_API_URL";
+/// `true` when running inside GitHub Actions.
+pub const GITHUB_ACTIONS: &str = "GITHUB_ACTIONS";
+/// Path of the JSON payload of the event that started the workflow (GitHub Actions).
+pub const GITHUB_EVENT_PATH: &str = "GITHUB_EVENT_PATH";
+/// Name of the event that started the workflow, like `workflow_run` (GitHub Actions).
+pub const GITHUB_EVENT_NAME: &str = "GITHUB_EVENT_NAME";
+/// File that GitHub Actions renders as the job summary; Markdown appended to it shows on the run page.
+pub const GITHUB_STEP_SUMMARY: &str = "GITHUB_STEP_SUMMARY";
+/// Truthy (see [`is_truthy`]): do everything but push, open pull requests or comment;
+/// overrides the top-level `dry_run` key. `--dry-run` overrides it in turn.
+pub const DRY_RUN: &str = "DRY_RUN";
+/// Home folder; the user's config is `$HOME/.config/selfheal/config.toml` unless
+/// `XDG_CONFIG_HOME` is set.
+pub const HOME: &str = "HOME";
+/// Base folder for user config files; the user's config is
+/// `$XDG_CONFIG_HOME/selfheal/config.toml` when this is an absolute path.
+pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
 /// Docker endpoint, as the Docker CLI reads it.
 pub const DOCKER_HOST: &str = "DOCKER_HOST";
 /// Log filter for tracing output (`info`, `selfheal_reason=debug`, ...).
@@ -42,6 +68,16 @@ pub const ALL: &[&str] = &[
     NO_COLOR,
     GITHUB_TOKEN,
     GH_TOKEN,
+    SELFHEAL_PR_TOKEN,
+    GITHUB_REPOSITORY,
+    GITHUB_API_URL,
+    GITHUB_ACTIONS,
+    GITHUB_EVENT_PATH,
+    GITHUB_EVENT_NAME,
+    GITHUB_STEP_SUMMARY,
+    DRY_RUN,
+    HOME,
+    XDG_CONFIG_HOME,
     DOCKER_HOST,
     SELFHEAL_LOG,
 ];
@@ -66,6 +102,34 @@ mod tests {
         assert!(!is_truthy(Some("FALSE")));
         assert!(is_truthy(Some("1")));
         assert!(is_truthy(Some("yes")));
+    }
+
+    #[test]
+    fn every_name_declared_here_is_in_all() {
+        // Read from the source, so a constant added without its ALL entry fails here.
+        let source = include_str!("env.rs");
+        let declared: Vec<&str> = source
+            .lines()
+            .filter_map(|l| l.strip_prefix("pub const "))
+            .filter_map(|l| l.split_once(": &str = \""))
+            .map(|(name, _)| name)
+            .collect();
+        assert_eq!(declared.len(), ALL.len(), "{declared:?}");
+        for (name, listed) in declared.iter().zip(ALL) {
+            assert_eq!(name, listed, "ALL lists the names in declaration order");
+        }
+    }
+
+    #[test]
+    fn every_name_has_a_doc_line() {
+        let source = include_str!("env.rs");
+        let mut previous = "";
+        for line in source.lines() {
+            if line.starts_with("pub const ") && line.contains(": &str = ") {
+                assert!(previous.starts_with("///"), "undocumented: {line}");
+            }
+            previous = line;
+        }
     }
 
     #[test]

@@ -34,21 +34,28 @@ macro_rules! combine_fields {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigLayer {
+    /// Top-level `dry_run`: repair and validate, but publish nothing (no push,
+    /// pull request or comment). First in the struct because TOML wants bare
+    /// keys before any `[section]`.
+    pub dry_run: Option<bool>,
     pub llm: Option<LlmLayer>,
     pub repair: Option<RepairLayer>,
     pub validate: Option<ValidateLayer>,
     pub git: Option<GitLayer>,
     pub prompts: Option<PromptsLayer>,
+    pub github: Option<GithubLayer>,
 }
 
 impl Combine for ConfigLayer {
     fn combine(self, lower: Self) -> Self {
         Self {
+            dry_run: self.dry_run.or(lower.dry_run),
             llm: self.llm.combine(lower.llm),
             repair: self.repair.combine(lower.repair),
             validate: self.validate.combine(lower.validate),
             git: self.git.combine(lower.git),
             prompts: self.prompts.combine(lower.prompts),
+            github: self.github.combine(lower.github),
         }
     }
 }
@@ -137,6 +144,106 @@ pub struct PromptsLayer {
 }
 combine_fields!(PromptsLayer { dir });
 
+/// `[github]`: which repository's runs to repair, and how fixes are published.
+///
+/// `api_url`, `token_env` and `pr_token_env` route credentials: a repository's
+/// own `selfheal.toml` may not set them (see [`crate::load_layers`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GithubLayer {
+    /// `owner/name`; unset: the CLI derives it from the remote.
+    pub repository: Option<String>,
+    pub api_url: Option<String>,
+    /// The NAME of the variable holding the token; tokens never live in the file.
+    pub token_env: Option<String>,
+    /// The NAME of the variable holding the token used to push and open pull requests.
+    pub pr_token_env: Option<String>,
+    /// The git remote fixes are pushed to.
+    pub remote: Option<String>,
+    /// Only runs of these workflows (names or file names); empty or unset: all.
+    pub workflows: Option<Vec<String>>,
+    /// Never runs of these workflows (names or file names).
+    pub exclude_workflows: Option<Vec<String>>,
+    /// Only runs on this branch.
+    pub branch: Option<String>,
+    /// Only runs started by this event (`push`, `pull_request`, ...).
+    pub event: Option<String>,
+    /// Failing runs repaired per invocation.
+    pub max_runs: Option<u32>,
+    /// Open pull requests as drafts.
+    pub draft: Option<bool>,
+    pub labels: Option<Vec<String>>,
+    /// Also upsert a comment on the pull request whose run failed.
+    pub comment: Option<bool>,
+}
+combine_fields!(GithubLayer {
+    repository,
+    api_url,
+    token_env,
+    pr_token_env,
+    remote,
+    workflows,
+    exclude_workflows,
+    branch,
+    event,
+    max_runs,
+    draft,
+    labels,
+    comment
+});
+
+/// A `section.key` whose value says where a credential is sent or which
+/// variable it is read from. Only the user's own layers may set these.
+struct RoutingKey {
+    /// As the user would write it: `[llm] base_url`.
+    name: &'static str,
+    /// Take the key out of a layer, reporting whether it was set.
+    take: fn(&mut ConfigLayer) -> bool,
+}
+
+fn took<T>(slot: Option<&mut Option<T>>) -> bool {
+    slot.and_then(Option::take).is_some()
+}
+
+const ROUTING_KEYS: &[RoutingKey] = &[
+    RoutingKey {
+        name: "[llm] base_url",
+        take: |l| took(l.llm.as_mut().map(|s| &mut s.base_url)),
+    },
+    RoutingKey {
+        name: "[llm] api_key_env",
+        take: |l| took(l.llm.as_mut().map(|s| &mut s.api_key_env)),
+    },
+    RoutingKey {
+        name: "[github] api_url",
+        take: |l| took(l.github.as_mut().map(|s| &mut s.api_url)),
+    },
+    RoutingKey {
+        name: "[github] token_env",
+        take: |l| took(l.github.as_mut().map(|s| &mut s.token_env)),
+    },
+    RoutingKey {
+        name: "[github] pr_token_env",
+        take: |l| took(l.github.as_mut().map(|s| &mut s.pr_token_env)),
+    },
+];
+
+impl ConfigLayer {
+    /// Remove every credential-routing key (`[llm] base_url`, `[llm] api_key_env`,
+    /// `[github] api_url`, `token_env`, `pr_token_env`) and name the ones that
+    /// were set, in that order.
+    ///
+    /// For layers that come from the repository being repaired: a file anyone
+    /// can commit must not send the user's keys to a server of its choosing,
+    /// nor pick which of the user's variables is read as a key.
+    pub fn strip_credential_routing(&mut self) -> Vec<&'static str> {
+        ROUTING_KEYS
+            .iter()
+            .filter_map(|k| (k.take)(self).then_some(k.name))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,5 +274,85 @@ mod tests {
         assert_eq!(llm.model.as_deref(), Some("upper"));
         assert_eq!(llm.max_tokens, Some(10));
         assert_eq!(merged.git.and_then(|g| g.signoff), Some(true));
+    }
+
+    #[test]
+    fn github_section_and_dry_run_merge_key_by_key() {
+        let upper = ConfigLayer {
+            dry_run: Some(true),
+            github: Some(GithubLayer {
+                labels: Some(vec!["upper".into()]),
+                ..GithubLayer::default()
+            }),
+            ..ConfigLayer::default()
+        };
+        let lower = ConfigLayer {
+            dry_run: Some(false),
+            github: Some(GithubLayer {
+                labels: Some(vec!["lower".into()]),
+                max_runs: Some(7),
+                ..GithubLayer::default()
+            }),
+            ..ConfigLayer::default()
+        };
+        let merged = upper.combine(lower);
+        assert_eq!(
+            merged,
+            ConfigLayer {
+                dry_run: Some(true),
+                github: Some(GithubLayer {
+                    labels: Some(vec!["upper".into()]),
+                    max_runs: Some(7),
+                    ..GithubLayer::default()
+                }),
+                ..ConfigLayer::default()
+            }
+        );
+    }
+
+    #[test]
+    fn stripping_removes_only_routing_keys_and_names_each() {
+        let mut layer = ConfigLayer {
+            llm: Some(LlmLayer {
+                base_url: Some("http://evil".into()),
+                api_key_env: Some("AWS_SECRET_ACCESS_KEY".into()),
+                model: Some("kept".into()),
+                ..LlmLayer::default()
+            }),
+            github: Some(GithubLayer {
+                api_url: Some("http://evil".into()),
+                token_env: Some("X".into()),
+                pr_token_env: Some("Y".into()),
+                remote: Some("kept".into()),
+                ..GithubLayer::default()
+            }),
+            ..ConfigLayer::default()
+        };
+        let names = layer.strip_credential_routing();
+        assert_eq!(
+            names,
+            [
+                "[llm] base_url",
+                "[llm] api_key_env",
+                "[github] api_url",
+                "[github] token_env",
+                "[github] pr_token_env",
+            ]
+        );
+        assert_eq!(
+            layer,
+            ConfigLayer {
+                llm: Some(LlmLayer {
+                    model: Some("kept".into()),
+                    ..LlmLayer::default()
+                }),
+                github: Some(GithubLayer {
+                    remote: Some("kept".into()),
+                    ..GithubLayer::default()
+                }),
+                ..ConfigLayer::default()
+            }
+        );
+        assert!(layer.strip_credential_routing().is_empty());
     }
 }

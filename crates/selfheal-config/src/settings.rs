@@ -8,26 +8,32 @@ use serde::Serialize;
 use crate::env;
 use crate::error::ConfigError;
 use crate::layer::{
-    Combine, ConfigLayer, GitLayer, LlmLayer, PromptsLayer, RepairLayer, ValidateLayer,
+    Combine, ConfigLayer, GitLayer, GithubLayer, LlmLayer, PromptsLayer, RepairLayer, ValidateLayer,
 };
 
 /// Name of the config file looked for at the repository root.
 pub const CONFIG_FILE_NAME: &str = "selfheal.toml";
+/// The user's config file, under `$XDG_CONFIG_HOME` or `$HOME/.config`.
+pub const USER_CONFIG_FILE: &str = "selfheal/config.toml";
 
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
 pub const DEFAULT_IMAGE: &str = "selfheal-sandbox-python:bookworm";
 pub const DEFAULT_TEST_COMMAND: &str = "python -m pytest -q -p no:cacheprovider";
 pub const DEFAULT_FAILING_TEST_COMMAND: &str = "python -m pytest -q -p no:cacheprovider {tests}";
+pub const DEFAULT_GITHUB_API_URL: &str = "https://api.github.com";
 
 /// Every setting, resolved: what the rest of selfheal reads.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Settings {
+    /// Repair and validate, but publish nothing: no push, pull request or comment.
+    pub dry_run: bool,
     pub llm: LlmConfig,
     pub repair: RepairConfig,
     pub validate: ValidateConfig,
     pub git: GitConfig,
     pub prompts: PromptsConfig,
+    pub github: GithubConfig,
 }
 
 #[derive(Clone, PartialEq, Serialize)]
@@ -109,39 +115,166 @@ pub struct PromptsConfig {
     pub dir: Option<PathBuf>,
 }
 
+/// `[github]`, resolved.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+pub struct GithubConfig {
+    /// `owner/name`; `None`: the CLI derives it from the `remote`'s URL.
+    pub repository: Option<String>,
+    /// Without a trailing slash: request paths are appended to it.
+    pub api_url: String,
+    pub token_env: String,
+    /// The value of the variable named by `token_env` (or of `GH_TOKEN`, when
+    /// `token_env` is `GITHUB_TOKEN` and that is unset). Never serialized, never printed.
+    #[serde(skip)]
+    pub token: Option<String>,
+    pub pr_token_env: String,
+    /// The value of the variable named by `pr_token_env`. Never serialized, never printed.
+    #[serde(skip)]
+    pub pr_token: Option<String>,
+    pub remote: String,
+    /// Names or file names; empty: every workflow.
+    pub workflows: Vec<String>,
+    pub exclude_workflows: Vec<String>,
+    pub branch: Option<String>,
+    pub event: Option<String>,
+    /// Failing runs repaired per invocation.
+    pub max_runs: u32,
+    pub draft: bool,
+    pub labels: Vec<String>,
+    /// Also upsert a comment on the pull request whose run failed.
+    pub comment: bool,
+}
+
+impl GithubConfig {
+    /// The token to push and open pull requests with: `pr_token`, else `token`.
+    ///
+    /// Pushes made with an Actions `GITHUB_TOKEN` start no workflows, so a fix
+    /// branch pushed with it would never be tested; a separate token avoids that.
+    pub fn publish_token(&self) -> Option<&str> {
+        self.pr_token.as_deref().or(self.token.as_deref())
+    }
+}
+
+// Hand-written so that a `{:?}` in a log line cannot leak a token.
+impl std::fmt::Debug for GithubConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GithubConfig")
+            .field("repository", &self.repository)
+            .field("api_url", &self.api_url)
+            .field("token_env", &self.token_env)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("pr_token_env", &self.pr_token_env)
+            .field("pr_token", &self.pr_token.as_ref().map(|_| "<redacted>"))
+            .field("remote", &self.remote)
+            .field("workflows", &self.workflows)
+            .field("exclude_workflows", &self.exclude_workflows)
+            .field("branch", &self.branch)
+            .field("event", &self.event)
+            .field("max_runs", &self.max_runs)
+            .field("draft", &self.draft)
+            .field("labels", &self.labels)
+            .field("comment", &self.comment)
+            .finish()
+    }
+}
+
 impl Default for Settings {
     /// The defaults alone, as if no file, variable or flag were given.
     fn default() -> Self {
-        let merged = ConfigLayer::default();
-        from_merged(merged, None)
+        from_merged(ConfigLayer::default(), Secrets::default())
     }
+}
+
+/// Values read from the variables that the settings name; kept apart from the
+/// layers so that no layer can carry one.
+#[derive(Default)]
+struct Secrets {
+    api_key: Option<String>,
+    token: Option<String>,
+    pr_token: Option<String>,
 }
 
 /// Resolve `flags` over environment over `file` over defaults, and validate the result.
 ///
-/// `env` answers for one variable name (see [`crate::env`]); the binary passes
-/// `|k| std::env::var(k).ok()`, tests pass a map. Empty values count as unset,
-/// the way shells leave `VAR=` behind.
+/// `file` is trusted like the user's own config; for a repository's file use
+/// [`resolve_layers`]. `env` answers for one variable name (see [`crate::env`]);
+/// the binary passes `|k| std::env::var(k).ok()`, tests pass a map. Empty
+/// values count as unset, the way shells leave `VAR=` behind.
 pub fn resolve(
     file: Option<ConfigLayer>,
     env: &dyn Fn(&str) -> Option<String>,
     flags: ConfigLayer,
 ) -> Result<Settings, ConfigError> {
+    resolve_layers(None, file, env, flags).map(|(settings, _)| settings)
+}
+
+/// Resolve all five layers, highest last in this list: defaults, `repo` (the
+/// repository's `selfheal.toml`), `user` (the user's config file), `env`,
+/// `flags`. Pure: nothing is read but through `env`.
+///
+/// Credential-routing keys in `repo` are dropped, and each one dropped gives a
+/// warning line, returned with the settings in the order of
+/// [`ConfigLayer::strip_credential_routing`].
+pub fn resolve_layers(
+    repo: Option<ConfigLayer>,
+    user: Option<ConfigLayer>,
+    env: &dyn Fn(&str) -> Option<String>,
+    flags: ConfigLayer,
+) -> Result<(Settings, Vec<String>), ConfigError> {
     let lookup = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+    let mut repo = repo.unwrap_or_default();
+    let warnings = repo
+        .strip_credential_routing()
+        .into_iter()
+        .map(|key| {
+            format!(
+                "{CONFIG_FILE_NAME} sets {key}; ignored: only your own config may say where credentials go; hint: set it in your own config file or the environment"
+            )
+        })
+        .collect();
     let merged = flags
         .combine(env_layer(&lookup)?)
-        .combine(file.unwrap_or_default());
-    let api_key_env = merged
-        .llm
-        .as_ref()
-        .and_then(|l| l.api_key_env.clone())
-        .unwrap_or_else(|| env::OPENAI_API_KEY.to_owned());
-    // Validate the name before using it, so a typo reads as a config error rather than "no key".
-    check_env_name(&api_key_env)?;
-    let api_key = lookup(&api_key_env).map(|k| k.trim().to_owned());
-    let settings = from_merged(merged, api_key);
+        .combine(user.unwrap_or_default())
+        .combine(repo);
+    let secrets = read_secrets(&merged, &lookup)?;
+    let settings = from_merged(merged, secrets);
     settings.validate()?;
-    Ok(settings)
+    Ok((settings, warnings))
+}
+
+/// Read the values of the variables the merged layers name. Each name is
+/// checked first, so a typo reads as a config error rather than "no key".
+fn read_secrets(
+    merged: &ConfigLayer,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Secrets, ConfigError> {
+    let llm = merged.llm.as_ref();
+    let github = merged.github.as_ref();
+    let api_key_env = llm
+        .and_then(|l| l.api_key_env.as_deref())
+        .unwrap_or(env::OPENAI_API_KEY);
+    let token_env = github
+        .and_then(|g| g.token_env.as_deref())
+        .unwrap_or(env::GITHUB_TOKEN);
+    let pr_token_env = github
+        .and_then(|g| g.pr_token_env.as_deref())
+        .unwrap_or(env::SELFHEAL_PR_TOKEN);
+    check_env_name("llm.api_key_env", api_key_env, env::OPENAI_API_KEY)?;
+    check_env_name("github.token_env", token_env, env::GITHUB_TOKEN)?;
+    check_env_name("github.pr_token_env", pr_token_env, env::SELFHEAL_PR_TOKEN)?;
+    let read = |name: &str| lookup(name).map(|v| v.trim().to_owned());
+    // GH_TOKEN is the GitHub CLI's name for the same thing; only a default
+    // token_env falls back to it, since a user who names a variable means that one.
+    let token = read(token_env).or_else(|| {
+        (token_env == env::GITHUB_TOKEN)
+            .then(|| read(env::GH_TOKEN))
+            .flatten()
+    });
+    Ok(Secrets {
+        api_key: read(api_key_env),
+        token,
+        pr_token: read(pr_token_env),
+    })
 }
 
 /// The layer the environment contributes.
@@ -155,6 +288,8 @@ fn env_layer(lookup: &dyn Fn(&str) -> Option<String>) -> Result<ConfigLayer, Con
         })?),
     };
     Ok(ConfigLayer {
+        // Set to anything: on or off as the variable says; unset: no opinion.
+        dry_run: lookup(env::DRY_RUN).map(|v| env::is_truthy(Some(&v))),
         llm: Some(LlmLayer {
             base_url: lookup(env::OPENAI_BASE_URL),
             model: lookup(env::SELFHEAL_MODEL),
@@ -170,17 +305,35 @@ fn env_layer(lookup: &dyn Fn(&str) -> Option<String>) -> Result<ConfigLayer, Con
         }),
         git: None,
         prompts: None,
+        github: Some(GithubLayer {
+            repository: lookup(env::GITHUB_REPOSITORY),
+            api_url: lookup(env::GITHUB_API_URL),
+            ..GithubLayer::default()
+        }),
     })
 }
 
 /// Fill what no layer set with the defaults.
-fn from_merged(merged: ConfigLayer, api_key: Option<String>) -> Settings {
+fn from_merged(merged: ConfigLayer, secrets: Secrets) -> Settings {
+    let Secrets {
+        api_key,
+        token,
+        pr_token,
+    } = secrets;
     let llm = merged.llm.unwrap_or_default();
     let repair = merged.repair.unwrap_or_default();
     let validate = merged.validate.unwrap_or_default();
     let git = merged.git.unwrap_or_default();
     let prompts: PromptsLayer = merged.prompts.unwrap_or_default();
+    let github = merged.github.unwrap_or_default();
+    let trim_all = |list: Option<Vec<String>>| -> Vec<String> {
+        list.unwrap_or_default()
+            .into_iter()
+            .map(|s| s.trim().to_owned())
+            .collect()
+    };
     Settings {
+        dry_run: merged.dry_run.unwrap_or(false),
         llm: LlmConfig {
             base_url: llm.base_url.map_or_else(
                 || DEFAULT_BASE_URL.to_owned(),
@@ -231,6 +384,34 @@ fn from_merged(merged: ConfigLayer, api_key: Option<String>) -> Settings {
             }
         },
         prompts: PromptsConfig { dir: prompts.dir },
+        github: GithubConfig {
+            repository: github.repository.map(|r| r.trim().to_owned()),
+            api_url: github.api_url.map_or_else(
+                || DEFAULT_GITHUB_API_URL.to_owned(),
+                |u| u.trim().trim_end_matches('/').to_owned(),
+            ),
+            token_env: github
+                .token_env
+                .unwrap_or_else(|| env::GITHUB_TOKEN.to_owned()),
+            token,
+            pr_token_env: github
+                .pr_token_env
+                .unwrap_or_else(|| env::SELFHEAL_PR_TOKEN.to_owned()),
+            pr_token,
+            remote: github
+                .remote
+                .map_or_else(|| "origin".to_owned(), |r| r.trim().to_owned()),
+            workflows: trim_all(github.workflows),
+            exclude_workflows: trim_all(github.exclude_workflows),
+            branch: github.branch.map(|b| b.trim().to_owned()),
+            event: github.event.map(|e| e.trim().to_owned()),
+            max_runs: github.max_runs.unwrap_or(3),
+            draft: github.draft.unwrap_or(false),
+            labels: github
+                .labels
+                .map_or_else(|| vec!["selfheal".to_owned()], |l| trim_all(Some(l))),
+            comment: github.comment.unwrap_or(false),
+        },
     }
 }
 
@@ -241,22 +422,154 @@ fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
     }
 }
 
-fn check_env_name(name: &str) -> Result<(), ConfigError> {
+/// Prefixes of GitHub's token formats. Each is also a valid variable name, so
+/// without this check a pasted token would pass as one and read as "no token".
+const TOKEN_PREFIXES: &[&str] = &["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"];
+
+/// `name` must name a variable. The value is never echoed in the error: a
+/// wrong value here is most often the secret itself, and errors end up in CI logs.
+fn check_env_name(key: &'static str, name: &str, like: &str) -> Result<(), ConfigError> {
     let mut chars = name.chars();
-    let ok = chars
+    let is_name = chars
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if ok {
-        Ok(())
+    let what = if !is_name {
+        "is not an environment variable name"
+    } else if TOKEN_PREFIXES.iter().any(|p| name.starts_with(p)) {
+        "looks like a token, not the name of a variable"
     } else {
-        Err(invalid(
-            "llm.api_key_env",
-            format!(
-                "{name:?} is not an environment variable name; hint: give the NAME of the variable holding the key (like \"OPENAI_API_KEY\"), never the key itself"
-            ),
-        ))
+        return Ok(());
+    };
+    Err(invalid(
+        key,
+        format!(
+            "{what}; hint: give the NAME of the variable holding the secret (like {like:?}), never the secret itself"
+        ),
+    ))
+}
+
+/// An absolute http(s) URL with a host.
+fn check_http_url(key: &'static str, value: &str, like: &str) -> Result<(), ConfigError> {
+    match url::Url::parse(value) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
+        Ok(_) => Err(invalid(
+            key,
+            format!("{value:?} must be an http or https URL"),
+        )),
+        Err(e) => Err(invalid(
+            key,
+            format!("{value:?} is not a URL ({e}); hint: like {like:?}"),
+        )),
     }
+}
+
+/// `owner/name` as GitHub allows them. Owners take `_` too, which Enterprise
+/// Managed Users' names contain.
+fn check_repository(value: &str) -> Result<(), ConfigError> {
+    let owner_ok = |o: &str| {
+        !o.is_empty()
+            && !o.starts_with('-')
+            && o.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+    };
+    let name_ok = |n: &str| {
+        !n.is_empty()
+            && n != "."
+            && n != ".."
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    };
+    match value.split_once('/') {
+        Some((owner, name)) if owner_ok(owner) && name_ok(name) => Ok(()),
+        _ => Err(invalid(
+            "github.repository",
+            format!("{value:?} is not owner/name; hint: like \"octocat/hello-world\""),
+        )),
+    }
+}
+
+/// Characters and sequences git refuses in ref names (`git check-ref-format`).
+fn bad_ref_text(value: &str) -> bool {
+    value.chars().any(|c| {
+        c.is_whitespace() || c.is_control() || matches!(c, '~' | '^' | ':' | '?' | '*' | '[' | '\\')
+    }) || value.contains("..")
+        || value.contains("@{")
+        || value.contains("//")
+        || value.starts_with(['/', '-', '.'])
+}
+
+/// A git branch or remote name: non-empty, and nothing git would refuse.
+#[expect(
+    clippy::case_sensitive_file_extension_comparisons,
+    reason = "`.lock` is git's lock-file suffix, which git matches exactly"
+)]
+fn check_ref_name(key: &'static str, value: &str, what: &str) -> Result<(), ConfigError> {
+    if value.is_empty() {
+        return Err(invalid(key, "must not be empty"));
+    }
+    if bad_ref_text(value) || value.ends_with(['/', '.']) || value.ends_with(".lock") {
+        return Err(invalid(key, format!("{value:?} is not a valid git {what}")));
+    }
+    Ok(())
+}
+
+fn check_list(key: &'static str, items: &[String], max_len: usize) -> Result<(), ConfigError> {
+    for item in items {
+        if item.is_empty() {
+            return Err(invalid(key, "entries must not be empty"));
+        }
+        if item.chars().count() > max_len || item.contains(['\n', '\r']) {
+            return Err(invalid(
+                key,
+                format!("{item:?} must be one line of at most {max_len} characters"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_github(g: &GithubConfig) -> Result<(), ConfigError> {
+    if let Some(repository) = &g.repository {
+        check_repository(repository)?;
+    }
+    check_http_url("github.api_url", &g.api_url, DEFAULT_GITHUB_API_URL)?;
+    check_env_name("github.token_env", &g.token_env, env::GITHUB_TOKEN)?;
+    check_env_name(
+        "github.pr_token_env",
+        &g.pr_token_env,
+        env::SELFHEAL_PR_TOKEN,
+    )?;
+    check_ref_name("github.remote", &g.remote, "remote name")?;
+    // Workflow names are free text in GitHub (any one line); 255 is far past any real one.
+    check_list("github.workflows", &g.workflows, 255)?;
+    check_list("github.exclude_workflows", &g.exclude_workflows, 255)?;
+    match g.branch.as_deref() {
+        Some("") => {
+            return Err(invalid(
+                "github.branch",
+                "must not be empty; hint: leave branch out to take runs on any branch",
+            ));
+        }
+        Some(branch) => check_ref_name("github.branch", branch, "branch name")?,
+        None => {}
+    }
+    if let Some(event) = &g.event
+        && (event.is_empty() || !event.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+    {
+        return Err(invalid(
+            "github.event",
+            format!("{event:?} is not an event name; hint: like \"push\" or \"pull_request\""),
+        ));
+    }
+    if !(1..=50).contains(&g.max_runs) {
+        return Err(invalid(
+            "github.max_runs",
+            format!("must be from 1 to 50 (got {})", g.max_runs),
+        ));
+    }
+    // GitHub refuses label names over 50 characters.
+    check_list("github.labels", &g.labels, 50)
 }
 
 fn check_identity(key: &'static str, value: &str) -> Result<(), ConfigError> {
@@ -274,13 +587,7 @@ fn check_identity(key: &'static str, value: &str) -> Result<(), ConfigError> {
 
 /// Enough of git's ref-name rules (`git check-ref-format`) to refuse what would fail later.
 fn check_branch_prefix(prefix: &str) -> Result<(), ConfigError> {
-    let bad = prefix.chars().any(|c| {
-        c.is_whitespace() || c.is_control() || matches!(c, '~' | '^' | ':' | '?' | '*' | '[' | '\\')
-    }) || prefix.contains("..")
-        || prefix.contains("@{")
-        || prefix.contains("//")
-        || prefix.starts_with(['/', '-', '.']);
-    if bad {
+    if bad_ref_text(prefix) {
         Err(invalid(
             "git.branch_prefix",
             format!("{prefix:?} cannot start a git branch name"),
@@ -294,25 +601,8 @@ impl Settings {
     /// Check ranges and formats; the first problem found is reported.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let llm = &self.llm;
-        match url::Url::parse(&llm.base_url) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
-            Ok(_) => {
-                return Err(invalid(
-                    "llm.base_url",
-                    format!("{:?} must be an http or https URL", llm.base_url),
-                ));
-            }
-            Err(e) => {
-                return Err(invalid(
-                    "llm.base_url",
-                    format!(
-                        "{:?} is not a URL ({e}); hint: like \"http://127.0.0.1:8080/v1\"",
-                        llm.base_url
-                    ),
-                ));
-            }
-        }
-        check_env_name(&llm.api_key_env)?;
+        check_http_url("llm.base_url", &llm.base_url, "http://127.0.0.1:8080/v1")?;
+        check_env_name("llm.api_key_env", &llm.api_key_env, env::OPENAI_API_KEY)?;
         if llm.model.is_empty() {
             return Err(invalid(
                 "llm.model",
@@ -394,7 +684,7 @@ impl Settings {
         check_branch_prefix(&self.git.branch_prefix)?;
         check_identity("git.author_name", &self.git.author_name)?;
         check_identity("git.author_email", &self.git.author_email)?;
-        Ok(())
+        check_github(&self.github)
     }
 }
 
@@ -428,33 +718,134 @@ pub fn parse_str(text: &str, path: &Path) -> Result<ConfigLayer, ConfigError> {
     Ok(layer)
 }
 
-/// Which config file to read: `--config` if given, else `SELFHEAL_CONFIG`, else
-/// `selfheal.toml` at `repo_root` if it exists. An explicit path is returned even
-/// when missing, so that [`load_file`] reports it.
+/// The user's default config file: `$XDG_CONFIG_HOME/selfheal/config.toml`
+/// when that variable holds an absolute path (the XDG spec says to ignore a
+/// relative one), else `$HOME/.config/selfheal/config.toml`; `None` when
+/// neither is set. `SELFHEAL_CONFIG` and `--config` are not looked at here.
+pub fn user_config_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    let var = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+    if let Some(xdg) = var(env::XDG_CONFIG_HOME).map(PathBuf::from)
+        && xdg.is_absolute()
+    {
+        return Some(xdg.join(USER_CONFIG_FILE));
+    }
+    var(env::HOME).map(|home| Path::new(&home).join(".config").join(USER_CONFIG_FILE))
+}
+
+/// The user's config file and whether it must exist: one the user named
+/// (`--config`, then `SELFHEAL_CONFIG`) must; the default one may be absent.
+fn user_file(
+    explicit: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Option<(PathBuf, bool)> {
+    if let Some(p) = explicit {
+        return Some((p.to_owned(), true));
+    }
+    if let Some(p) = env(env::SELFHEAL_CONFIG).filter(|v| !v.trim().is_empty()) {
+        return Some((PathBuf::from(p), true));
+    }
+    user_config_path(env).map(|p| (p, false))
+}
+
+/// Read a config file that may be absent: only "not found" counts as absent;
+/// a file that exists but cannot be read is an error, not a silent default.
+fn load_optional(path: &Path) -> Result<Option<ConfigLayer>, ConfigError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse_str(&text, path).map(Some),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// What [`load_layers`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Loaded {
+    pub settings: Settings,
+    /// One line each, for the CLI to show: keys of the repository's file that were ignored.
+    pub warnings: Vec<String>,
+    /// files read, lowest layer first
+    pub sources: Vec<PathBuf>,
+}
+
+/// Read the repository's `selfheal.toml` and the user's config file, and
+/// [`resolve_layers`] them with `env` and `flags`.
+///
+/// The user's file is `explicit` (`--config`), else `SELFHEAL_CONFIG`, else
+/// [`user_config_path`]. A file the user named must exist; the default one
+/// need not. When the user names the repository's own `selfheal.toml`, it is
+/// read once, as the user's file: the user has vouched for it.
+pub fn load_layers(
+    explicit: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+    repo_root: &Path,
+    flags: ConfigLayer,
+) -> Result<Loaded, ConfigError> {
+    let mut sources = Vec::new();
+    let user_path = user_file(explicit, env);
+    let repo_path = repo_root.join(CONFIG_FILE_NAME);
+    let repo_is_users = user_path
+        .as_ref()
+        .is_some_and(|(p, _)| same_file(p, &repo_path));
+    let repo = if repo_is_users {
+        None
+    } else {
+        load_optional(&repo_path)?
+    };
+    if repo.is_some() {
+        sources.push(repo_path);
+    }
+    let user = match user_path {
+        None => None,
+        Some((path, true)) => Some(load_file(&path).map(|layer| (path, layer))?),
+        Some((path, false)) => load_optional(&path)?.map(|layer| (path, layer)),
+    };
+    let user = user.map(|(path, layer)| {
+        sources.push(path);
+        layer
+    });
+    let (settings, warnings) = resolve_layers(repo, user, env, flags)?;
+    Ok(Loaded {
+        settings,
+        warnings,
+        sources,
+    })
+}
+
+/// The most specific config file [`load_layers`] would read: the user's file
+/// (`--config`, `SELFHEAL_CONFIG`, or the default one if it exists), else the
+/// repository's `selfheal.toml` if it exists. A named file is returned even
+/// when missing, so that loading reports it. [`Loaded::sources`] lists every
+/// file actually read.
 pub fn discover(
     explicit: Option<&Path>,
     env: &dyn Fn(&str) -> Option<String>,
     repo_root: &Path,
 ) -> Option<PathBuf> {
-    if let Some(p) = explicit {
-        return Some(p.to_owned());
+    match user_file(explicit, env) {
+        Some((path, required)) if required || path.is_file() => Some(path),
+        _ => {
+            let candidate = repo_root.join(CONFIG_FILE_NAME);
+            candidate.is_file().then_some(candidate)
+        }
     }
-    if let Some(p) = env(env::SELFHEAL_CONFIG).filter(|v| !v.trim().is_empty()) {
-        return Some(PathBuf::from(p));
-    }
-    let candidate = repo_root.join(CONFIG_FILE_NAME);
-    candidate.is_file().then_some(candidate)
 }
 
-/// [`discover`], [`load_file`] and [`resolve`] in one call, as the CLI uses them.
+/// [`load_layers`] without its warnings and sources, for callers that show neither.
 pub fn load(
     explicit: Option<&Path>,
     env: &dyn Fn(&str) -> Option<String>,
     repo_root: &Path,
     flags: ConfigLayer,
 ) -> Result<Settings, ConfigError> {
-    let file = discover(explicit, env, repo_root)
-        .map(|p| load_file(&p))
-        .transpose()?;
-    resolve(file, env, flags)
+    load_layers(explicit, env, repo_root, flags).map(|loaded| loaded.settings)
 }
