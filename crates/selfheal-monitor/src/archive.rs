@@ -62,7 +62,7 @@ pub(crate) fn unpack(zip: &Path, dest: &Path, limits: ArchiveLimits) -> Result<(
         if entry.size() > limits.max_entry_bytes {
             return Err(refuse(format!(
                 "entry `{}` unpacks to {} bytes, more than the limit of {}",
-                entry.name().unwrap_or_default(),
+                entry.name().unwrap_or_default().escape_debug(),
                 entry.size(),
                 limits.max_entry_bytes
             )));
