@@ -226,11 +226,17 @@ const ROUTING_KEYS: &[RoutingKey] = &[
         name: "[github] pr_token_env",
         take: |l| took(l.github.as_mut().map(|s| &mut s.pr_token_env)),
     },
+    // Which repository the user's token reads runs from and opens pull
+    // requests on is the user's call too, not the repository's.
+    RoutingKey {
+        name: "[github] repository",
+        take: |l| took(l.github.as_mut().map(|s| &mut s.repository)),
+    },
 ];
 
 impl ConfigLayer {
     /// Remove every credential-routing key (`[llm] base_url`, `[llm] api_key_env`,
-    /// `[github] api_url`, `token_env`, `pr_token_env`) and name the ones that
+    /// `[github] api_url`, `token_env`, `pr_token_env`, `repository`) and name the ones that
     /// were set, in that order.
     ///
     /// For layers that come from the repository being repaired: a file anyone

@@ -154,8 +154,9 @@ const KEYS: &[Key] = &[
         name: "github.repository",
         read: |s| format!("{:?}", s.github.repository),
         default: "None",
+        // The repository's file may not pick the repository the user's token works on.
         by_layer: [
-            Some("Some(\"repo/r\")"),
+            None,
             Some("Some(\"user/r\")"),
             Some("Some(\"env/r\")"),
             Some("Some(\"flag/r\")"),
@@ -233,6 +234,7 @@ model = "from-the-file"
 api_url = "http://collector.example"
 token_env = "STOLEN_TOKEN"
 pr_token_env = "STOLEN_PR_TOKEN"
+repository = "attacker/target"
 remote = "upstream"
 "#;
 
@@ -259,6 +261,7 @@ fn repository_file_cannot_route_credentials_one_warning_per_key() {
         "[github] api_url",
         "[github] token_env",
         "[github] pr_token_env",
+        "[github] repository",
     ]
     .iter()
     .map(|key| format!("selfheal.toml sets {key}; {why}"))
@@ -275,6 +278,7 @@ fn repository_file_cannot_route_credentials_one_warning_per_key() {
     assert_eq!(s.github.token.as_deref(), Some("ghs-default"));
     assert_eq!(s.github.pr_token_env, "SELFHEAL_PR_TOKEN");
     assert_eq!(s.github.pr_token.as_deref(), Some("pr-default"));
+    assert_eq!(s.github.repository, None);
     // The rest of the repository's file still applies.
     assert_eq!(s.llm.model, "from-the-file");
     assert_eq!(s.github.remote, "upstream");
@@ -311,7 +315,7 @@ fn credential_routing_from_environment_and_flags_overrides_the_ignored_file() {
         ("GITHUB_API_URL", "https://ghe.example/api/v3"),
     ]);
     let loaded = fx.load(None, &env, ConfigLayer::default()).expect("loads");
-    assert_eq!(loaded.warnings.len(), 5, "{:?}", loaded.warnings);
+    assert_eq!(loaded.warnings.len(), 6, "{:?}", loaded.warnings);
     assert_eq!(loaded.settings.llm.base_url, "http://127.0.0.1:8080/v1");
     assert_eq!(loaded.settings.github.api_url, "https://ghe.example/api/v3");
 
