@@ -68,6 +68,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Status> {
         run,
         logs: cached.logs.clone(),
         base_commit,
+        analysis: None,
     };
 
     // Ctrl-C drops the repair future: the scratch tree and the sandbox

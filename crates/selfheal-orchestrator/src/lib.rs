@@ -2,25 +2,46 @@
 //!
 //! One [`Orchestrator::repair`] call takes a failed run's logs and the commit it
 //! tested, and drives the agents in order: analyse the logs
-//! (`selfheal-analyze`), materialise the failing commit in a temporary tree
-//! (`selfheal-git`), then up to `max_attempts` times: gather context and ask the
-//! model (`selfheal-reason`), turn the reply into a change
-//! (`selfheal-patch`), refuse changes that weaken tests ([`policy`]), ask for
-//! approval ([`Approver`]), and prove the change in the sandbox
-//! (`selfheal-validate`). A validated change becomes a commit on a fresh branch;
-//! every attempt, good or bad, is kept in the returned [`RepairRecord`].
+//! (`selfheal-analyze`; skipped when the caller passes its own
+//! [`RepairJob::analysis`]), pick the failure to target ([`target_failure`]),
+//! materialise the failing commit in a temporary tree (`selfheal-git`), then
+//! up to `max_attempts` times: gather context and ask the model (any
+//! [`RepairModel`]), turn the reply into a change (`selfheal-patch`), refuse
+//! changes that weaken tests ([`policy`]), ask for approval ([`Approver`]),
+//! and prove the change in a [`Sandbox`]. A validated change becomes a commit
+//! on a fresh branch; every attempt, good or bad, is kept in the returned
+//! [`RepairRecord`].
 //!
 //! The loop never prints. It reports progress as [`Event`]s to an
 //! [`EventSink`], so the CLI's human printer and its `--json` mode are two
-//! consumers of the same stream. Only the CLI picks concrete parts: the sandbox
-//! and the approver are traits, so tests and future front ends swap them freely.
+//! consumers of the same stream. Only the CLI picks concrete parts: the model,
+//! the sandbox and the approver are traits, so tests and future front ends
+//! swap them freely.
+//!
+//! Each attempt ends in one of three moves, decided by pure functions in
+//! `decide.rs` and carried out here:
+//!
+//! - **commit**: the change passed validation;
+//! - **retry**: another attempt may do better: a model error that
+//!   [`is_retryable`](selfheal_reason::ReasonError::is_retryable), a reply
+//!   with no usable edit (including one the policy refused), or a failed
+//!   validation;
+//! - **stop**: nothing later could do better: a model error that is not
+//!   retryable, a declined change, nobody to ask, a change that could not be
+//!   written, or a sandbox that could not run.
+//!
+//! Before every model call the loop also stops once the calls so far have
+//! used `total_token_budget` tokens.
 //!
 //! Attempts build on each other only when they made progress: if the
 //! validation output no longer shows the failure the attempt targeted, its
 //! change is kept and the next attempt chases what failed next (two bugs, one
-//! masking the other); otherwise the tree goes back to the failing commit and
-//! the model is told what did not work.
+//! masking the other); otherwise the attempt's change is undone, so the next
+//! one starts from the same tree, and the model is told what did not work.
+//! The commit still names the failure CI saw, as the branch does.
 
+mod changes;
+mod decide;
 pub mod policy;
 mod record;
 
@@ -29,21 +50,21 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use selfheal_analyze::{AnalyzeOptions, analyze_path, analyze_reader};
+use selfheal_analyze::{AnalyzeOptions, analyze_path};
 use selfheal_git::{Repo, Signature, Worktree};
 use selfheal_patch::ChangeSet;
 use selfheal_reason::{PreviousAttempt, RepairModel, RepairRequest};
 use selfheal_types::{
-    Analysis, Attempt, AttemptOutcome, Category, Diagnosis, Event, Failure, Outcome, RepairRecord,
-    RunInfo, Stage, TokenUsage, ValidationReport,
+    Analysis, Attempt, AttemptOutcome, Diagnosis, Event, Failure, Outcome, RepairRecord, RunInfo,
+    Stage, TokenUsage,
 };
 use selfheal_validate::{Sandbox, ValidationPlan};
 
-pub use record::write_record;
+use changes::BaseContents;
+use decide::{Next, Target, after_model_error, budget_stop, judge_failed_validation, pick_target};
 
-/// How many failing test ids are run before the full suite; more than this
-/// and the full suite alone says as much.
-const MAX_FAILING_TESTS: usize = 20;
+pub use decide::target_failure;
+pub use record::write_record;
 
 /// Errors that stop a repair before or outside any attempt.
 #[derive(Debug, thiserror::Error)]
@@ -132,6 +153,9 @@ pub struct RepairJob {
     pub logs: PathBuf,
     /// The commit the run tested, resolved to a full sha.
     pub base_commit: String,
+    /// The logs' analysis when the caller already made it (to check the
+    /// failure against what was handled before); `None` analyses `logs`.
+    pub analysis: Option<Analysis>,
 }
 
 /// The concrete parts the loop drives.
@@ -142,13 +166,6 @@ pub struct Orchestrator<'a> {
     pub approver: &'a dyn Approver,
     pub events: &'a dyn EventSink,
     pub settings: LoopSettings,
-}
-
-/// The target of the next attempt: the failure and the log lines that show it.
-struct Target {
-    failure: Failure,
-    excerpt: String,
-    tests: Vec<String>,
 }
 
 impl Orchestrator<'_> {
@@ -164,9 +181,14 @@ impl Orchestrator<'_> {
             base_commit: job.base_commit.clone(),
         });
 
-        let t = Instant::now();
-        let analysis = analyze_path(&job.logs, &self.settings.analyze)?;
-        timings.insert(Stage::Analyze, elapsed_ms(t));
+        let analysis = if let Some(analysis) = &job.analysis {
+            analysis.clone()
+        } else {
+            let t = Instant::now();
+            let analysis = analyze_path(&job.logs, &self.settings.analyze)?;
+            timings.insert(Stage::Analyze, elapsed_ms(t));
+            analysis
+        };
         self.events.emit(&Event::Analyzed {
             failures: analysis.failures.len(),
             primary: analysis.primary().cloned(),
@@ -224,6 +246,9 @@ impl Orchestrator<'_> {
         timings: &mut BTreeMap<Stage, u64>,
     ) -> Result<Outcome, OrchestratorError> {
         let max = self.settings.max_attempts.max(1);
+        // The commit describes the failure CI saw, which the branch is named
+        // after, not whatever later attempts chased after making progress.
+        let ci_failure = target.failure.clone();
         // Original contents of every file changed by attempts that were kept
         // (`None`: the file did not exist), so the tree can always go back.
         let mut kept = BaseContents::default();
@@ -231,46 +256,41 @@ impl Orchestrator<'_> {
         let mut last_reason = String::from("no attempt was made");
 
         for number in 1..=max {
-            if record.tokens.total() >= self.settings.total_token_budget {
-                return Ok(Outcome::NotFixed {
-                    reason: format!(
-                        "token budget of {} exhausted after {} attempts",
-                        self.settings.total_token_budget,
-                        number - 1
-                    ),
-                });
+            if let Some(outcome) =
+                budget_stop(record.tokens, self.settings.total_token_budget, number - 1)
+            {
+                return Ok(outcome);
             }
             self.events.emit(&Event::AttemptStarted { number, max });
-            let result = self
+            let AttemptResult {
+                attempt,
+                validation_excerpt,
+                next,
+            } = self
                 .one_attempt(number, &target, worktree, &previous, &mut kept)
                 .await;
-            record.tokens += result.attempt.tokens;
+            record.tokens += attempt.tokens;
             self.events.emit(&Event::AttemptFinished {
-                attempt: result.attempt.clone(),
+                attempt: attempt.clone(),
             });
-            let attempt = result.attempt;
             last_reason = attempt
                 .reason
                 .clone()
                 .unwrap_or_else(|| "attempt failed".to_owned());
-            let outcome = attempt.outcome;
             previous.push(PreviousAttempt {
                 number,
                 diff: attempt.diff.clone(),
                 outcome: last_reason.clone(),
-                validation_excerpt: result.validation_excerpt.clone(),
+                validation_excerpt,
             });
+            let diagnosis = attempt.diagnosis.clone().unwrap_or_default();
             record.attempts.push(attempt);
 
-            match outcome {
-                AttemptOutcome::Validated => {
+            match next {
+                Next::Commit => {
                     let t = Instant::now();
-                    let diagnosis = record
-                        .attempts
-                        .last()
-                        .and_then(|a| a.diagnosis.clone())
-                        .unwrap_or_default();
-                    let commit = self.commit(job, worktree, &kept, branch, &target, &diagnosis)?;
+                    let commit =
+                        self.commit(job, worktree, &kept, branch, &ci_failure, &diagnosis)?;
                     timings.insert(Stage::Commit, elapsed_ms(t));
                     self.events.emit(&Event::Committed {
                         branch: branch.to_owned(),
@@ -281,20 +301,26 @@ impl Orchestrator<'_> {
                         commit,
                     });
                 }
-                AttemptOutcome::Declined => {
+                Next::Stop => {
                     return Ok(Outcome::NotFixed {
                         reason: last_reason,
                     });
                 }
-                AttemptOutcome::Error if result.fatal => {
-                    return Ok(Outcome::NotFixed {
-                        reason: last_reason,
-                    });
+                Next::Retry {
+                    progress: Some(next_target),
+                } => {
+                    kept.keep_attempt();
+                    target = *next_target;
                 }
-                _ => {}
-            }
-            if let Some(next) = result.next_target {
-                target = next;
+                Next::Retry { progress: None } => {
+                    // Building on a change that made no progress would
+                    // compound the mistake, so failing to undo it ends the repair.
+                    if let Err(e) = kept.revert_attempt(worktree) {
+                        return Ok(Outcome::NotFixed {
+                            reason: format!("could not undo attempt {number}'s change: {e}"),
+                        });
+                    }
+                }
             }
         }
         Ok(Outcome::NotFixed {
@@ -302,6 +328,9 @@ impl Orchestrator<'_> {
         })
     }
 
+    /// One pass of context → model → patch → policy → approval → validation.
+    /// Writes the change into the tree when it gets that far; whether it
+    /// stays there is the loop's call, from [`AttemptResult::next`].
     async fn one_attempt(
         &self,
         number: u32,
@@ -321,16 +350,16 @@ impl Orchestrator<'_> {
             tokens: TokenUsage::default(),
             timings_ms: BTreeMap::new(),
         };
-        let fail = |mut attempt: Attempt, outcome, reason: String, fatal| {
+        let end = |mut attempt: Attempt, outcome, reason: String, next| {
             attempt.outcome = outcome;
             attempt.reason = Some(reason);
             AttemptResult {
                 attempt,
                 validation_excerpt: None,
-                next_target: None,
-                fatal,
+                next,
             }
         };
+        let retry = Next::Retry { progress: None };
 
         self.stage(number, Stage::Context);
         let t = Instant::now();
@@ -354,8 +383,8 @@ impl Orchestrator<'_> {
         let proposal = match proposal {
             Ok(p) => p,
             Err(e) => {
-                let fatal = !e.is_retryable();
-                return fail(attempt, AttemptOutcome::Error, format!("model: {e}"), fatal);
+                let next = after_model_error(&e);
+                return end(attempt, AttemptOutcome::Error, format!("model: {e}"), next);
             }
         };
         attempt.tokens = proposal.tokens;
@@ -371,25 +400,27 @@ impl Orchestrator<'_> {
         let change = selfheal_patch::parse_reply(&proposal.reply)
             .and_then(|edits| selfheal_patch::plan(worktree.path(), &edits));
         attempt.timings_ms.insert(Stage::Patch, elapsed_ms(t));
+        // A reply without a usable edit says nothing about the next one:
+        // models answer differently when told why this one failed.
         let change = match change {
             Ok(c) if c.is_empty() => {
-                return fail(
+                return end(
                     attempt,
                     AttemptOutcome::NoUsableEdit,
                     "the reply's edits change nothing".to_owned(),
-                    false,
+                    retry,
                 );
             }
             Ok(c) => c,
             Err(e) => {
-                return fail(attempt, AttemptOutcome::NoUsableEdit, e.to_string(), false);
+                return end(attempt, AttemptOutcome::NoUsableEdit, e.to_string(), retry);
             }
         };
         let (diff, files) = (change.unified_diff(), change.paths());
         attempt.diff = Some(diff.clone());
         attempt.files.clone_from(&files);
         if let Err(reason) = policy::check(&change) {
-            return fail(attempt, AttemptOutcome::NoUsableEdit, reason, false);
+            return end(attempt, AttemptOutcome::NoUsableEdit, reason, retry);
         }
         self.events.emit(&Event::PatchReady {
             number,
@@ -404,26 +435,26 @@ impl Orchestrator<'_> {
         match approval {
             Approval::Approved => {}
             Approval::Declined => {
-                return fail(
+                return end(
                     attempt,
                     AttemptOutcome::Declined,
                     "the change was declined".to_owned(),
-                    true,
+                    Next::Stop,
                 );
             }
             Approval::Unattended { hint } => {
-                return fail(attempt, AttemptOutcome::Declined, hint, true);
+                return end(attempt, AttemptOutcome::Declined, hint, Next::Stop);
             }
         }
 
         self.stage(number, Stage::Validate);
         let t = Instant::now();
         if let Err(e) = kept.apply(worktree, &change) {
-            return fail(
+            return end(
                 attempt,
                 AttemptOutcome::Error,
                 format!("could not write the change: {e}"),
-                true,
+                Next::Stop,
             );
         }
         let plan = ValidationPlan::failing_then_full(
@@ -439,12 +470,11 @@ impl Orchestrator<'_> {
             Err(e) => {
                 // The sandbox itself failed: no verdict on the change, and
                 // nothing later attempts could do better.
-                let _ = kept.revert_attempt(worktree);
-                return fail(
+                return end(
                     attempt,
                     AttemptOutcome::Error,
                     format!("sandbox: {e}"),
-                    true,
+                    Next::Stop,
                 );
             }
         };
@@ -458,80 +488,20 @@ impl Orchestrator<'_> {
             return AttemptResult {
                 attempt,
                 validation_excerpt: None,
-                next_target: None,
-                fatal: false,
+                next: Next::Commit,
             };
         }
 
-        let (reason, excerpt, next_target) = self.judge_failed_validation(&report, target);
-        if next_target.is_none() {
-            // No progress: the next attempt starts from where this one did.
-            let _ = kept.revert_attempt(worktree);
-        } else {
-            kept.keep_attempt();
-        }
+        let judgement = judge_failed_validation(&report, target, &self.settings.analyze);
         attempt.outcome = AttemptOutcome::ValidationFailed;
-        attempt.reason = Some(reason);
+        attempt.reason = Some(judgement.reason);
         AttemptResult {
             attempt,
-            validation_excerpt: Some(excerpt),
-            next_target,
-            fatal: false,
+            validation_excerpt: Some(judgement.excerpt),
+            next: Next::Retry {
+                progress: judgement.progress.map(Box::new),
+            },
         }
-    }
-
-    /// Reads the failed validation's output with the analyser: did the
-    /// targeted failure go away (progress, and a new target) or not?
-    fn judge_failed_validation(
-        &self,
-        report: &ValidationReport,
-        target: &Target,
-    ) -> (String, String, Option<Target>) {
-        let Some(step) = report.failed_step() else {
-            return ("validation failed".to_owned(), String::new(), None);
-        };
-        let what = if step.timed_out {
-            format!("{} timed out", step.name)
-        } else {
-            format!(
-                "{} failed (exit code {})",
-                step.name,
-                step.exit_code
-                    .map_or_else(|| "none".to_owned(), |c| c.to_string())
-            )
-        };
-        let analysis = analyze_reader(
-            step.output_tail.as_bytes(),
-            "validation output",
-            &self.settings.analyze,
-        )
-        .ok();
-        let excerpt = analysis
-            .as_ref()
-            .map(|a| a.excerpt.clone())
-            .filter(|e| !e.trim().is_empty())
-            .unwrap_or_else(|| tail_lines(&step.output_tail, 60));
-        let Some(analysis) = analysis else {
-            return (what, excerpt, None);
-        };
-        let still_failing = analysis
-            .failures
-            .iter()
-            .any(|f| still_blocked(f, &target.failure));
-        let reason = match analysis.primary() {
-            Some(f) => format!("{what}: {}", f.message),
-            None => what,
-        };
-        if still_failing || step.timed_out {
-            return (reason, excerpt, None);
-        }
-        let next = pick_target(&analysis).ok().map(|mut t| {
-            // The validation output has no CI job or step; keep the line
-            // numbers meaningful only within that output.
-            t.excerpt.clone_from(&excerpt);
-            t
-        });
-        (reason, excerpt, next)
     }
 
     fn commit(
@@ -540,11 +510,11 @@ impl Orchestrator<'_> {
         worktree: &Worktree,
         kept: &BaseContents,
         branch: &str,
-        target: &Target,
+        failure: &Failure,
         diagnosis: &Diagnosis,
     ) -> Result<String, OrchestratorError> {
         let files = kept.changed_paths(worktree);
-        let message = commit_message(&job.run, record_failure(target), diagnosis);
+        let message = commit_message(&job.run, failure, diagnosis);
         let message = if self.settings.signoff {
             selfheal_git::with_signoff(&message, &self.settings.author)
         } else {
@@ -565,68 +535,12 @@ impl Orchestrator<'_> {
     }
 }
 
+/// How one attempt ended, and what the loop does next.
 struct AttemptResult {
     attempt: Attempt,
+    /// For the next request's [`PreviousAttempt`], when validation failed.
     validation_excerpt: Option<String>,
-    next_target: Option<Target>,
-    /// Later attempts cannot succeed (declined, no terminal, model or sandbox unusable).
-    fatal: bool,
-}
-
-/// The first failure a code change can fix, or why there is none.
-fn pick_target(analysis: &Analysis) -> Result<Target, Outcome> {
-    let Some(primary) = analysis.primary() else {
-        return Err(Outcome::NothingToFix);
-    };
-    let Some(failure) = analysis
-        .failures
-        .iter()
-        .find(|f| f.category.is_code_fixable())
-    else {
-        return Err(Outcome::NotFixed {
-            reason: format!(
-                "the failure is {} ({}), which a code change cannot fix; hint: rerun the job",
-                primary.category, primary.message
-            ),
-        });
-    };
-    let mut tests: Vec<String> = Vec::new();
-    for test in analysis.failures.iter().filter_map(|f| f.test.as_ref()) {
-        if !tests.contains(test) && tests.len() < MAX_FAILING_TESTS {
-            tests.push(test.clone());
-        }
-    }
-    Ok(Target {
-        failure: failure.clone(),
-        excerpt: analysis.excerpt.clone(),
-        tests,
-    })
-}
-
-/// Whether a failure seen in validation output still blocks the one an
-/// attempt targeted. Fingerprints differ between a CI log and sandbox output
-/// (job and step names, paths), so compare what the failure is about: the
-/// same test failing no further than before (a `NameError` turning into an
-/// assertion failure means the code now runs further: progress), or, without
-/// test ids, the same category and message.
-fn still_blocked(seen: &Failure, targeted: &Failure) -> bool {
-    match (&seen.test, &targeted.test) {
-        (Some(a), Some(b)) => a == b && depth(seen.category) <= depth(targeted.category),
-        _ => seen.category == targeted.category && seen.message == targeted.message,
-    }
-}
-
-/// How far a test got before it failed: not built, crashed, or checked and wrong.
-fn depth(category: Category) -> u8 {
-    match category {
-        Category::TestFailure => 2,
-        Category::TestError => 1,
-        _ => 0,
-    }
-}
-
-fn record_failure(target: &Target) -> &Failure {
-    &target.failure
+    next: Next,
 }
 
 /// The fix commit's message: the diagnosis as subject, then what failed.
@@ -674,76 +588,14 @@ fn truncate_chars(s: &str, max: usize) -> String {
     out
 }
 
-fn tail_lines(s: &str, n: usize) -> String {
-    let lines: Vec<&str> = s.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
-}
-
 fn elapsed_ms(t: Instant) -> u64 {
     u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX)
-}
-
-/// Tracks which files attempts have changed and what they held before, so
-/// an attempt that made no progress can be undone and the final commit names
-/// exactly the files that differ from the failing commit.
-#[derive(Default)]
-struct BaseContents {
-    /// Every file any attempt touched, as it was at the failing commit (`None`: absent).
-    base: BTreeMap<String, Option<Vec<u8>>>,
-    /// Files touched by the attempt under validation, as they were before it.
-    before_attempt: BTreeMap<String, Option<Vec<u8>>>,
-}
-
-impl BaseContents {
-    fn apply(
-        &mut self,
-        worktree: &Worktree,
-        change: &ChangeSet,
-    ) -> Result<(), selfheal_patch::PatchError> {
-        for path in change.paths() {
-            let current = std::fs::read(worktree.path().join(&path)).ok();
-            self.base
-                .entry(path.clone())
-                .or_insert_with(|| current.clone());
-            self.before_attempt.entry(path).or_insert(current);
-        }
-        change.write_to(worktree.path())
-    }
-
-    /// The attempt made progress: its change stays for the next one.
-    fn keep_attempt(&mut self) {
-        self.before_attempt.clear();
-    }
-
-    /// Puts the files the last attempt touched back as they were before it.
-    fn revert_attempt(&mut self, worktree: &Worktree) -> std::io::Result<()> {
-        for (path, original) in std::mem::take(&mut self.before_attempt) {
-            let full = worktree.path().join(&path);
-            match original {
-                Some(bytes) => std::fs::write(&full, bytes)?,
-                None => match std::fs::remove_file(&full) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-                    _ => {}
-                },
-            }
-        }
-        Ok(())
-    }
-
-    /// Files that now differ from the failing commit.
-    fn changed_paths(&self, worktree: &Worktree) -> Vec<String> {
-        self.base
-            .iter()
-            .filter(|(path, original)| std::fs::read(worktree.path().join(path)).ok() != **original)
-            .map(|(path, _)| path.clone())
-            .collect()
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use selfheal_types::LineSpan;
+    use selfheal_types::{Category, LineSpan};
 
     fn failure(test: Option<&str>, message: &str) -> Failure {
         Failure {
@@ -758,28 +610,6 @@ mod tests {
             log_span: LineSpan::new(1, 2),
             fingerprint: "0123456789abcdef".into(),
         }
-    }
-
-    #[test]
-    fn still_blocked_compares_tests_first() {
-        let a = failure(Some("tests/t.py::test_a"), "assert 1 == 2");
-        let b = failure(Some("tests/t.py::test_a"), "assert 3 == 2");
-        let c = failure(Some("tests/t.py::test_b"), "assert 1 == 2");
-        assert!(still_blocked(&a, &b));
-        assert!(!still_blocked(&a, &c));
-        assert!(still_blocked(&failure(None, "x"), &failure(None, "x")));
-    }
-
-    #[test]
-    fn a_test_that_gets_further_is_progress() {
-        let mut crashed = failure(
-            Some("tests/t.py::test_a"),
-            "NameError: name 'x' is not defined",
-        );
-        crashed.category = Category::TestError;
-        let asserted = failure(Some("tests/t.py::test_a"), "assert 1 == 2");
-        assert!(!still_blocked(&asserted, &crashed));
-        assert!(still_blocked(&crashed, &asserted));
     }
 
     #[test]
@@ -803,22 +633,5 @@ mod tests {
              Failure: assert -1 == 3 (test_failure, pytest)\nTest: tests/t.py::test_add\n\
              CI run: 42\nFingerprint: 0123456789abcdef\n\nRepaired and validated by selfheal.\n"
         );
-    }
-
-    #[test]
-    fn nothing_to_fix_without_failures() {
-        let analysis = Analysis::new("x", vec![], String::new());
-        assert!(matches!(pick_target(&analysis), Err(Outcome::NothingToFix)));
-    }
-
-    #[test]
-    fn infra_failures_are_not_patched() {
-        let mut f = failure(None, "No space left on device");
-        f.category = Category::Infra;
-        let analysis = Analysis::new("x", vec![f], String::new());
-        assert!(matches!(
-            pick_target(&analysis),
-            Err(Outcome::NotFixed { .. })
-        ));
     }
 }

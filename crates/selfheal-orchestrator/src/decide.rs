@@ -1,0 +1,456 @@
+//! The loop's decisions, as pure functions: which failure to target, when the
+//! token budget stops the loop, how an attempt's ending decides the next move
+//! (commit, try again keeping or reverting the change, or stop), and whether
+//! a failed validation still shows the targeted failure.
+//!
+//! Nothing here touches the tree, the model or the sandbox; the loop in
+//! `lib.rs` carries out what these functions decide.
+
+use selfheal_analyze::{AnalyzeOptions, analyze_reader};
+use selfheal_reason::ReasonError;
+use selfheal_types::{Analysis, Category, Failure, Outcome, TokenUsage, ValidationReport};
+
+/// How many failing test ids are run before the full suite; more than this
+/// and the full suite alone says as much.
+const MAX_FAILING_TESTS: usize = 20;
+
+/// Lines of raw validation output shown to the model when the analyser found
+/// nothing to excerpt.
+const RAW_EXCERPT_LINES: usize = 60;
+
+/// The target of the next attempt: the failure and the log lines that show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Target {
+    pub failure: Failure,
+    pub excerpt: String,
+    /// Failing test ids to run before the full suite.
+    pub tests: Vec<String>,
+}
+
+/// What the loop does after an attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// The change passed validation: commit everything kept so far and stop.
+    Commit,
+    /// Another attempt may do better. With `progress`, the change got past
+    /// the targeted failure: it stays in the tree and the next attempt
+    /// targets what failed next. Without, the tree goes back to how it was
+    /// before the attempt.
+    Retry { progress: Option<Box<Target>> },
+    /// No later attempt can do better (declined, nobody to ask, the model or
+    /// the sandbox unusable): stop with the attempt's reason.
+    Stop,
+}
+
+/// The failure the loop targets: the most relevant one a code change can
+/// fix. `Err` is how the repair ends when there is none.
+pub fn target_failure(analysis: &Analysis) -> Result<&Failure, Outcome> {
+    let Some(primary) = analysis.primary() else {
+        return Err(Outcome::NothingToFix);
+    };
+    analysis
+        .failures
+        .iter()
+        .find(|f| f.category.is_code_fixable())
+        .ok_or_else(|| Outcome::NotFixed {
+            reason: format!(
+                "the failure is {} ({}), which a code change cannot fix; hint: rerun the job",
+                primary.category, primary.message
+            ),
+        })
+}
+
+/// [`target_failure`] with the excerpt and the failing tests to rerun.
+pub(crate) fn pick_target(analysis: &Analysis) -> Result<Target, Outcome> {
+    let failure = target_failure(analysis)?;
+    let mut tests: Vec<String> = Vec::new();
+    for test in analysis.failures.iter().filter_map(|f| f.test.as_ref()) {
+        if !tests.contains(test) && tests.len() < MAX_FAILING_TESTS {
+            tests.push(test.clone());
+        }
+    }
+    Ok(Target {
+        failure: failure.clone(),
+        excerpt: analysis.excerpt.clone(),
+        tests,
+    })
+}
+
+/// Checked before each model call: `Some` ends the repair once the calls so
+/// far have used the whole budget.
+pub(crate) fn budget_stop(used: TokenUsage, budget: u64, attempts_made: u32) -> Option<Outcome> {
+    (used.total() >= budget).then(|| Outcome::NotFixed {
+        reason: format!(
+            "token budget of {budget} exhausted after {attempts_made} {}",
+            if attempts_made == 1 {
+                "attempt"
+            } else {
+                "attempts"
+            }
+        ),
+    })
+}
+
+/// The model call failed: another attempt only helps if calling again may.
+pub(crate) fn after_model_error(error: &ReasonError) -> Next {
+    if error.is_retryable() {
+        Next::Retry { progress: None }
+    } else {
+        Next::Stop
+    }
+}
+
+/// What a failed validation says, for the record and for the next attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Judgement {
+    /// One line: what failed.
+    pub reason: String,
+    /// The part of the output the model is shown next time.
+    pub excerpt: String,
+    /// `Some` when the targeted failure went away: the next target.
+    pub progress: Option<Target>,
+}
+
+/// Reads a failed validation's output with the analyser: did the targeted
+/// failure go away (progress, and a new target) or not?
+pub(crate) fn judge_failed_validation(
+    report: &ValidationReport,
+    target: &Target,
+    options: &AnalyzeOptions,
+) -> Judgement {
+    let Some(step) = report.failed_step() else {
+        return Judgement {
+            reason: "validation failed".to_owned(),
+            excerpt: String::new(),
+            progress: None,
+        };
+    };
+    let what = if step.timed_out {
+        format!("{} timed out", step.name)
+    } else {
+        format!(
+            "{} failed (exit code {})",
+            step.name,
+            step.exit_code
+                .map_or_else(|| "none".to_owned(), |c| c.to_string())
+        )
+    };
+    let analysis = analyze_reader(step.output_tail.as_bytes(), "validation output", options).ok();
+    let excerpt = analysis
+        .as_ref()
+        .map(|a| a.excerpt.clone())
+        .filter(|e| !e.trim().is_empty())
+        .unwrap_or_else(|| tail_lines(&step.output_tail, RAW_EXCERPT_LINES));
+    let Some(analysis) = analysis else {
+        return Judgement {
+            reason: what,
+            excerpt,
+            progress: None,
+        };
+    };
+    let still_failing = analysis
+        .failures
+        .iter()
+        .any(|f| still_blocked(f, &target.failure));
+    let reason = match analysis.primary() {
+        Some(f) => format!("{what}: {}", f.message),
+        None => what,
+    };
+    // A time-out hides whether the targeted failure went away.
+    let progress = if still_failing || step.timed_out {
+        None
+    } else {
+        pick_target(&analysis).ok().map(|mut t| {
+            // The validation output has no CI job or step; its excerpt's line
+            // numbers are meaningful only within that output.
+            t.excerpt.clone_from(&excerpt);
+            t
+        })
+    };
+    Judgement {
+        reason,
+        excerpt,
+        progress,
+    }
+}
+
+/// Whether a failure seen in validation output still blocks the one an
+/// attempt targeted. Fingerprints differ between a CI log and sandbox output
+/// (job and step names, paths), so compare what the failure is about: the
+/// same test failing no further than before (a `NameError` turning into an
+/// assertion failure means the code now runs further: progress), or, without
+/// test ids, the same category and message.
+pub(crate) fn still_blocked(seen: &Failure, targeted: &Failure) -> bool {
+    match (&seen.test, &targeted.test) {
+        (Some(a), Some(b)) => a == b && depth(seen.category) <= depth(targeted.category),
+        _ => seen.category == targeted.category && seen.message == targeted.message,
+    }
+}
+
+/// How far a test got before it failed: not built, crashed, or checked and wrong.
+fn depth(category: Category) -> u8 {
+    match category {
+        Category::TestFailure => 2,
+        Category::TestError => 1,
+        _ => 0,
+    }
+}
+
+fn tail_lines(s: &str, n: usize) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write as _;
+
+    use super::*;
+    use selfheal_types::{LineSpan, StepResult, ValidationOutcome};
+
+    fn failure(test: Option<&str>, message: &str) -> Failure {
+        Failure {
+            category: Category::TestFailure,
+            tool: "pytest".into(),
+            message: message.into(),
+            test: test.map(Into::into),
+            locations: vec![],
+            job: None,
+            step: None,
+            log_file: None,
+            log_span: LineSpan::new(1, 2),
+            fingerprint: "0123456789abcdef".into(),
+        }
+    }
+
+    fn target(failure: Failure) -> Target {
+        Target {
+            tests: failure.test.iter().cloned().collect(),
+            failure,
+            excerpt: "E   boom".into(),
+        }
+    }
+
+    fn failed_report(output: &str, timed_out: bool) -> ValidationReport {
+        ValidationReport {
+            outcome: if timed_out {
+                ValidationOutcome::TimedOut
+            } else {
+                ValidationOutcome::Failed
+            },
+            image: "img".into(),
+            steps: vec![StepResult {
+                name: "failing tests".into(),
+                command: "python -m pytest -q".into(),
+                exit_code: if timed_out { None } else { Some(1) },
+                duration_ms: 5,
+                timed_out,
+                output_tail: output.into(),
+            }],
+            duration_ms: 5,
+        }
+    }
+
+    const NAME_ERROR_OUTPUT: &str = "\
+=================================== FAILURES ===================================
+___________________________________ test_add ___________________________________
+tests/test_calc.py:4: in test_add
+    assert add(2, 3) == 5
+calc/ops.py:2: in add
+    return a + bb
+E   NameError: name 'bb' is not defined
+=========================== short test summary info ============================
+FAILED tests/test_calc.py::test_add - NameError: name 'bb' is not defined
+========================= 1 failed, 1 passed in 0.03s ==========================
+";
+
+    const MUL_OUTPUT: &str = "\
+=================================== FAILURES ===================================
+___________________________________ test_mul ___________________________________
+tests/test_calc.py:8: in test_mul
+    assert mul(2, 3) == 6
+E   assert 7 == 6
+=========================== short test summary info ============================
+FAILED tests/test_calc.py::test_mul - assert 7 == 6
+========================= 1 failed, 1 passed in 0.03s ==========================
+";
+
+    fn name_error_target() -> Target {
+        let mut f = failure(
+            Some("tests/test_calc.py::test_add"),
+            "NameError: name 'bb' is not defined",
+        );
+        f.category = Category::CompileError;
+        target(f)
+    }
+
+    #[test]
+    fn still_blocked_compares_tests_first() {
+        let a = failure(Some("tests/t.py::test_a"), "assert 1 == 2");
+        let b = failure(Some("tests/t.py::test_a"), "assert 3 == 2");
+        let c = failure(Some("tests/t.py::test_b"), "assert 1 == 2");
+        assert!(still_blocked(&a, &b));
+        assert!(!still_blocked(&a, &c));
+        assert!(still_blocked(&failure(None, "x"), &failure(None, "x")));
+        assert!(!still_blocked(&failure(None, "x"), &failure(None, "y")));
+    }
+
+    #[test]
+    fn a_test_that_gets_further_is_progress() {
+        let mut crashed = failure(
+            Some("tests/t.py::test_a"),
+            "NameError: name 'x' is not defined",
+        );
+        crashed.category = Category::TestError;
+        let asserted = failure(Some("tests/t.py::test_a"), "assert 1 == 2");
+        assert!(!still_blocked(&asserted, &crashed));
+        assert!(still_blocked(&crashed, &asserted));
+    }
+
+    #[test]
+    fn nothing_to_fix_without_failures() {
+        let analysis = Analysis::new("x", vec![], String::new());
+        assert_eq!(target_failure(&analysis), Err(Outcome::NothingToFix));
+        assert_eq!(pick_target(&analysis), Err(Outcome::NothingToFix));
+    }
+
+    #[test]
+    fn infra_failures_are_not_patched() {
+        let mut f = failure(None, "No space left on device");
+        f.category = Category::Infra;
+        let analysis = Analysis::new("x", vec![f], String::new());
+        let expected = Outcome::NotFixed {
+            reason: "the failure is infra (No space left on device), which a code change cannot fix; hint: rerun the job".into(),
+        };
+        assert_eq!(target_failure(&analysis), Err(expected.clone()));
+        assert_eq!(pick_target(&analysis), Err(expected));
+    }
+
+    #[test]
+    fn the_target_is_the_first_fixable_failure_and_every_failing_test_reruns() {
+        let mut infra = failure(None, "runner lost");
+        infra.category = Category::Infra;
+        let a = failure(Some("tests/t.py::test_a"), "assert 1 == 2");
+        let b = failure(Some("tests/t.py::test_b"), "assert 3 == 4");
+        let analysis = Analysis::new(
+            "x",
+            vec![infra, a.clone(), b, a.clone()],
+            "the excerpt".into(),
+        );
+        assert_eq!(target_failure(&analysis), Ok(&a));
+        assert_eq!(
+            pick_target(&analysis),
+            Ok(Target {
+                failure: a,
+                excerpt: "the excerpt".into(),
+                tests: vec!["tests/t.py::test_a".into(), "tests/t.py::test_b".into()],
+            })
+        );
+    }
+
+    #[test]
+    fn the_budget_stops_the_loop_once_spent() {
+        let used = TokenUsage {
+            prompt: 90,
+            completion: 10,
+        };
+        assert_eq!(budget_stop(used, 101, 1), None);
+        assert_eq!(
+            budget_stop(used, 100, 1),
+            Some(Outcome::NotFixed {
+                reason: "token budget of 100 exhausted after 1 attempt".into()
+            })
+        );
+        assert_eq!(
+            budget_stop(TokenUsage::default(), 0, 0),
+            Some(Outcome::NotFixed {
+                reason: "token budget of 0 exhausted after 0 attempts".into()
+            })
+        );
+    }
+
+    #[test]
+    fn only_retryable_model_errors_lead_to_another_attempt() {
+        let timeout = ReasonError::Timeout {
+            url: "http://m/v1".into(),
+            secs: 5,
+        };
+        let refused = ReasonError::Refused {
+            model: "m".into(),
+            message: "no".into(),
+        };
+        assert_eq!(after_model_error(&timeout), Next::Retry { progress: None });
+        assert_eq!(after_model_error(&refused), Next::Stop);
+    }
+
+    #[test]
+    fn the_same_failure_again_is_no_progress() {
+        let judgement = judge_failed_validation(
+            &failed_report(NAME_ERROR_OUTPUT, false),
+            &name_error_target(),
+            &AnalyzeOptions::default(),
+        );
+        assert_eq!(
+            judgement.reason,
+            "failing tests failed (exit code 1): NameError: name 'bb' is not defined"
+        );
+        assert!(judgement.excerpt.contains("E   NameError"), "{judgement:?}");
+        assert_eq!(judgement.progress, None);
+    }
+
+    #[test]
+    fn another_failure_is_progress_and_the_next_target() {
+        let judgement = judge_failed_validation(
+            &failed_report(MUL_OUTPUT, false),
+            &name_error_target(),
+            &AnalyzeOptions::default(),
+        );
+        assert_eq!(
+            judgement.reason,
+            "failing tests failed (exit code 1): assert 7 == 6"
+        );
+        let next = judgement.progress.expect("progress");
+        assert_eq!(next.excerpt, judgement.excerpt);
+        assert_eq!(next.tests, ["tests/test_calc.py::test_mul"]);
+        assert_eq!(
+            (next.failure.category, next.failure.message.as_str()),
+            (Category::TestFailure, "assert 7 == 6")
+        );
+    }
+
+    #[test]
+    fn a_time_out_is_never_progress() {
+        let judgement = judge_failed_validation(
+            &failed_report(MUL_OUTPUT, true),
+            &name_error_target(),
+            &AnalyzeOptions::default(),
+        );
+        assert_eq!(judgement.reason, "failing tests timed out: assert 7 == 6");
+        assert_eq!(judgement.progress, None);
+    }
+
+    #[test]
+    fn output_the_analyser_cannot_read_is_shown_raw() {
+        let mut output = String::new();
+        for n in 1..=70 {
+            writeln!(output, "line {n}").expect("writes to a string");
+        }
+        let judgement = judge_failed_validation(
+            &failed_report(&output, false),
+            &name_error_target(),
+            &AnalyzeOptions::default(),
+        );
+        let expected = (11..=70)
+            .map(|n| format!("line {n}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert_eq!(
+            judgement,
+            Judgement {
+                reason: "failing tests failed (exit code 1)".into(),
+                excerpt: expected,
+                progress: None,
+            }
+        );
+    }
+}

@@ -1,0 +1,451 @@
+//! Attempts that fail without ending the repair: what stays in the tree, and
+//! what the next request tells the model.
+
+use selfheal_orchestrator::commit_message;
+use selfheal_reason::{PreviousAttempt, Proposal, ReasonError, RepairRequest};
+use selfheal_types::{Attempt, AttemptOutcome, Category, Outcome, Stage};
+
+use super::{
+    BranchTip, Events, FIRST_FIX_DIFF, FURTHER_FAILURE_OUTPUT, OPS_BROKEN, OPS_FIXED,
+    OPS_HALF_FIXED, Result, SAME_FAILURE_OUTPUT, SECOND_FIX_DIFF, ScriptedModel, ScriptedSandbox,
+    Setup, TESTS, Validation, WHOLE_FIX_DIFF, branch_tip, ci_analysis, diagnosis, excerpt_of,
+    failed, first_fix, fix_branch, passed, plan, project, proposal, second_fix, stages, tokens,
+    tree_with, whole_fix, without_times,
+};
+
+/// Still a `NameError`: the attempt gets nowhere.
+const OPS_INT_BB: &str =
+    "def add(a, b):\n    return a + int(bb) - 1\n\n\ndef mul(a, b):\n    return a * b\n";
+
+fn int_bb(used: selfheal_types::TokenUsage) -> Proposal {
+    proposal(
+        "Convert bb to an int in add()",
+        &[("calc/ops.py", "a + bb - 1", "a + int(bb) - 1")],
+        used,
+    )
+}
+
+const INT_BB_DIFF: &str = "\
+--- a/calc/ops.py
++++ b/calc/ops.py
+@@ -1,5 +1,5 @@
+ def add(a, b):
+-    return a + bb - 1
++    return a + int(bb) - 1
+ 
+ 
+ def mul(a, b):
+";
+
+/// `calc/ops.py` as the context of `request` shows it.
+fn ops_shown(request: &RepairRequest) -> Option<&str> {
+    request
+        .files
+        .iter()
+        .find(|f| f.path == "calc/ops.py")
+        .map(|f| f.content.as_str())
+}
+
+const ALL_STAGES: [Stage; 5] = [
+    Stage::Context,
+    Stage::Reason,
+    Stage::Patch,
+    Stage::Approve,
+    Stage::Validate,
+];
+
+#[tokio::test]
+async fn an_attempt_without_progress_is_reverted_and_the_model_told_why() -> Result<()> {
+    let project = project()?;
+    let (analysis, failure) = ci_analysis(&project)?;
+    let model = ScriptedModel::new([Ok(int_bb(tokens(300, 40))), Ok(whole_fix(tokens(400, 50)))]);
+    let sandbox = ScriptedSandbox::new([Ok(failed(SAME_FAILURE_OUTPUT)), Ok(passed())]);
+    let events = Events::default();
+
+    let record = without_times(
+        Setup::new(&project, &model, &sandbox, &events)
+            .run()
+            .await?,
+    );
+
+    let reason = "failing tests failed (exit code 1): NameError: name 'bb' is not defined";
+    let excerpt = excerpt_of(SAME_FAILURE_OUTPUT)?;
+    assert!(excerpt.contains("E   NameError"), "{excerpt}");
+    assert_eq!(
+        record.attempts,
+        [
+            Attempt {
+                number: 1,
+                outcome: AttemptOutcome::ValidationFailed,
+                diagnosis: Some(diagnosis("Convert bb to an int in add()")),
+                diff: Some(INT_BB_DIFF.to_owned()),
+                files: vec!["calc/ops.py".to_owned()],
+                validation: Some(failed(SAME_FAILURE_OUTPUT)),
+                reason: Some(reason.to_owned()),
+                tokens: tokens(300, 40),
+                timings_ms: stages(&ALL_STAGES),
+            },
+            Attempt {
+                number: 2,
+                outcome: AttemptOutcome::Validated,
+                diagnosis: Some(diagnosis("Return a + b from add()")),
+                diff: Some(WHOLE_FIX_DIFF.to_owned()),
+                files: vec!["calc/ops.py".to_owned()],
+                validation: Some(passed()),
+                reason: None,
+                tokens: tokens(400, 50),
+                timings_ms: stages(&ALL_STAGES),
+            },
+        ]
+    );
+    assert_eq!(record.tokens, tokens(700, 90));
+    // The second attempt started from the failing commit again.
+    assert_eq!(
+        sandbox.seen(),
+        [
+            Validation {
+                plan: plan(),
+                files: tree_with(OPS_INT_BB),
+            },
+            Validation {
+                plan: plan(),
+                files: tree_with(OPS_FIXED),
+            },
+        ]
+    );
+    let requests = model.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(
+        (
+            &requests[1].failure,
+            requests[1].excerpt.as_str(),
+            ops_shown(&requests[1])
+        ),
+        (&failure, analysis.excerpt.as_str(), Some(OPS_BROKEN))
+    );
+    assert_eq!(
+        requests[1].previous,
+        [PreviousAttempt {
+            number: 1,
+            diff: Some(INT_BB_DIFF.to_owned()),
+            outcome: reason.to_owned(),
+            validation_excerpt: Some(excerpt),
+        }]
+    );
+    let branch = fix_branch(&failure);
+    let tip = branch_tip(&project, &branch)?;
+    assert_eq!(
+        record.outcome,
+        Outcome::Fixed {
+            branch,
+            commit: tip.sha.clone()
+        }
+    );
+    assert_eq!(
+        (tip.ops.as_str(), tip.changed),
+        (OPS_FIXED, vec!["calc/ops.py".to_owned()])
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_attempt_that_makes_progress_is_kept_and_built_on() -> Result<()> {
+    let project = project()?;
+    let (_, ci_failure) = ci_analysis(&project)?;
+    let model = ScriptedModel::new([
+        Ok(first_fix(tokens(300, 40))),
+        Ok(second_fix(tokens(400, 50))),
+    ]);
+    let sandbox = ScriptedSandbox::new([Ok(failed(FURTHER_FAILURE_OUTPUT)), Ok(passed())]);
+    let events = Events::default();
+
+    let record = without_times(
+        Setup::new(&project, &model, &sandbox, &events)
+            .run()
+            .await?,
+    );
+
+    let reason = "failing tests failed (exit code 1): assert 4 == 5";
+    let excerpt = excerpt_of(FURTHER_FAILURE_OUTPUT)?;
+    assert_eq!(
+        record.attempts,
+        [
+            Attempt {
+                number: 1,
+                outcome: AttemptOutcome::ValidationFailed,
+                diagnosis: Some(diagnosis("Use the parameter b in add()")),
+                diff: Some(FIRST_FIX_DIFF.to_owned()),
+                files: vec!["calc/ops.py".to_owned()],
+                validation: Some(failed(FURTHER_FAILURE_OUTPUT)),
+                reason: Some(reason.to_owned()),
+                tokens: tokens(300, 40),
+                timings_ms: stages(&ALL_STAGES),
+            },
+            Attempt {
+                number: 2,
+                outcome: AttemptOutcome::Validated,
+                diagnosis: Some(diagnosis("Drop the stray - 1 in add()")),
+                diff: Some(SECOND_FIX_DIFF.to_owned()),
+                files: vec!["calc/ops.py".to_owned()],
+                validation: Some(passed()),
+                reason: None,
+                tokens: tokens(400, 50),
+                timings_ms: stages(&ALL_STAGES),
+            },
+        ]
+    );
+    // The second attempt validated both changes together.
+    assert_eq!(
+        sandbox.seen(),
+        [
+            Validation {
+                plan: plan(),
+                files: tree_with(OPS_HALF_FIXED),
+            },
+            Validation {
+                plan: plan(),
+                files: tree_with(OPS_FIXED),
+            },
+        ]
+    );
+    // The model was shown the kept change and pointed at what failed next.
+    let requests = model.requests();
+    assert_eq!(requests.len(), 2);
+    let next = &requests[1].failure;
+    assert_eq!(
+        (
+            next.category,
+            next.test.as_deref(),
+            next.message.as_str(),
+            requests[1].excerpt.as_str(),
+            ops_shown(&requests[1]),
+        ),
+        (
+            Category::TestFailure,
+            Some("tests/test_calc.py::test_add"),
+            "assert 4 == 5",
+            excerpt.as_str(),
+            Some(OPS_HALF_FIXED),
+        )
+    );
+    assert_eq!(
+        requests[1].previous,
+        [PreviousAttempt {
+            number: 1,
+            diff: Some(FIRST_FIX_DIFF.to_owned()),
+            outcome: reason.to_owned(),
+            validation_excerpt: Some(excerpt),
+        }]
+    );
+    // The record, the branch and the commit all name the failure CI saw.
+    assert_eq!(record.failure.as_ref(), Some(&ci_failure));
+    let branch = fix_branch(&ci_failure);
+    let tip = branch_tip(&project, &branch)?;
+    assert_eq!(
+        record.outcome,
+        Outcome::Fixed {
+            branch,
+            commit: tip.sha.clone()
+        }
+    );
+    assert_eq!(
+        tip,
+        BranchTip {
+            sha: tip.sha.clone(),
+            parents: vec![project.base.clone()],
+            message: commit_message(
+                &super::run_info(),
+                &ci_failure,
+                &diagnosis("Drop the stray - 1 in add()")
+            ),
+            ops: OPS_FIXED.to_owned(),
+            changed: vec!["calc/ops.py".to_owned()],
+        }
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_reply_without_a_usable_edit_counts_as_an_attempt() -> Result<()> {
+    let project = project()?;
+    let prose = Proposal {
+        diagnosis: diagnosis("Something is off in add()"),
+        reply: "Something is off in add(), but I cannot tell what.".to_owned(),
+        tokens: tokens(300, 15),
+    };
+    // What the patch parser says about it is its business; the loop passes it on.
+    let reason = selfheal_patch::parse_reply(&prose.reply)
+        .expect_err("prose holds no edit")
+        .to_string();
+    assert!(
+        reason.starts_with("no usable edit in the reply: "),
+        "{reason}"
+    );
+    let model = ScriptedModel::new([Ok(prose), Ok(whole_fix(tokens(400, 50)))]);
+    let sandbox = ScriptedSandbox::new([Ok(passed())]);
+    let events = Events::default();
+
+    let record = without_times(
+        Setup::new(&project, &model, &sandbox, &events)
+            .run()
+            .await?,
+    );
+
+    assert_eq!(
+        record.attempts[0],
+        Attempt {
+            number: 1,
+            outcome: AttemptOutcome::NoUsableEdit,
+            diagnosis: Some(diagnosis("Something is off in add()")),
+            diff: None,
+            files: vec![],
+            validation: None,
+            reason: Some(reason.clone()),
+            tokens: tokens(300, 15),
+            timings_ms: stages(&[Stage::Context, Stage::Reason, Stage::Patch]),
+        }
+    );
+    assert_eq!(
+        (record.attempts.len(), record.attempts[1].outcome),
+        (2, AttemptOutcome::Validated)
+    );
+    assert_eq!(record.tokens, tokens(700, 65));
+    assert!(record.outcome.is_fixed(), "{:?}", record.outcome);
+    assert_eq!(
+        model.requests()[1].previous,
+        [PreviousAttempt {
+            number: 1,
+            diff: None,
+            outcome: reason,
+            validation_excerpt: None,
+        }]
+    );
+    assert_eq!(sandbox.seen().len(), 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_retryable_model_error_moves_on_to_the_next_attempt() -> Result<()> {
+    let project = project()?;
+    let timeout = ReasonError::Timeout {
+        url: "http://127.0.0.1:9/v1".to_owned(),
+        secs: 5,
+    };
+    let model = ScriptedModel::new([Err(timeout), Ok(whole_fix(tokens(400, 50)))]);
+    let sandbox = ScriptedSandbox::new([Ok(passed())]);
+    let events = Events::default();
+
+    let record = without_times(
+        Setup::new(&project, &model, &sandbox, &events)
+            .run()
+            .await?,
+    );
+
+    let reason = "model: model server at http://127.0.0.1:9/v1 did not answer within 5s; hint: raise [llm] timeout_secs or use a smaller model";
+    assert_eq!(
+        record.attempts[0],
+        Attempt {
+            number: 1,
+            outcome: AttemptOutcome::Error,
+            diagnosis: None,
+            diff: None,
+            files: vec![],
+            validation: None,
+            reason: Some(reason.to_owned()),
+            tokens: tokens(0, 0),
+            timings_ms: stages(&[Stage::Context, Stage::Reason]),
+        }
+    );
+    assert_eq!(
+        (record.attempts.len(), record.attempts[1].outcome),
+        (2, AttemptOutcome::Validated)
+    );
+    assert_eq!(record.tokens, tokens(400, 50));
+    assert!(record.outcome.is_fixed(), "{:?}", record.outcome);
+    assert_eq!(
+        model.requests()[1].previous,
+        [PreviousAttempt {
+            number: 1,
+            diff: None,
+            outcome: reason.to_owned(),
+            validation_excerpt: None,
+        }]
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_test_weakening_edit_is_refused_and_never_validated() -> Result<()> {
+    let project = project()?;
+    let weaken = proposal(
+        "The add test is wrong",
+        &[(
+            "tests/test_calc.py",
+            "    assert add(2, 3) == 5\n",
+            "    add(2, 3)\n",
+        )],
+        tokens(300, 30),
+    );
+    let model = ScriptedModel::new([Ok(weaken), Ok(whole_fix(tokens(400, 50)))]);
+    let sandbox = ScriptedSandbox::new([Ok(passed())]);
+    let events = Events::default();
+
+    let record = without_times(
+        Setup::new(&project, &model, &sandbox, &events)
+            .run()
+            .await?,
+    );
+
+    let reason = "refused: the change removes assertions from tests/test_calc.py (2 before, 1 after); fix the code, not the test";
+    let weakening_diff = "\
+--- a/tests/test_calc.py
++++ b/tests/test_calc.py
+@@ -2,7 +2,7 @@
+ 
+ 
+ def test_add():
+-    assert add(2, 3) == 5
++    add(2, 3)
+ 
+ 
+ def test_mul():
+";
+    assert_eq!(
+        record.attempts[0],
+        Attempt {
+            number: 1,
+            outcome: AttemptOutcome::NoUsableEdit,
+            diagnosis: Some(diagnosis("The add test is wrong")),
+            diff: Some(weakening_diff.to_owned()),
+            files: vec!["tests/test_calc.py".to_owned()],
+            validation: None,
+            reason: Some(reason.to_owned()),
+            tokens: tokens(300, 30),
+            timings_ms: stages(&[Stage::Context, Stage::Reason, Stage::Patch]),
+        }
+    );
+    assert!(record.outcome.is_fixed(), "{:?}", record.outcome);
+    // The only validation ran on intact tests.
+    let seen = sandbox.seen();
+    assert_eq!(
+        seen.iter()
+            .map(|v| v.files["tests/test_calc.py"].as_str())
+            .collect::<Vec<_>>(),
+        [TESTS]
+    );
+    assert_eq!(
+        model.requests()[1].previous,
+        [PreviousAttempt {
+            number: 1,
+            diff: Some(weakening_diff.to_owned()),
+            outcome: reason.to_owned(),
+            validation_excerpt: None,
+        }]
+    );
+    let (_, failure) = ci_analysis(&project)?;
+    assert_eq!(
+        branch_tip(&project, &fix_branch(&failure))?.changed,
+        ["calc/ops.py"]
+    );
+    Ok(())
+}

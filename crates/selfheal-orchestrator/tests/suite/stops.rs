@@ -1,0 +1,301 @@
+//! What ends a repair before a fix: the token budget, errors no later
+//! attempt can get past, a refusal, and running out of attempts.
+
+use selfheal_reason::ReasonError;
+use selfheal_types::{Attempt, AttemptOutcome, Outcome, REPAIR_SCHEMA, RepairRecord, Stage};
+use selfheal_validate::ValidateError;
+
+use super::{
+    DeclineAll, Events, IMAGE, NO_TERMINAL_HINT, NoTerminal, Result, SAME_FAILURE_OUTPUT,
+    ScriptedModel, ScriptedSandbox, Setup, WHOLE_FIX_DIFF, ci_analysis, diagnosis, failed,
+    fix_branches, passed, project, proposal, run_info, stages, tokens, whole_fix, without_times,
+};
+
+/// A change the sandbox keeps failing: the `NameError` stays.
+fn no_progress(used: selfheal_types::TokenUsage) -> selfheal_reason::Proposal {
+    proposal(
+        "Convert bb to an int in add()",
+        &[("calc/ops.py", "a + bb - 1", "a + int(bb) - 1")],
+        used,
+    )
+}
+
+const SAME_REASON: &str = "failing tests failed (exit code 1): NameError: name 'bb' is not defined";
+
+const UP_TO_APPROVAL: [Stage; 4] = [Stage::Context, Stage::Reason, Stage::Patch, Stage::Approve];
+
+/// The one attempt of a repair that stopped after the model's whole fix.
+fn stopped_whole_fix(outcome: AttemptOutcome, reason: &str, stages_run: &[Stage]) -> Attempt {
+    Attempt {
+        number: 1,
+        outcome,
+        diagnosis: Some(diagnosis("Return a + b from add()")),
+        diff: Some(WHOLE_FIX_DIFF.to_owned()),
+        files: vec!["calc/ops.py".to_owned()],
+        validation: None,
+        reason: Some(reason.to_owned()),
+        tokens: tokens(300, 40),
+        timings_ms: stages(stages_run),
+    }
+}
+
+#[tokio::test]
+async fn the_token_budget_stops_the_loop_before_the_next_model_call() -> Result<()> {
+    let project = project()?;
+    let model = ScriptedModel::new((0..4).map(|_| Ok(no_progress(tokens(80, 20)))));
+    let sandbox = ScriptedSandbox::new((0..3).map(|_| Ok(failed(SAME_FAILURE_OUTPUT))));
+    let events = Events::default();
+    let mut setup = Setup::new(&project, &model, &sandbox, &events);
+    setup.settings.max_attempts = 5;
+    // 100 tokens an attempt: 200 leaves room for a third call, 300 does not.
+    setup.settings.total_token_budget = 250;
+
+    let record = without_times(setup.run().await?);
+
+    assert_eq!(
+        record.outcome,
+        Outcome::NotFixed {
+            reason: "token budget of 250 exhausted after 3 attempts".to_owned()
+        }
+    );
+    assert_eq!(record.tokens, tokens(240, 60));
+    assert_eq!(
+        record
+            .attempts
+            .iter()
+            .map(|a| (a.number, a.outcome))
+            .collect::<Vec<_>>(),
+        [
+            (1, AttemptOutcome::ValidationFailed),
+            (2, AttemptOutcome::ValidationFailed),
+            (3, AttemptOutcome::ValidationFailed),
+        ]
+    );
+    assert_eq!((model.requests().len(), model.unused()), (3, 1));
+    assert_eq!(fix_branches(&project)?, Vec::<String>::new());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_spent_budget_makes_no_model_call_at_all() -> Result<()> {
+    let project = project()?;
+    let (_, failure) = ci_analysis(&project)?;
+    let model = ScriptedModel::new([Ok(whole_fix(tokens(300, 40)))]);
+    let sandbox = ScriptedSandbox::new([]);
+    let events = Events::default();
+    let mut setup = Setup::new(&project, &model, &sandbox, &events);
+    setup.settings.total_token_budget = 0;
+
+    let record = without_times(setup.run().await?);
+
+    assert_eq!(
+        record,
+        RepairRecord {
+            schema: REPAIR_SCHEMA.to_owned(),
+            run: run_info(),
+            base_commit: project.base.clone(),
+            started_at: String::new(),
+            model: "scripted".to_owned(),
+            failure: Some(failure),
+            attempts: vec![],
+            outcome: Outcome::NotFixed {
+                reason: "token budget of 0 exhausted after 0 attempts".to_owned()
+            },
+            tokens: tokens(0, 0),
+            timings_ms: stages(&[Stage::Analyze, Stage::Checkout]),
+            duration_ms: 0,
+            publication: None,
+        }
+    );
+    assert_eq!(model.requests(), []);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_model_error_that_will_not_go_away_stops_at_once() -> Result<()> {
+    let project = project()?;
+    let refused = ReasonError::Refused {
+        model: "scripted".to_owned(),
+        message: "I will not".to_owned(),
+    };
+    let model = ScriptedModel::new([Err(refused), Ok(whole_fix(tokens(300, 40)))]);
+    let sandbox = ScriptedSandbox::new([]);
+    let events = Events::default();
+
+    let record = without_times(
+        Setup::new(&project, &model, &sandbox, &events)
+            .run()
+            .await?,
+    );
+
+    let reason = "model: model scripted refused: I will not";
+    assert_eq!(
+        (record.attempts, record.outcome, record.tokens),
+        (
+            vec![Attempt {
+                number: 1,
+                outcome: AttemptOutcome::Error,
+                diagnosis: None,
+                diff: None,
+                files: vec![],
+                validation: None,
+                reason: Some(reason.to_owned()),
+                tokens: tokens(0, 0),
+                timings_ms: stages(&[Stage::Context, Stage::Reason]),
+            }],
+            Outcome::NotFixed {
+                reason: reason.to_owned()
+            },
+            tokens(0, 0),
+        )
+    );
+    assert_eq!((model.requests().len(), model.unused()), (1, 1));
+    assert_eq!(sandbox.seen(), []);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_sandbox_error_stops_the_repair() -> Result<()> {
+    let project = project()?;
+    let model = ScriptedModel::new([
+        Ok(whole_fix(tokens(300, 40))),
+        Ok(whole_fix(tokens(300, 40))),
+    ]);
+    let missing = ValidateError::ImageMissing {
+        image: IMAGE.to_owned(),
+    };
+    let sandbox = ScriptedSandbox::new([Err(missing), Ok(passed())]);
+    let events = Events::default();
+
+    let record = without_times(
+        Setup::new(&project, &model, &sandbox, &events)
+            .run()
+            .await?,
+    );
+
+    let reason = "sandbox: sandbox image selfheal-sandbox:test is not in the docker engine; hint: run scripts/build-sandbox-image.sh, or pass another image with --image";
+    let mut stages_run = UP_TO_APPROVAL.to_vec();
+    stages_run.push(Stage::Validate);
+    assert_eq!(
+        (record.attempts, record.outcome, record.tokens),
+        (
+            vec![stopped_whole_fix(
+                AttemptOutcome::Error,
+                reason,
+                &stages_run
+            )],
+            Outcome::NotFixed {
+                reason: reason.to_owned()
+            },
+            tokens(300, 40),
+        )
+    );
+    assert_eq!((model.unused(), sandbox.seen().len()), (1, 1));
+    assert_eq!(fix_branches(&project)?, Vec::<String>::new());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_declined_change_stops_the_repair() -> Result<()> {
+    let project = project()?;
+    let model = ScriptedModel::new([
+        Ok(whole_fix(tokens(300, 40))),
+        Ok(whole_fix(tokens(300, 40))),
+    ]);
+    let sandbox = ScriptedSandbox::new([Ok(passed())]);
+    let events = Events::default();
+    let mut setup = Setup::new(&project, &model, &sandbox, &events);
+    setup.approver = &DeclineAll;
+
+    let record = without_times(setup.run().await?);
+
+    let reason = "the change was declined";
+    assert_eq!(
+        (record.attempts, record.outcome),
+        (
+            vec![stopped_whole_fix(
+                AttemptOutcome::Declined,
+                reason,
+                &UP_TO_APPROVAL
+            )],
+            Outcome::NotFixed {
+                reason: reason.to_owned()
+            },
+        )
+    );
+    assert_eq!((model.unused(), sandbox.seen()), (1, vec![]));
+    Ok(())
+}
+
+#[tokio::test]
+async fn nobody_to_approve_stops_the_repair_with_the_hint() -> Result<()> {
+    let project = project()?;
+    let model = ScriptedModel::new([
+        Ok(whole_fix(tokens(300, 40))),
+        Ok(whole_fix(tokens(300, 40))),
+    ]);
+    let sandbox = ScriptedSandbox::new([Ok(passed())]);
+    let events = Events::default();
+    let mut setup = Setup::new(&project, &model, &sandbox, &events);
+    setup.approver = &NoTerminal;
+
+    let record = without_times(setup.run().await?);
+
+    assert_eq!(
+        (record.attempts, record.outcome),
+        (
+            vec![stopped_whole_fix(
+                AttemptOutcome::Declined,
+                NO_TERMINAL_HINT,
+                &UP_TO_APPROVAL
+            )],
+            Outcome::NotFixed {
+                reason: NO_TERMINAL_HINT.to_owned()
+            },
+        )
+    );
+    assert_eq!((model.unused(), sandbox.seen()), (1, vec![]));
+    Ok(())
+}
+
+#[tokio::test]
+async fn running_out_of_attempts_reports_the_last_reason() -> Result<()> {
+    let project = project()?;
+    let model = ScriptedModel::new([
+        Ok(no_progress(tokens(300, 40))),
+        Ok(no_progress(tokens(300, 40))),
+    ]);
+    let sandbox = ScriptedSandbox::new([
+        Ok(failed(SAME_FAILURE_OUTPUT)),
+        Ok(failed(SAME_FAILURE_OUTPUT)),
+    ]);
+    let events = Events::default();
+    let mut setup = Setup::new(&project, &model, &sandbox, &events);
+    setup.settings.max_attempts = 2;
+
+    let record = without_times(setup.run().await?);
+
+    assert_eq!(
+        record.outcome,
+        Outcome::NotFixed {
+            reason: format!("no validated fix after 2 attempts; last: {SAME_REASON}")
+        }
+    );
+    assert_eq!(
+        record
+            .attempts
+            .iter()
+            .map(|a| (a.number, a.outcome, a.reason.as_deref()))
+            .collect::<Vec<_>>(),
+        [
+            (1, AttemptOutcome::ValidationFailed, Some(SAME_REASON)),
+            (2, AttemptOutcome::ValidationFailed, Some(SAME_REASON)),
+        ]
+    );
+    assert_eq!(record.tokens, tokens(600, 80));
+    // The same edit applied twice: the first was undone before the second.
+    let seen = sandbox.seen();
+    assert_eq!(seen[0].files, seen[1].files);
+    assert_eq!(fix_branches(&project)?, Vec::<String>::new());
+    Ok(())
+}
