@@ -2,9 +2,14 @@ use std::path::PathBuf;
 
 /// Everything that can go wrong in git plumbing.
 ///
-/// None of these is worth retrying as is: they describe the repository's
-/// state (a missing commit, an existing branch) or a bad input path, and the
-/// user or the caller has to change something first.
+/// Only [`GitError::Remote`] with a network-level cause is worth retrying as
+/// is (see [`GitError::is_retryable`]); the rest describe the repository's or
+/// the remote's state (a missing commit, an existing branch, a rejected
+/// token) or a bad input, and the user or the caller has to change something
+/// first.
+///
+/// No message carries the token: remotes are shown without any
+/// `user:password@`, and text from libgit2 or the server is scrubbed.
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
     #[error(
@@ -76,6 +81,86 @@ pub enum GitError {
         source: std::io::Error,
     },
 
+    #[error("no remote named `{remote}` in {}\nhint: pass a remote from `git remote -v`, a URL or a path", repo.display())]
+    RemoteNotFound { remote: String, repo: PathBuf },
+
+    #[error("branch `{branch}` does not exist in this repository")]
+    BranchNotFound { branch: String },
+
+    /// Fetching needs the full id: servers do not resolve abbreviations.
+    #[error(
+        "`{rev}` is not in this repository and is not a full commit sha, so it cannot be fetched"
+    )]
+    NotAFullSha { rev: String },
+
+    #[error(
+        "commit {sha} is not on {remote}\nhint: it may have been force-pushed away; check that the run belongs to this repository"
+    )]
+    CommitNotOnRemote { sha: String, remote: String },
+
+    /// The credentials callback offered the token once and the server asked
+    /// again: libgit2 would otherwise keep asking.
+    #[error(
+        "the remote rejected the token ({remote})\nhint: check that the token is valid and may access this repository"
+    )]
+    AuthRejected { remote: String },
+
+    #[error(
+        "{remote} asked for credentials and selfheal has no token\nhint: give selfheal a GitHub token that may access this repository"
+    )]
+    AuthRequired { remote: String },
+
+    #[error(
+        "{remote} asked for credentials a token cannot answer (an SSH key, or a login on another host)\nhint: use an https remote"
+    )]
+    AuthUnsupported { remote: String },
+
+    #[error(
+        "branch `{branch}` already exists on {remote} at {sha}; refusing to overwrite it\nhint: push under another branch name, or pass its current head to add to it"
+    )]
+    RemoteBranchExists {
+        remote: String,
+        branch: String,
+        sha: String,
+    },
+
+    #[error(
+        "branch `{branch}` on {remote} is {}, not at the expected {expected}; refusing to overwrite it",
+        found.as_deref().map_or_else(|| "gone".to_owned(), |f| format!("at {f}"))
+    )]
+    RemoteBranchMoved {
+        remote: String,
+        branch: String,
+        expected: String,
+        found: Option<String>,
+    },
+
+    #[error(
+        "pushing `{branch}` to {remote} would not fast-forward from {remote_head}; refusing to overwrite it"
+    )]
+    NotFastForward {
+        remote: String,
+        branch: String,
+        remote_head: String,
+    },
+
+    /// The server refused the ref update (a hook, branch protection, a race).
+    #[error("{remote} rejected the push of `{branch}`: {reason}")]
+    PushRejected {
+        remote: String,
+        branch: String,
+        reason: String,
+    },
+
+    /// Talking to a remote failed; retryable when the cause is the network.
+    #[error("could not {op} {remote}: {source}")]
+    Remote {
+        op: &'static str,
+        remote: String,
+        #[source]
+        source: git2::Error,
+    },
+
     /// A libgit2 failure with no more specific meaning; `op` says what selfheal was doing.
     #[error("git failed to {op}: {source}")]
     Git {
@@ -86,6 +171,18 @@ pub enum GitError {
 }
 
 impl GitError {
+    /// Whether trying the same call again may succeed: a network, TLS or
+    /// HTTP failure while talking to a remote.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            GitError::Remote { source, .. } if matches!(
+                source.class(),
+                git2::ErrorClass::Net | git2::ErrorClass::Os | git2::ErrorClass::Ssl | git2::ErrorClass::Http
+            ) && source.code() != git2::ErrorCode::Certificate
+        )
+    }
+
     pub(crate) fn git(op: &'static str) -> impl FnOnce(git2::Error) -> GitError {
         move |source| GitError::Git { op, source }
     }

@@ -21,9 +21,12 @@
 //! worktree is deleted from the commit. A path that exists in neither is an
 //! error, so a typo cannot silently pass as a deletion.
 
+mod auth;
 mod error;
 mod export;
 mod names;
+mod remote;
+mod url;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -32,9 +35,12 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use git2::build::TreeUpdateBuilder;
 use git2::{BranchType, ErrorCode, FileMode, Oid, Repository};
 
+pub use auth::Credentials;
 pub use error::GitError;
 pub use export::Worktree;
 pub use names::{fix_branch_name, with_signoff};
+pub use remote::PushOutcome;
+pub use url::github_slug;
 
 /// Who a fix commit is by; used as both author and committer, so the
 /// repository's own `user.name` and `user.email` need not be set.

@@ -1,12 +1,16 @@
 mod commit;
 mod export;
+mod fetch;
+mod https;
+mod push;
 mod repo;
+mod server;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use selfheal_git::Signature;
+use selfheal_git::{Repo, Signature};
 
 pub use anyhow::Result;
 
@@ -141,4 +145,185 @@ fn walk(root: &Path, dir: &Path, skip_git: bool, out: &mut BTreeMap<String, Node
         }
     }
     Ok(())
+}
+
+/// Everything about the user's checkout that a repair must leave alone.
+#[derive(Debug, PartialEq, Eq)]
+pub struct UserState {
+    index: Vec<u8>,
+    head: Vec<u8>,
+    config: Vec<u8>,
+    status: String,
+    refs: String,
+    shallow: Option<Vec<u8>>,
+    files: BTreeMap<String, Node>,
+}
+
+pub fn user_state(root: &Path) -> Result<UserState> {
+    // Read the index before `git status` runs, though with optional locks off
+    // it does not rewrite it anyway.
+    let index = std::fs::read(root.join(".git/index"))?;
+    let refs = git(root, &["for-each-ref", "--format=%(refname) %(objectname)"])?
+        .lines()
+        .filter(|l| !l.starts_with("refs/heads/selfheal/"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    Ok(UserState {
+        index,
+        head: std::fs::read(root.join(".git/HEAD"))?,
+        config: std::fs::read(root.join(".git/config"))?,
+        status: git(
+            root,
+            &[
+                "status",
+                "--porcelain=v2",
+                "--branch",
+                "--untracked-files=all",
+            ],
+        )?,
+        refs,
+        shallow: std::fs::read(root.join(".git/shallow")).ok(),
+        files: snapshot(root, true)?,
+    })
+}
+
+/// The sample repository with the user mid-work on another branch: a staged
+/// change, an unstaged change on top of it, a staged new file, an unstaged
+/// edit and an untracked file.
+pub fn busy_user(tmp: &Path) -> Result<PathBuf> {
+    let root = sample_repo(tmp)?;
+    git(&root, &["checkout", "-q", "-b", "feature"])?;
+    write(&root, "feature.txt", "feature work\n")?;
+    git(&root, &["add", "feature.txt"])?;
+    git(&root, &["commit", "-q", "-m", "feature"])?;
+    write(
+        &root,
+        "src/calc.py",
+        "def add(a, b):\n    return a + b  # staged\n",
+    )?;
+    write(&root, "staged_new.py", "NEW = True\n")?;
+    git(&root, &["add", "src/calc.py", "staged_new.py"])?;
+    write(
+        &root,
+        "src/calc.py",
+        "def add(a, b):\n    return b + a  # unstaged\n",
+    )?;
+    write(&root, "README.md", "# sample, edited\n")?;
+    write(&root, "notes/untracked.txt", "scratch\n")?;
+    Ok(root)
+}
+
+pub const FIXED: &str = "def add(a, b):\n    return a + b\n";
+
+/// Export `main`, edit, delete, add (with modes), and commit the fix.
+pub fn make_fix(repo: &Repo, branch: &str, message: &str) -> Result<(String, String)> {
+    let base = repo.resolve_commit("main")?;
+    let worktree = repo.export_tree(&base, None)?;
+    let wt = worktree.path();
+    write(wt, "src/calc.py", FIXED)?;
+    std::fs::remove_file(wt.join("docs/only.txt"))?;
+    write(
+        wt,
+        "tests/test_more.py",
+        "def test_more():\n    assert True\n",
+    )?;
+    write(wt, "scripts/ci.sh", "#!/bin/sh\npytest\n")?;
+    set_executable(&wt.join("scripts/ci.sh"), true)?;
+    std::os::unix::fs::symlink("tests/test_more.py", wt.join("more-link.py"))?;
+    let files: Vec<String> = [
+        "src/calc.py",
+        "docs/only.txt",
+        "tests/test_more.py",
+        "scripts/ci.sh",
+        "more-link.py",
+        "src/calc.py",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let sha = repo.commit_fix(&worktree, &base, &files, branch, message, &author())?;
+    Ok((base, sha))
+}
+
+/// An empty bare repository `name` under `dir`, as a push target.
+pub fn bare(dir: &Path, name: &str) -> Result<PathBuf> {
+    git(dir, &["init", "-q", "--bare", name])?;
+    Ok(dir.join(name))
+}
+
+/// The full sha `rev` resolves to in `dir`, or `None`.
+pub fn rev(dir: &Path, rev: &str) -> Option<String> {
+    git(
+        dir,
+        &["rev-parse", "--verify", "-q", &format!("{rev}^{{commit}}")],
+    )
+    .ok()
+    .map(|s| s.trim().to_owned())
+}
+
+/// `refname sha` lines for every ref in `dir`.
+pub fn refs(dir: &Path) -> Result<String> {
+    git(dir, &["for-each-ref", "--format=%(refname) %(objectname)"])
+}
+
+/// `file://` URL of a local path.
+pub fn file_url(path: &Path) -> String {
+    format!("file://{}", path.display())
+}
+
+/// Every file under `dir` whose bytes contain `needle`.
+pub fn files_containing(dir: &Path, needle: &str) -> Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d)? {
+            let path = entry?.path();
+            let meta = std::fs::symlink_metadata(&path)?;
+            if meta.is_dir() {
+                stack.push(path);
+            } else if meta.is_file()
+                && std::fs::read(&path)?
+                    .windows(needle.len())
+                    .any(|w| w == needle.as_bytes())
+            {
+                found.push(path);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The repository a CI job clones from, with commits that a shallow or
+/// single-branch clone of `main` lacks.
+pub struct Upstream {
+    pub root: PathBuf,
+    /// `main~1`: an older commit of the default branch.
+    pub older: String,
+    /// `main`.
+    pub main: String,
+    /// The tip of `feature`, on no other branch.
+    pub feature: String,
+}
+
+/// `upstream` under `dir`: `main` with three commits, `feature` off its
+/// first one. Each commit has its own marker file so exports can be told apart.
+pub fn upstream(dir: &Path) -> Result<Upstream> {
+    let root = sample_repo(dir)?;
+    write(&root, "marker.txt", "older\n")?;
+    git(&root, &["add", "marker.txt"])?;
+    git(&root, &["commit", "-q", "-m", "older"])?;
+    let older = rev(&root, "HEAD").ok_or_else(|| anyhow::anyhow!("no HEAD"))?;
+    git(&root, &["checkout", "-q", "-b", "feature"])?;
+    write(&root, "marker.txt", "feature\n")?;
+    git(&root, &["commit", "-q", "-am", "feature"])?;
+    let feature = rev(&root, "HEAD").ok_or_else(|| anyhow::anyhow!("no HEAD"))?;
+    git(&root, &["checkout", "-q", "main"])?;
+    write(&root, "marker.txt", "main\n")?;
+    git(&root, &["commit", "-q", "-am", "main"])?;
+    let main = rev(&root, "HEAD").ok_or_else(|| anyhow::anyhow!("no HEAD"))?;
+    Ok(Upstream {
+        root,
+        older,
+        main,
+        feature,
+    })
 }
