@@ -115,6 +115,13 @@ pub enum GitError {
     )]
     AuthUnsupported { remote: String },
 
+    /// This build of libgit2 has no SSH transport; with a token an SSH
+    /// remote is reached over HTTPS instead.
+    #[error(
+        "{remote} is an ssh remote and selfheal talks to remotes over https only\nhint: give selfheal a token (it then uses the https address of the same repository), or pass an https remote"
+    )]
+    SshUnsupported { remote: String },
+
     #[error(
         "branch `{branch}` already exists on {remote} at {sha}; refusing to overwrite it\nhint: push under another branch name, or pass its current head to add to it"
     )]
@@ -171,16 +178,27 @@ pub enum GitError {
 }
 
 impl GitError {
-    /// Whether trying the same call again may succeed: a network, TLS or
-    /// HTTP failure while talking to a remote.
+    /// Whether trying the same call again may succeed: a failure of the
+    /// network or TLS connection, or an HTTP 5xx, while talking to a remote.
+    /// A rejected certificate, a 4xx (no such repository, no access) or a
+    /// refused push is not.
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            GitError::Remote { source, .. } if matches!(
-                source.class(),
-                git2::ErrorClass::Net | git2::ErrorClass::Os | git2::ErrorClass::Ssl | git2::ErrorClass::Http
-            ) && source.code() != git2::ErrorCode::Certificate
-        )
+        let GitError::Remote { source, .. } = self else {
+            return false;
+        };
+        match source.class() {
+            git2::ErrorClass::Net | git2::ErrorClass::Os | git2::ErrorClass::Ssl => {
+                source.code() != git2::ErrorCode::Certificate
+                    && !source.message().contains("unsupported URL protocol")
+            }
+            // libgit2 words it `unexpected http status code: 503`.
+            git2::ErrorClass::Http => source
+                .message()
+                .rsplit(": ")
+                .next()
+                .is_some_and(|status| status.trim().starts_with('5')),
+            _ => false,
+        }
     }
 
     pub(crate) fn git(op: &'static str) -> impl FnOnce(git2::Error) -> GitError {
@@ -196,5 +214,39 @@ impl GitError {
             path,
             source,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn remote(class: git2::ErrorClass, code: git2::ErrorCode, message: &str) -> GitError {
+        GitError::Remote {
+            op: "push to",
+            remote: "https://h/o/r".into(),
+            source: git2::Error::new(code, class, message),
+        }
+    }
+
+    #[test]
+    fn only_network_failures_and_server_errors_are_retryable() {
+        use git2::{ErrorClass as C, ErrorCode as E};
+        assert!(remote(C::Net, E::GenericError, "failed to connect").is_retryable());
+        assert!(remote(C::Os, E::GenericError, "connection reset").is_retryable());
+        assert!(
+            remote(C::Http, E::GenericError, "unexpected http status code: 502").is_retryable()
+        );
+        assert!(
+            !remote(C::Http, E::GenericError, "unexpected http status code: 404").is_retryable()
+        );
+        assert!(!remote(C::Ssl, E::Certificate, "the SSL certificate is invalid").is_retryable());
+        assert!(!remote(C::Net, E::GenericError, "unsupported URL protocol").is_retryable());
+        assert!(
+            !GitError::AuthRejected {
+                remote: "https://h/o/r".into()
+            }
+            .is_retryable()
+        );
     }
 }

@@ -287,9 +287,10 @@ impl Repo {
                 reason: creds.scrub(&reason),
             });
         }
-        Ok(match current {
-            Some(c) if !c.is_zero() => PushOutcome::FastForwarded,
-            _ => PushOutcome::Created,
+        // The negotiation check held: the remote was where expected.
+        Ok(match expected {
+            None => PushOutcome::Created,
+            Some(_) => PushOutcome::FastForwarded,
         })
     }
 
@@ -382,7 +383,8 @@ fn endpoint(
     let url = match (creds.secret(), https_for_ssh(&url)) {
         (Some(_), Some(https)) => https,
         (Some(_), None) => without_userinfo(&url),
-        (None, _) => url,
+        (None, Some(_)) => return Err(GitError::SshUnsupported { remote: url }),
+        (None, None) => url,
     };
     let shown = without_userinfo(&url);
     Ok(Endpoint { url, shown })
@@ -451,16 +453,17 @@ fn fetch_commit(
     let by_sha = format!("+{oid}:{FETCH_REFS}/{oid}");
     match download(repo, endpoint, &by_sha, depth, creds) {
         Ok(()) if has_commit(repo, oid) => Ok(()),
-        // The token or the network failed: asking again would fail the same way.
+        // The token failed: offering it again would break the one-try rule.
         Err(
             e @ (GitError::AuthRejected { .. }
             | GitError::AuthRequired { .. }
             | GitError::AuthUnsupported { .. }),
         ) => Err(e),
-        Err(e) if e.is_retryable() => Err(e),
-        // Servers that refuse unadvertised commits (`not our ref`), or a
-        // local transport that had nothing to send for it: any branch may
-        // hold the commit deeper down, so fetch them with their history.
+        // Servers that refuse unadvertised commits (no
+        // `allow-reachable-sha1-in-want`, or `not our ref`), or a local
+        // transport that had nothing to send for it: any branch may hold
+        // the commit deeper down, so fetch them with their history. A
+        // network failure fails again here, at the cost of one connection.
         _ => download(
             repo,
             endpoint,

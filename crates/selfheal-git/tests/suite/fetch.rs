@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use selfheal_git::{Credentials, GitError, Repo, github_slug};
 
-use super::{Result, file_url, git, refs, sample_repo, upstream, user_state};
+use super::{
+    Result, author, bare, file_url, git, refs, rev, sample_repo, upstream, user_state, write,
+};
 
 fn anon() -> Credentials {
     Credentials::anonymous()
@@ -18,6 +20,20 @@ fn clone(url: &str, dir: &Path, name: &str, flags: &[&str]) -> Result<PathBuf> {
     args.extend_from_slice(&[url, name]);
     git(dir, &args)?;
     Ok(dir.join(name))
+}
+
+/// Commits a one-line fix of `src/calc.py` on `base` as `branch`.
+pub fn fix_on(repo: &Repo, base: &str, branch: &str) -> Result<String> {
+    let worktree = repo.export_tree(base, None)?;
+    write(worktree.path(), "src/calc.py", super::FIXED)?;
+    Ok(repo.commit_fix(
+        &worktree,
+        base,
+        &["src/calc.py".to_owned()],
+        branch,
+        "Fix add",
+        &author(),
+    )?)
 }
 
 fn marker(repo: &Repo, commit: &str) -> Result<String> {
@@ -113,6 +129,14 @@ fn ensure_commit_fills_in_a_shallow_clone_and_export_sees_its_files() -> Result<
     // Still the same shallow clone for git: one commit deep on `main`.
     assert_eq!(std::fs::read_to_string(root.join(".git/shallow"))?, shallow);
     assert_eq!(git(&root, &["rev-list", "--count", "HEAD"])?.trim(), "1");
+
+    // And the CI job's end: a fix on the fetched commit, pushed.
+    let repo = Repo::discover(&root)?;
+    let fix = fix_on(&repo, &up.older, "selfheal/1-older")?;
+    let remote = bare(tmp.path(), "fixes.git")?;
+    repo.push_branch(&remote.to_string_lossy(), "selfheal/1-older", None, &anon())?;
+    assert_eq!(rev(&remote, "selfheal/1-older"), Some(fix));
+    git(&remote, &["fsck", "--no-dangling", "--connectivity-only"])?;
     Ok(())
 }
 

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use selfheal_git::{Credentials, GitError, PushOutcome, Repo, fix_branch_name};
 
+use super::fetch::fix_on;
 use super::server::{GitServer, Seen};
 use super::{
     Result, bare, busy_user, file_url, files_containing, git, make_fix, refs, rev, upstream,
@@ -441,7 +442,13 @@ fn https_fetch_fills_in_shallow_clones_by_sha_and_by_branch_heads() -> Result<()
         let mut same_shallow = after;
         same_shallow.shallow.clone_from(&before.shallow);
         assert_eq!(&same_shallow, before);
-        assert_eq!(&refs(root)?, refs_before);
+        // Only the fix branch is new (in `open`).
+        let refs_after: Vec<String> = refs(root)?
+            .lines()
+            .filter(|l| !l.starts_with("refs/heads/selfheal/1-older "))
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(refs_after, refs_before.lines().collect::<Vec<_>>());
         assert_eq!(
             std::fs::read_to_string(root.join(".git/FETCH_HEAD"))?,
             "user's own fetch\n"
@@ -455,7 +462,22 @@ fn https_fetch_fills_in_shallow_clones_by_sha_and_by_branch_heads() -> Result<()
             .seen()
             .contains(&Seen::Basic(format!("x-access-token:{TOKEN}")))
     );
+    // The fix made on the shallow clone's fetched commit reached the server whole.
+    let open_bare = repos_dir.join("open.git");
+    assert_eq!(
+        rev(&open_bare, "selfheal/1-older").as_deref(),
+        Some(fix_sha(&clones[0].0)?.as_str())
+    );
+    git(
+        &open_bare,
+        &["fsck", "--no-dangling", "--connectivity-only"],
+    )?;
     Ok(())
+}
+
+fn fix_sha(root: &Path) -> Result<String> {
+    rev(root, "selfheal/1-older")
+        .ok_or_else(|| anyhow::anyhow!("no fix branch in {}", root.display()))
 }
 
 fn fetch_child() -> Result<()> {
@@ -482,6 +504,14 @@ fn fetch_child() -> Result<()> {
             assert_eq!(
                 std::fs::read_to_string(worktree.path().join("src/calc.py"))?,
                 "def add(a, b):\n    return a - b\n"
+            );
+        }
+        if clone == "OPEN" {
+            // A shallow CI clone pushes the fix on the fetched commit.
+            fix_on(&repo, &input("OLDER")?, "selfheal/1-older")?;
+            assert_eq!(
+                repo.push_branch("origin", "selfheal/1-older", None, &token)?,
+                PushOutcome::Created
             );
         }
     }

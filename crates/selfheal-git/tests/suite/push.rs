@@ -299,3 +299,35 @@ fn is_ancestor_follows_history() -> Result<()> {
     ));
     Ok(())
 }
+
+#[test]
+fn ssh_remotes_need_a_token_and_then_go_over_https() -> Result<()> {
+    let s = setup()?;
+    git(
+        &s.root,
+        &["remote", "add", "gh", "git@127.0.0.1:o/remote.git"],
+    )?;
+    let config = std::fs::read(s.root.join(".git/config"))?;
+    let err = s
+        .repo
+        .push_branch("gh", &s.branch, None, &anon())
+        .expect_err("no ssh here");
+    assert!(
+        matches!(&err, GitError::SshUnsupported { remote } if remote == "git@127.0.0.1:o/remote.git"),
+        "{err:?}"
+    );
+    // With a token the same repository is reached over https; nothing
+    // listens on this machine's port 443, so the connection is refused.
+    let err = s
+        .repo
+        .push_branch("gh", &s.branch, None, &Credentials::with_token("t0ken"))
+        .expect_err("nothing listens there");
+    assert!(
+        matches!(&err, GitError::Remote { remote, .. } if remote == "https://127.0.0.1/o/remote.git"),
+        "{err:?}"
+    );
+    assert!(err.is_retryable(), "{err:?}");
+    assert!(!format!("{err} {err:?}").contains("t0ken"));
+    assert_eq!(std::fs::read(s.root.join(".git/config"))?, config);
+    Ok(())
+}
