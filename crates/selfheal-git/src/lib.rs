@@ -20,6 +20,31 @@
 //! Deleted files: a path passed to `commit_fix` that no longer exists in the
 //! worktree is deleted from the commit. A path that exists in neither is an
 //! error, so a typo cannot silently pass as a deletion.
+//!
+//! # Remotes
+//! [`Repo::ensure_commit`] gets the failing commit when the checkout lacks it
+//! (a shallow or single-branch CI clone), [`Repo::push_branch`] publishes the
+//! fix branch, and [`Repo::remote_branch_head`] with [`Repo::is_ancestor`]
+//! let the publisher decide whether adding to an existing branch
+//! fast-forwards. The same promise holds: remotes are in-memory (nothing is
+//! saved in `.git/config`), no ref other than the fix branch is created or
+//! moved, `FETCH_HEAD` is left alone, and a push never forces. A fetch only
+//! adds objects, and in a shallow clone the fetched commit's line in
+//! `.git/shallow`, as `git fetch --depth 1` would.
+//!
+//! The token ([`Credentials`]) is handed to libgit2 only in its credentials
+//! callback, once per operation: a second request for it means the server
+//! refused it, and the operation stops with [`GitError::AuthRejected`]. It
+//! never appears in a URL, so not in the config, a reflog or an error.
+//!
+//! HTTPS certificates are verified by OpenSSL against its default store,
+//! which honours `SSL_CERT_FILE` and `SSL_CERT_DIR`: behind a
+//! TLS-intercepting proxy, or for a GitHub Enterprise Server signed by a
+//! private CA, set `SSL_CERT_FILE` to a PEM bundle holding that CA before
+//! selfheal starts (OpenSSL reads it once, when libgit2 initialises). libgit2
+//! does not read git's `GIT_SSL_CAINFO` or `http.sslCAInfo`. Verification is
+//! never turned off. This libgit2 has no SSH transport: with a token, an SSH
+//! remote is reached at the HTTPS address of the same repository.
 
 mod auth;
 mod error;

@@ -81,10 +81,12 @@ impl Repo {
     /// so the run's head commit is commonly absent. The commit itself is
     /// fetched first (by its sha; GitHub serves any reachable commit), then,
     /// if that fails or brings nothing, every branch head with its history.
-    /// Only objects are written: no ref, no `FETCH_HEAD`. In a shallow clone the fetch is `--depth 1`: it brings
-    /// the commit's full tree and records the commit as a shallow boundary,
-    /// so [`Repo::export_tree`] works without downloading the history. From
-    /// a local remote (libgit2 cannot fetch shallowly over its local
+    /// Only objects are written: no ref, no `FETCH_HEAD`.
+    ///
+    /// In a shallow clone the fetch is `--depth 1`: it brings the commit's
+    /// full tree and records the commit as a shallow boundary, so
+    /// [`Repo::export_tree`] works without downloading the history. From a
+    /// local remote (libgit2 cannot fetch shallowly over its local
     /// transport, and would drop `.git/shallow`), a shallow clone instead
     /// copies the commit with its whole history from the other repository.
     pub fn ensure_commit(
@@ -127,7 +129,8 @@ impl Repo {
         creds: &Credentials,
     ) -> Result<Option<String>, GitError> {
         let repo = self.fresh_handle()?;
-        branch_exists(&repo, branch)?; // validates the name
+        // Refuses names git would refuse; whether it exists here is irrelevant.
+        branch_exists(&repo, branch)?;
         let endpoint = endpoint(&repo, remote, Direction::Fetch, creds, &self.root)?;
         let auth = Auth::new(creds, &endpoint.url);
         let mut anon = anonymous(&repo, &endpoint)?;
