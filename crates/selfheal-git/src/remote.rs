@@ -178,15 +178,30 @@ impl Repo {
         expected_remote_head: Option<&str>,
         creds: &Credentials,
     ) -> Result<PushOutcome, GitError> {
+        self.push_branch_to(remote, branch, branch, expected_remote_head, creds)
+    }
+
+    /// Like [`Repo::push_branch`], onto a remote branch of another name (a
+    /// fix added to the branch of an existing pull request), with the same
+    /// rules: never forced, `expected_remote_head` must hold.
+    pub fn push_branch_to(
+        &self,
+        remote: &str,
+        local_branch: &str,
+        branch: &str,
+        expected_remote_head: Option<&str>,
+        creds: &Credentials,
+    ) -> Result<PushOutcome, GitError> {
         let repo = self.fresh_handle()?;
-        if !branch_exists(&repo, branch)? {
+        if !branch_exists(&repo, local_branch)? {
             return Err(GitError::BranchNotFound {
-                branch: branch.to_owned(),
+                branch: local_branch.to_owned(),
             });
         }
+        let local_refname = format!("refs/heads/{local_branch}");
         let refname = format!("refs/heads/{branch}");
         let local = repo
-            .refname_to_id(&refname)
+            .refname_to_id(&local_refname)
             .map_err(GitError::git("read the branch to push"))?;
         let endpoint = endpoint(&repo, remote, Direction::Push, creds, &self.root)?;
 
@@ -252,7 +267,7 @@ impl Repo {
         options.proxy_options(proxy());
 
         let mut anon = anonymous(&repo, &endpoint)?;
-        let spec = format!("{refname}:{refname}");
+        let spec = format!("{local_refname}:{refname}");
         let pushed = anon.push(&[spec.as_str()], Some(&mut options));
         drop(options);
 

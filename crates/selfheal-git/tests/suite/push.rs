@@ -163,6 +163,30 @@ fn push_fast_forwards_from_the_expected_head() -> Result<()> {
 }
 
 #[test]
+fn push_branch_to_adds_the_fix_to_another_branch_when_it_fast_forwards() -> Result<()> {
+    let s = setup()?;
+    let remote = file_url(&s.remote);
+    // An open pull request's branch, still at the failing commit.
+    git(
+        &s.root,
+        &["push", "-q", &remote, "main:refs/heads/feature-pr"],
+    )?;
+    let before = user_state(&s.root)?;
+    let outcome =
+        s.repo
+            .push_branch_to(&remote, &s.branch, "feature-pr", Some(&s.base), &anon())?;
+    assert_eq!(outcome, PushOutcome::FastForwarded);
+    assert_eq!(rev(&s.remote, "feature-pr"), Some(s.fix.clone()));
+    assert_eq!(
+        rev(&s.remote, &s.branch),
+        None,
+        "only the named branch moved"
+    );
+    assert_eq!(user_state(&s.root)?, before);
+    Ok(())
+}
+
+#[test]
 fn push_refuses_a_non_fast_forward() -> Result<()> {
     let s = setup()?;
     let remote = path_str(&s.remote);
