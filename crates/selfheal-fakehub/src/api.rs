@@ -234,6 +234,7 @@ fn fault_reply(fault: &Fault) -> Reply {
             body: b"<html><body><h1>502 Bad Gateway</h1>\nThe server returned an invalid or incomplete response.\n</body></html>\n".to_vec(),
         },
         Fault::Status(status) => Reply::error(*status, "Injected failure", DOCS),
+        Fault::Message { status, message } => Reply::error(*status, message, DOCS),
         Fault::Disconnect => Reply::Drop,
     }
 }

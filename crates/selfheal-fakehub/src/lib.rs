@@ -175,6 +175,8 @@ pub enum Fault {
     BadGateway,
     /// Any status, with GitHub's JSON error body.
     Status(u16),
+    /// Any status, with GitHub's JSON error body carrying this message.
+    Message { status: u16, message: &'static str },
     /// The connection is closed without an answer.
     Disconnect,
 }
