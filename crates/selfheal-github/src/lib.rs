@@ -49,7 +49,9 @@
 //! is repairable or reported and that [`RunFilter::matches`]; pages are
 //! followed by their `Link` headers until `filter.limit` runs are found.
 //! Listing by conclusion instead would take one query per conclusion, and
-//! GitHub's `status` filter does not accept `startup_failure`.
+//! `startup_failure` is not among the values GitHub documents for its
+//! `status` filter. Jobs are read by [`CiProvider::run`] only (`filter=latest`:
+//! the jobs of the run's latest attempt), as listing them costs a request per run.
 
 mod access;
 mod error;

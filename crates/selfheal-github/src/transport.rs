@@ -28,8 +28,9 @@ use crate::{ClientStats, GithubError, RetryPolicy};
 const MAX_JSON: usize = 32 << 20;
 /// Largest error body read for its message.
 const MAX_ERROR_BODY: usize = 64 << 10;
-/// Entries kept for conditional requests before the cache starts over.
+/// Entries, and bytes of bodies, kept for conditional requests before the cache starts over.
 const MAX_ETAGS: usize = 512;
+const MAX_ETAG_BYTES: usize = 64 << 20;
 /// GitHub's advice for a secondary rate limit that names no wait.
 const SECONDARY_LIMIT_WAIT: Duration = Duration::from_secs(60);
 
@@ -148,6 +149,25 @@ fn one_line(text: &str) -> String {
         line.push_str(" ...");
     }
     line
+}
+
+/// An error and its sources, each said once: `Service Error: client error
+/// (Connect): tcp connect error: Connection refused (os error 111)`, where
+/// the error alone only says `client error (Connect)`.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = cause.source();
+    }
+    text.strip_prefix("Service Error: ")
+        .map(str::to_owned)
+        .unwrap_or(text)
 }
 
 /// GitHub's error message from an error body: `message`, plus what the
@@ -345,7 +365,7 @@ impl Transport {
             let response = match self.octo.execute(request).await {
                 Ok(response) => response,
                 Err(e) => {
-                    let reason = self.scrub(&one_line(&e.to_string()));
+                    let reason = self.scrub(&one_line(&error_chain(&e)));
                     if may_retry {
                         let wait = self.backoff(attempt);
                         tracing::warn!(uri, %reason, ?wait, "github unreachable; retrying");
@@ -474,7 +494,8 @@ impl Transport {
                             .etags
                             .lock()
                             .unwrap_or_else(std::sync::PoisonError::into_inner);
-                        if etags.len() >= MAX_ETAGS && !etags.contains_key(uri) {
+                        let held: usize = etags.values().map(|c| c.body.len()).sum();
+                        if etags.len() >= MAX_ETAGS || held + bytes.len() > MAX_ETAG_BYTES {
                             etags.clear();
                         }
                         etags.insert(

@@ -177,6 +177,8 @@ async fn an_unreachable_api_is_a_retryable_connection_error() {
         )),
         "{text}"
     );
+    // The cause, not only octocrab's summary of it.
+    assert!(text.contains("Connection refused"), "{text}");
     assert!(
         text.ends_with("; hint: check GITHUB_API_URL and the network"),
         "{text}"
