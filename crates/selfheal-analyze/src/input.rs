@@ -66,6 +66,9 @@ fn plan(entries: &[String]) -> Vec<(String, FileContext)> {
     for e in entries {
         let parts: Vec<&str> = e.split('/').collect();
         match parts.as_slice() {
+            // The run's metadata, which selfheal's cache keeps beside the
+            // logs; its `"conclusion": "failure"` is not a log line.
+            ["run.json"] => {}
             [file] => {
                 let (n, job) = numbered(file);
                 if folders.contains(&job.as_str()) {
@@ -197,6 +200,7 @@ mod tests {
         let entries: Vec<String> = [
             "1_build.txt",
             "2_tests.txt",
+            "run.json",
             "tests/1_Set up job.txt",
             "tests/3_Run pytest.txt",
             "tests/10_Post.txt",

@@ -26,8 +26,10 @@ pub enum Command {
     Run(RunArgs),
     /// Find the failures in CI logs (files, run-log zips or folders).
     Analyze(AnalyzeArgs),
-    /// Pre-flight: configuration, model endpoint, Docker, repository, cache.
+    /// Pre-flight: configuration, model endpoint, Docker, repository, cache, GitHub.
     Check(CheckArgs),
+    /// Download failed runs' logs from GitHub into the offline cache, and say what was cached.
+    Fetch(FetchArgs),
 }
 
 /// Options that locate the repository and the configuration.
@@ -50,16 +52,58 @@ pub struct CommonArgs {
     pub json: bool,
 }
 
+/// Which runs: one named run, or the newest failed ones that match.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SelectArgs {
+    /// The run to repair (default: the run that triggered a `workflow_run` job, else the newest failed runs).
+    #[arg(long, value_name = "ID")]
+    pub run_id: Option<String>,
+    /// The GitHub repository, `owner/name` (default: `GITHUB_REPOSITORY`, else the `origin` remote).
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repo_slug: Option<String>,
+    /// Only runs of this workflow (name or file name); repeatable.
+    #[arg(long = "workflow", value_name = "NAME")]
+    pub workflows: Vec<String>,
+    /// Never runs of this workflow (name or file name); repeatable.
+    #[arg(long = "exclude-workflow", value_name = "NAME")]
+    pub exclude_workflows: Vec<String>,
+    /// Only runs on this branch.
+    #[arg(long, value_name = "BRANCH")]
+    pub branch: Option<String>,
+    /// Only runs triggered by this event (`push`, `pull_request`, ...).
+    #[arg(long, value_name = "EVENT")]
+    pub event: Option<String>,
+    /// Only runs of this commit.
+    #[arg(long, value_name = "SHA")]
+    pub head_sha: Option<String>,
+    /// Handle at most this many runs.
+    #[arg(long, value_name = "N")]
+    pub max_runs: Option<u32>,
+}
+
+// Each bool is one independent command-line switch.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Args)]
 pub struct RunArgs {
     #[command(flatten)]
     pub common: CommonArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
     /// Replay logs cached in `.selfheal/logs/` instead of calling GitHub (also `OFFLINE_MODE=true`).
     #[arg(long)]
     pub offline: bool,
-    /// The run to repair (default: the newest cached run).
-    #[arg(long, value_name = "ID")]
-    pub run_id: Option<String>,
+    /// Do everything but push or write to GitHub; the would-be pull request goes to `.selfheal/results/` (also `DRY_RUN=true`).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Keep the fix on a local branch: no push, no pull request.
+    #[arg(long)]
+    pub no_publish: bool,
+    /// Also keep one comment on the pull request whose run failed, pointing at the fix.
+    #[arg(long)]
+    pub comment: bool,
+    /// Repair runs and failures that were handled before.
+    #[arg(long)]
+    pub force: bool,
     /// Take the logs from a file, a run-log zip or an unpacked run-log folder.
     #[arg(long, value_name = "PATH")]
     pub logs: Option<PathBuf>,
@@ -94,4 +138,18 @@ pub struct AnalyzeArgs {
 pub struct CheckArgs {
     #[command(flatten)]
     pub common: CommonArgs,
+    /// The GitHub repository to check access to, `owner/name`.
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repo_slug: Option<String>,
+    /// Skip the GitHub checks (for offline use).
+    #[arg(long)]
+    pub offline: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
 }

@@ -102,8 +102,18 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<Status> {
     };
 
     if let Some(resolved) = &resolved {
+        for warning in &resolved.warnings {
+            checks.push(Check::fail(
+                "config",
+                warning.clone(),
+                "remove the key from the repository's selfheal.toml",
+            ));
+        }
         checks.push(check_llm(resolved).await);
         checks.extend(check_docker(resolved).await);
+        if !(args.offline || resolved.offline_env) {
+            checks.extend(check_github(resolved, args.repo_slug.as_deref()).await);
+        }
     }
     checks.push(check_cache(repo.as_ref().ok(), &repo_root));
 
@@ -204,6 +214,89 @@ async fn check_docker(resolved: &Resolved) -> Vec<Check> {
         Err(e) => Check::fail("image", e.to_string(), ""),
     };
     vec![engine, image_check]
+}
+
+/// Whether the tokens can do what a repair needs on GitHub: read runs and
+/// logs, and (unless this is a dry run) push and open pull requests.
+async fn check_github(resolved: &Resolved, slug: Option<&str>) -> Vec<Check> {
+    let github = &resolved.settings.github;
+    let slug = slug
+        .map(str::to_owned)
+        .or_else(|| github.repository.clone())
+        .or_else(|| {
+            resolved
+                .repo
+                .remote_url(&github.remote)
+                .ok()
+                .and_then(|u| selfheal_git::github_slug(&u))
+        });
+    let Some(slug) = slug else {
+        return vec![Check::fail(
+            "github",
+            format!(
+                "no GitHub repository: GITHUB_REPOSITORY is unset and remote {} is not on GitHub",
+                github.remote
+            ),
+            "pass --repo-slug OWNER/NAME, or --offline to skip these checks",
+        )];
+    };
+    if github.token.is_none() {
+        return vec![Check::fail(
+            "github",
+            format!("{} is not set", github.token_env),
+            format!(
+                "export {}=<token> with actions: read (and contents, pull-requests: write to publish)",
+                github.token_env
+            ),
+        )];
+    }
+    let publishing = !resolved.settings.dry_run;
+    let mut checks = Vec::new();
+    let pairs: Vec<(&'static str, Option<String>, bool)> = if github.pr_token.is_some() {
+        vec![
+            ("github", github.token.clone(), false),
+            ("github-pr", github.pr_token.clone(), publishing),
+        ]
+    } else {
+        vec![("github", github.token.clone(), publishing)]
+    };
+    for (name, token, publish) in pairs {
+        let client = selfheal_github::GithubClient::new(selfheal_github::GithubSettings {
+            api_url: github.api_url.clone(),
+            repository: slug.clone(),
+            token,
+            cache_root: resolved.repo.root().to_path_buf(),
+            retry: selfheal_github::RetryPolicy {
+                max_retries: 1,
+                max_wait: Duration::from_secs(5),
+            },
+        });
+        let client = match client {
+            Ok(c) => c,
+            Err(e) => {
+                checks.push(Check::fail(name, e.to_string(), "check GITHUB_API_URL"));
+                continue;
+            }
+        };
+        match client.check_access(publish).await {
+            Err(e) => checks.push(Check::fail(name, e.to_string(), "")),
+            Ok(report) if report.problems.is_empty() => {
+                let who = report.login.as_deref().unwrap_or("an app installation");
+                let can = if publish {
+                    "can read runs, push and open pull requests"
+                } else {
+                    "can read runs and logs"
+                };
+                checks.push(Check::pass(name, format!("{slug} as {who}: {can}")));
+            }
+            Ok(report) => checks.push(Check::fail(
+                name,
+                format!("{slug}: {}", report.problems.join("; ")),
+                "grant the named permissions to the token",
+            )),
+        }
+    }
+    checks
 }
 
 fn check_cache(repo: Option<&Repo>, root: &std::path::Path) -> Check {

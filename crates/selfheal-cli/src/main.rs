@@ -12,11 +12,13 @@
 // The binary is where printing belongs.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod actions;
 mod approve;
 mod args;
 mod check;
 mod commands;
 mod printer;
+mod run;
 mod settings;
 
 use std::process::ExitCode;
@@ -44,7 +46,8 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Run(args) => commands::run(args).await,
+            Command::Run(args) => run::run(args).await,
+            Command::Fetch(args) => run::fetch(args).await,
             Command::Analyze(args) => commands::analyze(&args),
             Command::Check(args) => check::run(args).await,
         }

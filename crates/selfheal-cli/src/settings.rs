@@ -4,16 +4,18 @@
 use std::path::Path;
 
 use anyhow::Context;
-use selfheal_config::{ConfigLayer, LlmLayer, RepairLayer, Settings, ValidateLayer, env};
+use selfheal_config::{
+    ConfigLayer, GithubLayer, LlmLayer, RepairLayer, Settings, ValidateLayer, env,
+};
 use selfheal_git::{Repo, Signature};
 use selfheal_orchestrator::LoopSettings;
 use selfheal_reason::{LlmSettings, Prompts};
 use selfheal_validate::Limits;
 
-use crate::args::{CommonArgs, RunArgs};
+use crate::args::{CommonArgs, RunArgs, SelectArgs};
 
 /// The process environment, read in one place.
-fn process_env(name: &str) -> Option<String> {
+pub fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
@@ -31,6 +33,8 @@ pub struct Resolved {
     pub settings: Settings,
     /// Where the settings came from, for `check`.
     pub config_source: String,
+    /// Keys of the repository's config that were ignored, one line each.
+    pub warnings: Vec<String>,
     /// `OFFLINE_MODE` is switched on.
     pub offline_env: bool,
 }
@@ -38,13 +42,23 @@ pub struct Resolved {
 impl Resolved {
     /// Finds the repository and resolves the configuration for it.
     pub fn load(common: &CommonArgs, run: Option<&RunArgs>) -> anyhow::Result<Self> {
+        Self::load_selecting(common, run, run.map(|r| &r.select))
+    }
+
+    /// Like [`Resolved::load`], with run-selection flags from `run` or `fetch`.
+    pub fn load_selecting(
+        common: &CommonArgs,
+        run: Option<&RunArgs>,
+        select: Option<&SelectArgs>,
+    ) -> anyhow::Result<Self> {
         let repo = discover_repo(common)?;
         let root = repo.root().to_path_buf();
-        let (settings, config_source) = resolve_settings(&root, common, run)?;
+        let (settings, config_source, warnings) = resolve_settings(&root, common, run, select)?;
         Ok(Self {
             repo,
             settings,
             config_source,
+            warnings,
             offline_env: env::is_truthy(process_env(env::OFFLINE_MODE).as_deref()),
         })
     }
@@ -113,7 +127,8 @@ fn resolve_settings(
     root: &Path,
     common: &CommonArgs,
     run: Option<&RunArgs>,
-) -> anyhow::Result<(Settings, String)> {
+    select: Option<&SelectArgs>,
+) -> anyhow::Result<(Settings, String, Vec<String>)> {
     let mut flags = ConfigLayer {
         llm: Some(LlmLayer {
             model: common.model.clone(),
@@ -134,12 +149,39 @@ fn resolve_settings(
             v.test_command.clone_from(&run.test_command);
             v.timeout_secs = run.timeout;
         }
+        if run.dry_run {
+            flags.dry_run = Some(true);
+        }
+        if run.comment {
+            flags
+                .github
+                .get_or_insert_with(GithubLayer::default)
+                .comment = Some(true);
+        }
     }
-    let file = selfheal_config::discover(common.config.as_deref(), &process_env, root);
-    let source = file.as_ref().map_or_else(
-        || "built-in defaults (no selfheal.toml)".to_owned(),
-        |p| p.display().to_string(),
-    );
-    let settings = selfheal_config::load(common.config.as_deref(), &process_env, root, flags)?;
-    Ok((settings, source))
+    if let Some(select) = select {
+        let github = flags.github.get_or_insert_with(GithubLayer::default);
+        github.repository.clone_from(&select.repo_slug);
+        github.branch.clone_from(&select.branch);
+        github.event.clone_from(&select.event);
+        github.max_runs = select.max_runs;
+        if !select.workflows.is_empty() {
+            github.workflows = Some(select.workflows.clone());
+        }
+        if !select.exclude_workflows.is_empty() {
+            github.exclude_workflows = Some(select.exclude_workflows.clone());
+        }
+    }
+    let loaded = selfheal_config::load_layers(common.config.as_deref(), &process_env, root, flags)?;
+    let source = if loaded.sources.is_empty() {
+        "built-in defaults (no selfheal.toml, no user config)".to_owned()
+    } else {
+        loaded
+            .sources
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" < ")
+    };
+    Ok((loaded.settings, source, loaded.warnings))
 }

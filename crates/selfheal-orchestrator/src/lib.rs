@@ -156,6 +156,10 @@ pub struct RepairJob {
     /// The logs' analysis when the caller already made it (to check the
     /// failure against what was handled before); `None` analyses `logs`.
     pub analysis: Option<Analysis>,
+    /// Repair again although a fix branch for this run and failure exists
+    /// (`--force`): the new fix goes to the next free name (`…-2`, `…-3`);
+    /// an existing branch is never overwritten.
+    pub redo: bool,
 }
 
 /// The concrete parts the loop drives.
@@ -218,9 +222,7 @@ impl Orchestrator<'_> {
                     &job.run.id,
                     target.failure.short_fingerprint(),
                 );
-                if self.repo.branch_exists(&branch)? {
-                    return Err(OrchestratorError::BranchExists(branch));
-                }
+                let branch = self.free_branch(branch, job.redo)?;
                 let t = Instant::now();
                 let worktree = self.repo.export_tree(&job.base_commit, None)?;
                 timings.insert(Stage::Checkout, elapsed_ms(t));
@@ -234,6 +236,24 @@ impl Orchestrator<'_> {
         record.duration_ms = elapsed_ms(started);
         self.events.emit(&Event::Finished { outcome });
         Ok(record)
+    }
+
+    /// `branch`, or with `redo` the first of `branch-2`, `branch-3`, ... that
+    /// does not exist yet.
+    fn free_branch(&self, branch: String, redo: bool) -> Result<String, OrchestratorError> {
+        if !self.repo.branch_exists(&branch)? {
+            return Ok(branch);
+        }
+        if !redo {
+            return Err(OrchestratorError::BranchExists(branch));
+        }
+        for n in 2..1000 {
+            let candidate = format!("{branch}-{n}");
+            if !self.repo.branch_exists(&candidate)? {
+                return Ok(candidate);
+            }
+        }
+        Err(OrchestratorError::BranchExists(branch))
     }
 
     async fn attempt_loop(

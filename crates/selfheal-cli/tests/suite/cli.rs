@@ -135,7 +135,7 @@ async fn check_json_passes_against_the_server_and_docker() {
     let server = ModelServer::start(MODEL, Vec::new()).await;
     let out = Selfheal::new(&repo.home())
         .model(&server)
-        .args(["check", "--json", "--repo"])
+        .args(["check", "--offline", "--json", "--repo"])
         .arg(&repo.root)
         .run()
         .await;
@@ -163,7 +163,7 @@ async fn check_fails_when_the_server_does_not_list_the_model() {
     let server = ModelServer::start_listing(MODEL, &["some-other-model"], Vec::new()).await;
     let out = Selfheal::new(&repo.home())
         .model(&server)
-        .args(["check", "--json", "--repo"])
+        .args(["check", "--offline", "--json", "--repo"])
         .arg(&repo.root)
         .run()
         .await;

@@ -1,6 +1,7 @@
 //! The scenarios, grouped by what they pin; shared assertions live here.
 
 mod cli;
+mod github;
 mod refusals;
 mod repair;
 

@@ -245,7 +245,8 @@ async fn leaves_a_dirty_checkout_on_another_branch_byte_identical() {
     git(root, &["add", "src/pricing/cart.py"]);
     std::fs::write(root.join("scratch-notes.txt"), "untracked\n").expect("untracked file");
 
-    let ignore = [".selfheal/results"];
+    // selfheal's own bookkeeping, in its self-ignored folder.
+    let ignore = [".selfheal/results", ".selfheal/ledger.jsonl"];
     let before = Snapshot::take(root, &ignore);
     let server = ModelServer::start(MODEL, repo.sample.fix_replies()).await;
     let out = Selfheal::new(&repo.home())

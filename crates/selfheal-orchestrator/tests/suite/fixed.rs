@@ -224,6 +224,37 @@ async fn an_existing_fix_branch_is_left_alone() -> Result<()> {
 }
 
 #[tokio::test]
+async fn a_redo_goes_to_the_next_free_branch_and_leaves_the_old_one() -> Result<()> {
+    let project = project()?;
+    let (_, failure) = ci_analysis(&project)?;
+    let branch = fix_branch(&failure);
+    {
+        let repo = git2::Repository::open(&project.root)?;
+        let head = repo.head()?.peel_to_commit()?;
+        repo.branch(&branch, &head, false)?;
+        repo.branch(&format!("{branch}-2"), &head, false)?;
+    }
+    let model = ScriptedModel::new([Ok(whole_fix(tokens(300, 40)))]);
+    let sandbox = ScriptedSandbox::new([Ok(passed())]);
+    let events = Events::default();
+    let mut setup = Setup::new(&project, &model, &sandbox, &events);
+    setup.job.redo = true;
+
+    let record = setup.run().await?;
+
+    let Outcome::Fixed { branch: fixed, .. } = &record.outcome else {
+        panic!("not fixed: {:?}", record.outcome);
+    };
+    assert_eq!(*fixed, format!("{branch}-3"));
+    let repo = git2::Repository::open(&project.root)?;
+    for old in [branch.clone(), format!("{branch}-2")] {
+        let tip = repo.refname_to_id(&format!("refs/heads/{old}"))?;
+        assert_eq!(tip.to_string(), project.base, "{old} was overwritten");
+    }
+    Ok(())
+}
+
+#[tokio::test]
 async fn logs_without_a_failure_leave_nothing_to_fix() -> Result<()> {
     let project = project()?;
     std::fs::write(

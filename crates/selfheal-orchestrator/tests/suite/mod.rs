@@ -488,6 +488,7 @@ pub fn job(project: &Project) -> RepairJob {
         logs: project.logs.clone(),
         base_commit: project.base.clone(),
         analysis: None,
+        redo: false,
     }
 }
 

@@ -1,0 +1,647 @@
+//! `selfheal run` and `selfheal fetch`: which runs, from where, and what
+//! happens to each.
+//!
+//! A source of runs is a [`CiProvider`]: the offline cache (`--offline`,
+//! `OFFLINE_MODE`) or GitHub. `--logs PATH` names one run's logs directly.
+//! For every selected run the same steps follow: skip what is selfheal's own
+//! work or was handled before (the ledger, and open pull requests' hidden
+//! fingerprint markers, which survive where a ledger does not: a new Actions
+//! runner), fetch the logs into the cache, analyse, make sure the failing
+//! commit is present, repair, publish, and remember.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use selfheal_analyze::analyze_path;
+use selfheal_config::env;
+use selfheal_git::{Credentials, Repo};
+use selfheal_github::{GithubClient, GithubSettings, RetryPolicy};
+use selfheal_monitor::{
+    CachedRun, CiProvider, Forge, Ledger, LedgerEntry, LedgerOutcome, OfflineCache, OwnWork,
+    RunFilter, run_from_logs_path, skip_reason,
+};
+use selfheal_orchestrator::{
+    EventSink, NoEvents, Orchestrator, RepairJob, target_failure, write_record,
+};
+use selfheal_publish::{PublishSettings, fingerprint_marker};
+use selfheal_reason::Reasoner;
+use selfheal_types::{Event, Outcome, Publication, RepairRecord, RunInfo, Stage};
+use selfheal_validate::DockerSandbox;
+
+use crate::Status;
+use crate::actions::{self, SummaryRow};
+use crate::args::{FetchArgs, RunArgs, SelectArgs};
+use crate::printer::HumanPrinter;
+use crate::settings::{Resolved, process_env};
+
+/// Where runs come from, and (for GitHub) where fixes go.
+enum Source {
+    /// `--logs PATH`: one run, named by the user.
+    Logs(Box<CachedRun>),
+    Offline(OfflineCache),
+    Github(Box<GithubSource>),
+}
+
+/// GitHub as the source of runs and the target of fixes.
+struct GithubSource {
+    runs: GithubClient,
+    /// With the publishing token (`SELFHEAL_PR_TOKEN`), else the same token.
+    forge: GithubClient,
+    push: Credentials,
+}
+
+impl Source {
+    fn provider(&self) -> Option<&dyn CiProvider> {
+        match self {
+            Source::Logs(_) => None,
+            Source::Offline(cache) => Some(cache),
+            Source::Github(github) => Some(&github.runs),
+        }
+    }
+
+    fn forge(&self) -> Option<&dyn Forge> {
+        match self {
+            Source::Github(github) => Some(&github.forge),
+            _ => None,
+        }
+    }
+}
+
+pub async fn run(args: RunArgs) -> anyhow::Result<Status> {
+    let resolved = Resolved::load(&args.common, Some(&args))?;
+    print_warnings(&resolved);
+    let settings = &resolved.settings;
+    let repo = &resolved.repo;
+    let offline = args.offline || resolved.offline_env;
+    let source = choose_source(&resolved, &args.select, args.logs.as_deref(), offline)?;
+
+    // Fail before spending tokens when the sandbox cannot run.
+    let sandbox = DockerSandbox::connect(&settings.validate.image, resolved.limits()).await?;
+    if !sandbox.image_present().await? {
+        bail!(
+            "sandbox image {} is not present; hint: build it with scripts/build-sandbox-image.sh or pass --image",
+            settings.validate.image
+        );
+    }
+    let reasoner = Reasoner::new(resolved.llm_settings(), resolved.prompts()?)?;
+    let approver = crate::approve::choose(args.yes);
+    let human = HumanPrinter::new();
+    let events: &dyn EventSink = if args.common.json { &NoEvents } else { &human };
+    let orchestrator = Orchestrator {
+        repo,
+        model: &reasoner,
+        sandbox: &sandbox,
+        approver: approver.as_ref(),
+        events,
+        settings: resolved.loop_settings(),
+    };
+    let ledger = Ledger::new(repo.root());
+    let publishing = matches!(source, Source::Github(_)) && !args.no_publish;
+
+    let runs = tokio::select! {
+        runs = select_runs(&source, &resolved, &args.select) => runs?,
+        _ = tokio::signal::ctrl_c() => return Ok(interrupted(repo)),
+    };
+    if runs.is_empty() {
+        eprintln!("no failed run to repair");
+    }
+
+    let ctx = HandleRun {
+        source: &source,
+        resolved: &resolved,
+        orchestrator: &orchestrator,
+        ledger: &ledger,
+        events,
+        json: args.common.json,
+        force: args.force,
+        publishing,
+    };
+    let mut rows = Vec::new();
+    let mut status = Status::Success;
+    for run in runs {
+        let handled = handle_run(&ctx, run);
+        let handled = tokio::select! {
+            handled = handled => handled,
+            _ = tokio::signal::ctrl_c() => {
+                // The dropped validation only schedules its container's removal;
+                // finish it before the runtime goes away.
+                let _ = sandbox.remove_leftovers().await;
+                return Ok(interrupted(repo));
+            }
+        };
+        match handled {
+            Ok(Handled::Skipped { run_id, reason }) => {
+                eprintln!("skipped run {run_id}: {reason}");
+                rows.push(SummaryRow::Skipped { run_id, reason });
+            }
+            Ok(Handled::Repaired(record)) => {
+                if matches!(record.outcome, Outcome::NotFixed { .. })
+                    || matches!(record.publication, Some(Publication::Failed { .. }))
+                {
+                    status = worst(status, Status::Failure);
+                }
+                rows.push(SummaryRow::Repaired(record));
+            }
+            Err(e) => {
+                // One bad run (gone logs, a commit that cannot be fetched) does
+                // not stop the others; it is reported and the exit code says so.
+                eprintln!("error: {}", crate::one_line(&format!("{e:#}")));
+                status = worst(status, Status::Error);
+            }
+        }
+    }
+    if let Some(path) = process_env(env::GITHUB_STEP_SUMMARY).filter(|p| !p.trim().is_empty())
+        && let Err(e) = actions::append_summary(Path::new(&path), &rows)
+    {
+        eprintln!("warning: could not write the job summary to {path}: {e}");
+    }
+    Ok(status)
+}
+
+/// Everything [`handle_run`] needs besides the run.
+struct HandleRun<'a> {
+    source: &'a Source,
+    resolved: &'a Resolved,
+    orchestrator: &'a Orchestrator<'a>,
+    ledger: &'a Ledger,
+    events: &'a dyn EventSink,
+    json: bool,
+    force: bool,
+    publishing: bool,
+}
+
+enum Handled {
+    Skipped { run_id: String, reason: String },
+    Repaired(Box<RepairRecord>),
+}
+
+async fn handle_run(ctx: &HandleRun<'_>, run: RunInfo) -> anyhow::Result<Handled> {
+    let resolved = ctx.resolved;
+    let repo = &resolved.repo;
+    let skip = |reason: String| {
+        Ok(Handled::Skipped {
+            run_id: run.id.clone(),
+            reason,
+        })
+    };
+    let by_provider = !matches!(ctx.source, Source::Logs(_));
+    if by_provider {
+        if let Some(reason) = skip_reason(&run, &own_work(resolved)) {
+            return skip(reason);
+        }
+        if !ctx.force
+            && let Some(entry) = ctx.ledger.for_run(&run.id)?
+        {
+            return skip(format!(
+                "handled on {} ({}); hint: pass --force to repair it again",
+                entry.at,
+                ledger_outcome_text(&entry)
+            ));
+        }
+    }
+
+    let fetch_started = std::time::Instant::now();
+    let logs = match ctx.source {
+        Source::Logs(cached) => cached.logs.clone(),
+        Source::Offline(cache) => cache.fetch_logs(&run).await?,
+        Source::Github(github) => {
+            ctx.events.emit(&Event::StageStarted {
+                number: 0,
+                stage: Stage::Fetch,
+            });
+            github
+                .runs
+                .fetch_logs(&run)
+                .await
+                .with_context(|| format!("run {}", run.id))?
+        }
+    };
+    let fetch_ms = elapsed_ms(fetch_started);
+    let analyze_started = std::time::Instant::now();
+    let analysis = analyze_path(&logs, &resolved.loop_settings().analyze)?;
+    let analyze_ms = elapsed_ms(analyze_started);
+    let excerpt = analysis.excerpt.clone();
+    if let Ok(failure) = target_failure(&analysis)
+        && !ctx.force
+    {
+        let fingerprint = failure.fingerprint.clone();
+        if let Some(entry) = ctx.ledger.for_fingerprint(&fingerprint)? {
+            return skip(format!(
+                "failure {} was fixed before (run {}{}); hint: pass --force to repair it again",
+                failure.short_fingerprint(),
+                entry.run_id,
+                entry
+                    .pull_request
+                    .map(|u| format!(", {u}"))
+                    .unwrap_or_default()
+            ));
+        }
+        if ctx.publishing
+            && let Some(forge) = ctx.source.forge()
+        {
+            let open = forge
+                .find_open_pull_requests(&fingerprint_marker(&fingerprint))
+                .await?;
+            if let Some(pr) = open.first() {
+                return skip(format!(
+                    "failure {} already has an open pull request: {}; hint: pass --force to repair it again and update that pull request",
+                    failure.short_fingerprint(),
+                    pr.url
+                ));
+            }
+        }
+    }
+
+    let base_commit = resolve_base_commit(ctx, &run)?;
+    let job = RepairJob {
+        run: run.clone(),
+        logs,
+        base_commit,
+        analysis: Some(analysis),
+        redo: ctx.force,
+    };
+    let mut record = ctx.orchestrator.repair(&job).await?;
+    record.timings_ms.insert(Stage::Analyze, analyze_ms);
+    if matches!(ctx.source, Source::Github(_)) {
+        record.timings_ms.insert(Stage::Fetch, fetch_ms);
+    }
+
+    if ctx.publishing
+        && record.outcome.is_fixed()
+        && let Source::Github(github) = ctx.source
+    {
+        let (forge, push) = (&github.forge, &github.push);
+        ctx.events.emit(&Event::StageStarted {
+            number: 0,
+            stage: Stage::Publish,
+        });
+        let settings = publish_settings(resolved, push.clone());
+        let started = std::time::Instant::now();
+        let publication =
+            match selfheal_publish::publish(forge, repo, &record, &excerpt, &settings).await {
+                Ok(p) => p,
+                Err(e) => Publication::Failed {
+                    error: crate::one_line(&e.to_string()),
+                },
+            };
+        record
+            .timings_ms
+            .insert(Stage::Publish, elapsed_ms(started));
+        ctx.events.emit(&Event::Published {
+            publication: publication.clone(),
+        });
+        record.publication = Some(publication);
+    } else if record.outcome.is_fixed() && resolved.settings.dry_run {
+        // A dry run without a forge still shows the would-be pull request.
+        let text = selfheal_publish::pull_request_text(&record, &excerpt);
+        let path = results_dir(repo).join(format!("{}.pr.md", safe_name(&record.run.id)));
+        std::fs::create_dir_all(results_dir(repo))?;
+        std::fs::write(&path, format!("# {}\n\n{}", text.title, text.body))?;
+        record.publication = Some(Publication::DryRun {
+            path: path.display().to_string(),
+        });
+    }
+
+    let record_path = write_record(&results_dir(repo), &record)?;
+    if by_provider {
+        remember(ctx.ledger, &record)?;
+    }
+    report(&record, &record_path, ctx.json)?;
+    Ok(Handled::Repaired(Box::new(record)))
+}
+
+/// The failing commit as a full sha: fetched from the remote when the clone
+/// lacks it (a `workflow_run` job checks out the default branch, shallowly).
+fn resolve_base_commit(ctx: &HandleRun<'_>, run: &RunInfo) -> anyhow::Result<String> {
+    let repo = &ctx.resolved.repo;
+    let Some(sha) = &run.head_sha else {
+        tracing::warn!("the run does not name its commit; repairing HEAD");
+        return Ok(repo.head_commit()?);
+    };
+    match ctx.source {
+        Source::Github(github) => Ok(repo
+            .ensure_commit(sha, &ctx.resolved.settings.github.remote, &github.push)
+            .with_context(|| format!("run {} tested commit {sha}", run.id))?),
+        _ => Ok(repo
+            .resolve_commit(sha)
+            .with_context(|| format!("run {} tested commit {sha}", run.id))?),
+    }
+}
+
+fn remember(ledger: &Ledger, record: &RepairRecord) -> anyhow::Result<()> {
+    let (outcome, branch) = match &record.outcome {
+        Outcome::Fixed { branch, .. } => (LedgerOutcome::Fixed, Some(branch.clone())),
+        Outcome::NotFixed { .. } => (LedgerOutcome::NotFixed, None),
+        Outcome::NothingToFix => (LedgerOutcome::NothingToFix, None),
+    };
+    let pull_request = match &record.publication {
+        Some(
+            Publication::Opened { url, .. }
+            | Publication::Updated { url, .. }
+            | Publication::Commented { url, .. },
+        ) => Some(url.clone()),
+        _ => None,
+    };
+    // A dry run or a failed publication changed nothing anyone can see: it
+    // must not stop the real run that follows.
+    if matches!(
+        record.publication,
+        Some(Publication::DryRun { .. } | Publication::Failed { .. })
+    ) {
+        return Ok(());
+    }
+    ledger.record(&LedgerEntry {
+        run_id: record.run.id.clone(),
+        fingerprint: record.failure.as_ref().map(|f| f.fingerprint.clone()),
+        outcome,
+        branch,
+        pull_request,
+        at: selfheal_monitor::now_rfc3339(),
+    })?;
+    Ok(())
+}
+
+fn ledger_outcome_text(entry: &LedgerEntry) -> String {
+    let what = match entry.outcome {
+        LedgerOutcome::Fixed => "fixed",
+        LedgerOutcome::NotFixed => "not fixed",
+        LedgerOutcome::NothingToFix => "nothing to fix",
+        LedgerOutcome::Skipped => "skipped",
+    };
+    match (&entry.pull_request, &entry.branch) {
+        (Some(pr), _) => format!("{what}, {pr}"),
+        (None, Some(branch)) => format!("{what}, branch {branch}"),
+        (None, None) => what.to_owned(),
+    }
+}
+
+/// `selfheal fetch`: fill the cache, print what was cached.
+pub async fn fetch(args: FetchArgs) -> anyhow::Result<Status> {
+    let resolved = Resolved::load_selecting(&args.common, None, Some(&args.select))?;
+    print_warnings(&resolved);
+    let source = choose_source(&resolved, &args.select, None, false)?;
+    let Source::Github(github) = &source else {
+        bail!("fetch needs GitHub; hint: it fills the offline cache that --offline replays");
+    };
+    let runs = select_runs(&source, &resolved, &args.select).await?;
+    let mut out = std::io::stdout().lock();
+    if runs.is_empty() {
+        eprintln!("no failed run to fetch");
+    }
+    for run in runs {
+        let path = github.runs.fetch_logs(&run).await?;
+        if args.common.json {
+            serde_json::to_writer(
+                &mut out,
+                &serde_json::json!({"run": run, "logs": path.display().to_string()}),
+            )?;
+            writeln!(out)?;
+        } else {
+            let what = run.workflow.as_deref().unwrap_or("run");
+            let branch = run.head_branch.as_deref().unwrap_or("?");
+            let conclusion = run.conclusion.as_deref().unwrap_or("failed");
+            writeln!(
+                out,
+                "cached {what} run {} ({conclusion} on {branch}) in {}",
+                run.id,
+                path.display()
+            )?;
+        }
+    }
+    Ok(Status::Success)
+}
+
+fn choose_source(
+    resolved: &Resolved,
+    select: &SelectArgs,
+    logs: Option<&Path>,
+    offline: bool,
+) -> anyhow::Result<Source> {
+    let repo = &resolved.repo;
+    if let Some(logs) = logs {
+        let mut cached = run_from_logs_path(logs)?;
+        if let Some(id) = &select.run_id {
+            cached.info.id.clone_from(id);
+        }
+        return Ok(Source::Logs(Box::new(cached)));
+    }
+    if offline {
+        return Ok(Source::Offline(OfflineCache::new(repo.root())));
+    }
+    let github = &resolved.settings.github;
+    let slug = match &github.repository {
+        Some(slug) => slug.clone(),
+        None => repo
+            .remote_url(&github.remote)
+            .ok()
+            .and_then(|url| selfheal_git::github_slug(&url))
+            .with_context(|| {
+                format!(
+                    "cannot tell which GitHub repository this is: no GITHUB_REPOSITORY, no [github] repository, and remote {} is not a GitHub URL; hint: pass --repo-slug OWNER/NAME, or --offline to replay cached logs",
+                    github.remote
+                )
+            })?,
+    };
+    if github.token.is_none() {
+        bail!(
+            "no GitHub token: {} is not set; hint: export {}=<token> (actions: read; contents and pull-requests: write to publish), or pass --offline to replay cached logs",
+            github.token_env,
+            github.token_env
+        );
+    }
+    let client = |token: Option<String>| {
+        GithubClient::new(GithubSettings {
+            api_url: github.api_url.clone(),
+            repository: slug.clone(),
+            token,
+            cache_root: repo.root().to_path_buf(),
+            retry: RetryPolicy::default(),
+        })
+    };
+    let publish_token = github.publish_token().map(str::to_owned);
+    Ok(Source::Github(Box::new(GithubSource {
+        runs: client(github.token.clone())?,
+        forge: client(publish_token.clone())?,
+        push: Credentials {
+            token: publish_token,
+        },
+    })))
+}
+
+/// The runs to handle: the one named (by `--run-id` or the triggering
+/// `workflow_run` event), else the newest failed runs that match, one per
+/// workflow and branch (an older failure there was superseded), at most
+/// `max_runs`.
+async fn select_runs(
+    source: &Source,
+    resolved: &Resolved,
+    select: &SelectArgs,
+) -> anyhow::Result<Vec<RunInfo>> {
+    let Some(provider) = source.provider() else {
+        let Source::Logs(cached) = source else {
+            return Ok(Vec::new());
+        };
+        return Ok(vec![cached.info.clone()]);
+    };
+    let named = select.run_id.clone().or_else(|| {
+        let in_actions = env::is_truthy(process_env(env::GITHUB_ACTIONS).as_deref());
+        let event = process_env(env::GITHUB_EVENT_PATH)?;
+        if in_actions && !matches!(source, Source::Offline(_)) {
+            actions::triggering_run_id(Path::new(&event))
+        } else {
+            None
+        }
+    });
+    if let Some(id) = named {
+        return Ok(vec![provider.run(&id).await?]);
+    }
+    let github = &resolved.settings.github;
+    let filter = RunFilter {
+        workflows: github.workflows.clone(),
+        exclude_workflows: github.exclude_workflows.clone(),
+        branch: github.branch.clone(),
+        event: github.event.clone(),
+        head_sha: select.head_sha.clone(),
+        limit: None,
+    };
+    let runs = provider.failed_runs(&filter).await?;
+    let max = usize::try_from(github.max_runs).unwrap_or(usize::MAX);
+    let mut seen: Vec<(Option<String>, Option<String>)> = Vec::new();
+    let mut chosen = Vec::new();
+    for run in runs {
+        let key = (run.workflow.clone(), run.head_branch.clone());
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
+        chosen.push(run);
+        if chosen.len() >= max {
+            break;
+        }
+    }
+    // The GitHub listing carries no jobs; the run lookup adds them for the record.
+    if matches!(source, Source::Github(_)) {
+        let mut detailed = Vec::with_capacity(chosen.len());
+        for run in chosen {
+            detailed.push(provider.run(&run.id).await.unwrap_or(run));
+        }
+        return Ok(detailed);
+    }
+    Ok(chosen)
+}
+
+fn own_work(resolved: &Resolved) -> OwnWork {
+    let git = &resolved.settings.git;
+    OwnWork {
+        branch_prefix: git.branch_prefix.clone(),
+        author_name: git.author_name.clone(),
+        author_email: git.author_email.clone(),
+    }
+}
+
+fn publish_settings(resolved: &Resolved, credentials: Credentials) -> PublishSettings {
+    let s = &resolved.settings;
+    PublishSettings {
+        remote: s.github.remote.clone(),
+        credentials,
+        draft: s.github.draft,
+        labels: s.github.labels.clone(),
+        dry_run: s.dry_run,
+        comment_on_trigger: s.github.comment,
+        results_dir: results_dir(&resolved.repo),
+    }
+}
+
+fn results_dir(repo: &Repo) -> PathBuf {
+    repo.root().join(".selfheal").join("results")
+}
+
+fn safe_name(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn print_warnings(resolved: &Resolved) {
+    for warning in &resolved.warnings {
+        eprintln!("warning: {warning}");
+    }
+}
+
+fn interrupted(repo: &Repo) -> Status {
+    eprintln!(
+        "interrupted; nothing was changed in {}",
+        repo.root().display()
+    );
+    Status::Interrupted
+}
+
+fn elapsed_ms(t: std::time::Instant) -> u64 {
+    u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+fn worst(a: Status, b: Status) -> Status {
+    let rank = |s: Status| match s {
+        Status::Success => 0,
+        Status::Failure => 1,
+        Status::Error => 2,
+        Status::Interrupted => 3,
+    };
+    if rank(b) > rank(a) { b } else { a }
+}
+
+fn report(record: &RepairRecord, record_path: &Path, json: bool) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer(&mut out, record)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    match &record.outcome {
+        Outcome::Fixed { branch, commit } => {
+            let attempts = record.attempts.len();
+            writeln!(
+                out,
+                "fixed in {attempts} attempt(s): branch {branch} (commit {})",
+                &commit[..commit.len().min(12)]
+            )?;
+            match &record.publication {
+                Some(Publication::Opened { url, .. } | Publication::Updated { url, .. }) => {
+                    writeln!(out, "  pull request: {url}")?;
+                }
+                Some(Publication::Commented { url, .. }) => writeln!(out, "  comment: {url}")?,
+                Some(Publication::DryRun { path }) => {
+                    writeln!(out, "  dry run: would-be pull request in {path}")?;
+                }
+                Some(Publication::Failed { error }) => {
+                    writeln!(out, "  not published: {error}")?;
+                    writeln!(
+                        out,
+                        "  the fix is on branch {branch}; push it when you like"
+                    )?;
+                }
+                None => {
+                    writeln!(out, "  review: git show {branch}")?;
+                    writeln!(out, "  push:   git push origin {branch}")?;
+                }
+            }
+        }
+        Outcome::NotFixed { reason } => writeln!(out, "not fixed: {reason}")?,
+        Outcome::NothingToFix => writeln!(out, "nothing to fix: the logs show no failure")?,
+    }
+    writeln!(
+        out,
+        "  record: {} ({} tokens, {:.1}s)",
+        record_path.display(),
+        record.tokens.total(),
+        record.duration_ms as f64 / 1000.0
+    )?;
+    Ok(())
+}

@@ -1,0 +1,362 @@
+//! What people read: pull request titles and bodies, comments, markers.
+//!
+//! Pure string work from the [`RepairRecord`], so every word a reviewer sees
+//! is pinned by tests. Markers are HTML comments: invisible on GitHub, and
+//! the one thing that ties a pull request or comment back to a failure when
+//! no local ledger survives (a runner is new every time).
+
+use std::fmt::Write as _;
+
+use selfheal_types::{Attempt, AttemptOutcome, Failure, RepairRecord, RunInfo, StepResult};
+
+/// Longest diff shown inline in a body; GitHub refuses bodies over 65,536 characters.
+const MAX_DIFF_CHARS: usize = 30_000;
+/// Lines of the CI log excerpt shown in a body.
+const MAX_EXCERPT_LINES: usize = 30;
+
+/// The hidden marker that says which failure a pull request fixes.
+pub fn fingerprint_marker(fingerprint: &str) -> String {
+    format!("<!-- selfheal:fingerprint={fingerprint} -->")
+}
+
+/// The hidden marker of selfheal's one comment on a pull request, scoped to
+/// the commit whose run failed: a new push gets a new comment, a re-run of
+/// the same commit edits the old one.
+pub fn comment_marker(head_sha: &str) -> String {
+    format!("<!-- selfheal:comment head={head_sha} -->")
+}
+
+/// A pull request's title and body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRequestText {
+    pub title: String,
+    pub body: String,
+}
+
+/// The pull request for a fixed record. `excerpt` is the CI log lines that
+/// show the failure (the analysis' excerpt).
+pub fn pull_request_text(record: &RepairRecord, excerpt: &str) -> PullRequestText {
+    let failure = record.failure.as_ref();
+    let attempt = validated_attempt(record);
+    let summary = attempt
+        .and_then(|a| a.diagnosis.as_ref())
+        .map(|d| first_line(&d.summary))
+        .filter(|s| !s.is_empty());
+    let title = match (summary, failure) {
+        (Some(s), _) => format!("selfheal: {s}"),
+        (None, Some(f)) => format!("selfheal: fix {}", first_line(&f.message)),
+        (None, None) => format!("selfheal: fix run {}", record.run.id),
+    };
+    let title = truncate_chars(&title, 120);
+
+    let mut body = String::new();
+    let _ = writeln!(
+        body,
+        "selfheal repaired a failing CI run and proved the fix in a sandbox by running the tests.\n"
+    );
+    write_failure(&mut body, &record.run, failure, excerpt);
+    if let Some(attempt) = attempt {
+        write_diagnosis(&mut body, attempt);
+        write_change(&mut body, attempt);
+        write_validation(&mut body, attempt);
+    }
+    write_effort(&mut body, record);
+    if let Some(f) = failure {
+        let _ = writeln!(body, "\n{}", fingerprint_marker(&f.fingerprint));
+    }
+    PullRequestText {
+        title,
+        body: cap_body(body),
+    }
+}
+
+/// The comment on a pull request that selfheal may not push to (a fork), or
+/// that triggered the failing run: the validated diff, or a link to the fix.
+pub fn comment_text(
+    record: &RepairRecord,
+    excerpt: &str,
+    fix_url: Option<&str>,
+    head_sha: &str,
+) -> String {
+    let mut body = String::new();
+    let failure = record.failure.as_ref();
+    match fix_url {
+        Some(url) => {
+            let _ = writeln!(
+                body,
+                "selfheal found why CI failed and proposes a validated fix in {url}.\n"
+            );
+        }
+        None => {
+            let _ = writeln!(
+                body,
+                "selfheal found why CI failed and validated a fix. It does not push to forks, so here is the change to apply yourself.\n"
+            );
+        }
+    }
+    write_failure(&mut body, &record.run, failure, excerpt);
+    if let Some(attempt) = validated_attempt(record) {
+        write_diagnosis(&mut body, attempt);
+        if fix_url.is_none() {
+            write_change(&mut body, attempt);
+        }
+        write_validation(&mut body, attempt);
+    }
+    let _ = writeln!(body, "\n{}", comment_marker(head_sha));
+    cap_body(body)
+}
+
+/// The comment left on an existing fix pull request whose branch could not
+/// take the new commit.
+pub fn moved_on_text(record: &RepairRecord, branch: &str, reason: &str) -> String {
+    let run = run_label(&record.run);
+    format!(
+        "selfheal saw this failure again in {run} and validated a fix, but did not add it here: {reason}. \
+         The validated commit is on the local branch `{branch}` of the machine that ran selfheal."
+    )
+}
+
+fn validated_attempt(record: &RepairRecord) -> Option<&Attempt> {
+    record
+        .attempts
+        .iter()
+        .rev()
+        .find(|a| a.outcome == AttemptOutcome::Validated)
+}
+
+fn write_failure(body: &mut String, run: &RunInfo, failure: Option<&Failure>, excerpt: &str) {
+    let _ = writeln!(body, "### What failed\n");
+    let _ = writeln!(body, "- Run: {}", run_label(run));
+    if let Some(workflow) = &run.workflow {
+        let _ = writeln!(body, "- Workflow: {}", code(workflow));
+    }
+    if let Some(f) = failure {
+        if let Some(job) = &f.job {
+            let _ = writeln!(body, "- Job: {}", code(job));
+        }
+        if let Some(step) = &f.step {
+            let _ = writeln!(body, "- Step: {}", code(step));
+        }
+        if let Some(test) = &f.test {
+            let _ = writeln!(body, "- Test: {}", code(test));
+        }
+        let _ = writeln!(
+            body,
+            "- Failure: {} ({}, {})",
+            code(first_line(&f.message)),
+            f.category,
+            f.tool
+        );
+        if let Some(loc) = f.locations.first() {
+            let at = match loc.line {
+                Some(line) => format!("{}:{line}", loc.file),
+                None => loc.file.clone(),
+            };
+            let _ = writeln!(body, "- At: {}", code(&at));
+        }
+    }
+    if let Some(sha) = &run.head_sha {
+        let _ = writeln!(body, "- Commit: {}", code(sha));
+    }
+    let excerpt = last_lines(excerpt.trim_end(), MAX_EXCERPT_LINES);
+    if !excerpt.trim().is_empty() {
+        let _ = writeln!(
+            body,
+            "\n<details><summary>Log excerpt</summary>\n\n{}\n\n</details>",
+            fenced("text", &excerpt)
+        );
+    }
+    body.push('\n');
+}
+
+fn write_diagnosis(body: &mut String, attempt: &Attempt) {
+    let Some(d) = &attempt.diagnosis else {
+        return;
+    };
+    let _ = writeln!(body, "### Diagnosis\n");
+    if !d.summary.trim().is_empty() {
+        let _ = writeln!(body, "{}\n", d.summary.trim());
+    }
+    if !d.root_cause.trim().is_empty() {
+        let _ = writeln!(body, "{}\n", d.root_cause.trim());
+    }
+}
+
+fn write_change(body: &mut String, attempt: &Attempt) {
+    let Some(diff) = &attempt.diff else {
+        return;
+    };
+    let _ = writeln!(body, "### The change\n");
+    if !attempt.files.is_empty() {
+        let files: Vec<String> = attempt.files.iter().map(|f| code(f)).collect();
+        let _ = writeln!(body, "Files: {}\n", files.join(", "));
+    }
+    let shown = if diff.chars().count() > MAX_DIFF_CHARS {
+        let mut cut: String = diff.chars().take(MAX_DIFF_CHARS).collect();
+        cut.push_str("\n... (diff cut here; see the commit for all of it)");
+        cut
+    } else {
+        diff.clone()
+    };
+    let _ = writeln!(body, "{}\n", fenced("diff", shown.trim_end()));
+}
+
+fn write_validation(body: &mut String, attempt: &Attempt) {
+    let Some(report) = &attempt.validation else {
+        return;
+    };
+    let _ = writeln!(body, "### Validation\n");
+    let _ = writeln!(
+        body,
+        "Ran in a network-less Docker sandbox (image {}), {:.1} s in all:\n",
+        code(&report.image),
+        report.duration_ms as f64 / 1000.0
+    );
+    let _ = writeln!(
+        body,
+        "| step | command | result | time |\n|---|---|---|---|"
+    );
+    for step in &report.steps {
+        let _ = writeln!(
+            body,
+            "| {} | {} | {} | {:.1} s |",
+            step.name,
+            code(&step.command.replace('|', "\\|")),
+            step_result(step),
+            step.duration_ms as f64 / 1000.0
+        );
+    }
+    if report.passed() && report.steps.len() > 1 {
+        let _ = writeln!(
+            body,
+            "\nThe failing tests pass, and so does the full suite."
+        );
+    } else if report.passed() {
+        let _ = writeln!(body, "\nThe full suite passes.");
+    }
+    body.push('\n');
+}
+
+fn write_effort(body: &mut String, record: &RepairRecord) {
+    let attempts = record.attempts.len();
+    let _ = writeln!(
+        body,
+        "<sub>{attempts} attempt(s), {} tokens ({} prompt, {} completion), model {}, {:.1} s. \
+         Review the change as you would any contributor's; selfheal never weakens tests to make them pass.</sub>",
+        record.tokens.total(),
+        record.tokens.prompt,
+        record.tokens.completion,
+        code(&record.model),
+        record.duration_ms as f64 / 1000.0
+    );
+}
+
+fn step_result(step: &StepResult) -> String {
+    if step.timed_out {
+        "timed out".to_owned()
+    } else {
+        match step.exit_code {
+            Some(0) => "passed".to_owned(),
+            Some(code) => format!("failed (exit {code})"),
+            None => "killed".to_owned(),
+        }
+    }
+}
+
+fn run_label(run: &RunInfo) -> String {
+    let text = match &run.workflow {
+        Some(w) => format!("{w} run {}", run.id),
+        None => format!("run {}", run.id),
+    };
+    match &run.html_url {
+        Some(url) => format!("[{text}]({url})"),
+        None => text,
+    }
+}
+
+/// Inline code that survives backticks in the text.
+fn code(text: &str) -> String {
+    let text = text.replace('\n', " ");
+    let longest = longest_run(&text, '`');
+    let fence = "`".repeat(longest + 1);
+    let pad = if text.starts_with('`') || text.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{text}{pad}{fence}")
+}
+
+/// A fenced block that no line of `text` can close early.
+fn fenced(lang: &str, text: &str) -> String {
+    let fence = "`".repeat(longest_run(text, '`').max(2) + 1);
+    format!("{fence}{lang}\n{text}\n{fence}")
+}
+
+fn longest_run(text: &str, c: char) -> usize {
+    let (mut best, mut cur) = (0, 0);
+    for ch in text.chars() {
+        if ch == c {
+            cur += 1;
+            best = best.max(cur);
+        } else {
+            cur = 0;
+        }
+    }
+    best
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("")
+}
+
+fn last_lines(s: &str, n: usize) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+fn truncate_chars(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// GitHub rejects bodies over 65,536 characters; keep the marker, which is last.
+fn cap_body(body: String) -> String {
+    const LIMIT: usize = 60_000;
+    if body.chars().count() <= LIMIT {
+        return body;
+    }
+    let marker_at = body.rfind("<!-- selfheal:").unwrap_or(body.len());
+    let (main, marker) = body.split_at(marker_at);
+    let mut out: String = main.chars().take(LIMIT - 200).collect();
+    out.push_str("\n\n... (cut to fit GitHub's limit)\n\n");
+    out.push_str(marker);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_spans_survive_backticks() {
+        assert_eq!(code("a`b"), "``a`b``");
+        assert_eq!(code("`x`"), "`` `x` ``");
+        assert_eq!(fenced("text", "```\nx"), "````text\n```\nx\n````");
+    }
+
+    #[test]
+    fn long_bodies_keep_their_marker() {
+        let body = format!("{}\n{}", "x".repeat(70_000), fingerprint_marker("abc"));
+        let capped = cap_body(body);
+        assert!(capped.chars().count() <= 60_000);
+        assert!(capped.ends_with(&fingerprint_marker("abc")));
+    }
+}
