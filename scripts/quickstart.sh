@@ -69,6 +69,16 @@ for tool in cargo git python3 curl; do
     fail "$tool is not installed" "hint: install Rust with rustup (cargo), and: apt-get install -y git python3 curl"
 done
 
+# git2's https transport builds against the system OpenSSL.
+if ! command -v pkg-config >/dev/null || ! dpkg -s libssl-dev >/dev/null 2>&1; then
+  if [[ $(id -u) -eq 0 ]]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pkg-config libssl-dev >/dev/null ||
+      fail "could not install pkg-config and libssl-dev" "hint: apt-get install -y pkg-config libssl-dev"
+  else
+    fail "pkg-config and libssl-dev are needed to build selfheal" "hint: sudo apt-get install -y pkg-config libssl-dev"
+  fi
+fi
+
 # 1. Build first: on a small machine a compile beside a busy model server
 # slows both about tenfold, so the model only starts once cargo is done.
 heading "building selfheal (cargo build --release -p selfheal-cli)"
