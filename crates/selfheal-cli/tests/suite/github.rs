@@ -562,3 +562,203 @@ async fn check_names_what_a_token_may_not_do() {
     assert!(detail.contains("contents: write"), "{detail}");
     assert_token_kept_secret(&gh, &[&full, &read_only], READ_ONLY_TOKEN);
 }
+
+/// The fingerprint the analyser gives the sample's failure.
+fn sample_fingerprint(gh: &GithubRepo) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_selfheal"))
+        .args(["analyze", "--json"])
+        .arg(gh.repo.sample.logs_dir())
+        .output()
+        .expect("analyze runs");
+    let analysis: serde_json::Value = serde_json::from_slice(&out.stdout).expect("analysis JSON");
+    analysis["failures"][0]["fingerprint"]
+        .as_str()
+        .expect("a fingerprint")
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_pull_request_for_the_same_failure_is_updated_not_duplicated() {
+    require_docker();
+    let gh = GithubRepo::new(|run| run);
+    let marker = format!("<!-- selfheal:fingerprint={} -->", sample_fingerprint(&gh));
+    // An earlier fix PR for this failure whose branch is still at the failing commit.
+    git(
+        &gh.repo.root,
+        &[
+            "push",
+            "-q",
+            gh.remote.to_str().expect("utf-8"),
+            "HEAD:refs/heads/selfheal/earlier",
+        ],
+    );
+    gh.hub.add_pull_request(
+        FakePull::new(3, "selfheal/earlier")
+            .head_sha(&gh.repo.broken)
+            .body(&format!("an earlier attempt\n\n{marker}")),
+    );
+    let mut replies = gh.repo.sample.fix_replies();
+    replies.extend(gh.repo.sample.fix_replies());
+    let server = ModelServer::start(MODEL, replies).await;
+
+    // Without --force the open pull request says the failure is handled.
+    let skipped = gh.selfheal(&server).args(gh.run_args()).run().await;
+    skipped.assert_code(0);
+    assert!(
+        skipped.stderr.contains("already has an open pull request"),
+        "{}",
+        skipped.stderr
+    );
+
+    // With --force: repaired again, and the fix lands on that PR's branch.
+    let first = gh
+        .selfheal(&server)
+        .args(gh.run_args())
+        .arg("--force")
+        .run()
+        .await;
+    first.assert_code(0);
+    let record = first.record();
+    let Outcome::Fixed { commit, .. } = &record.outcome else {
+        panic!("not fixed: {:?}", record.outcome);
+    };
+    let url = match &record.publication {
+        Some(Publication::Updated { url, .. }) => url.clone(),
+        other => panic!("not updated: {other:?}\n{}", first.stderr),
+    };
+    assert!(url.ends_with("/pull/3"), "{url}");
+    assert_eq!(
+        record.publication,
+        Some(Publication::Updated {
+            number: 3,
+            url,
+            branch: "selfheal/earlier".into(),
+            pushed: true,
+            note: None,
+        })
+    );
+    assert_eq!(git(&gh.remote, &["rev-parse", "selfheal/earlier"]), *commit);
+    let pulls = gh.hub.pull_requests();
+    assert_eq!(pulls.len(), 1, "no second pull request");
+    assert!(
+        pulls[0].body.contains("### Validation"),
+        "{}",
+        pulls[0].body
+    );
+    assert!(pulls[0].body.contains(&marker));
+
+    // Again: the new fix does not fast-forward the branch, which is left
+    // alone, and the pull request says so in one comment.
+    let second = gh
+        .selfheal(&server)
+        .args(gh.run_args())
+        .arg("--force")
+        .run()
+        .await;
+    second.assert_code(0);
+    let record = second.record();
+    let Some(Publication::Updated { pushed, note, .. }) = &record.publication else {
+        panic!("not updated: {:?}", record.publication);
+    };
+    assert!(!pushed);
+    assert!(
+        note.as_deref().is_some_and(|n| n.contains("moved on")),
+        "{note:?}"
+    );
+    assert_eq!(git(&gh.remote, &["rev-parse", "selfheal/earlier"]), *commit);
+    assert_eq!(gh.hub.pull_requests().len(), 1);
+    let comments = gh.hub.comments(3);
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    assert!(comments[0].body.contains("did not add it here"));
+    assert_token_kept_secret(&gh, &[&skipped, &first, &second], TOKEN);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pull_request_run_gets_its_fix_against_its_branch_and_one_comment() {
+    require_docker();
+    let gh = GithubRepo::new(|run| {
+        run.event("pull_request")
+            .head_branch("feature")
+            .pull_request(5, "feature", "main")
+    });
+    gh.hub
+        .add_pull_request(FakePull::new(5, "feature").head_sha(&gh.repo.broken));
+    let server = ModelServer::start(MODEL, gh.repo.sample.fix_replies()).await;
+
+    let out = gh
+        .selfheal(&server)
+        .args(gh.run_args())
+        .arg("--comment")
+        .run()
+        .await;
+    out.assert_code(0);
+    let record = out.record();
+    let Some(Publication::Opened { number, url, .. }) = &record.publication else {
+        panic!("no pull request: {:?}\n{}", record.publication, out.stderr);
+    };
+    let fix = gh
+        .hub
+        .pull_requests()
+        .into_iter()
+        .find(|p| p.number == *number)
+        .expect("the fix pull request");
+    assert_eq!(
+        fix.base_branch, "feature",
+        "the fix goes where the failure is"
+    );
+    let comments = gh.hub.comments(5);
+    assert_eq!(comments.len(), 1);
+    assert!(
+        comments[0].body.contains(url.as_str()),
+        "{}",
+        comments[0].body
+    );
+    assert!(comments[0].body.contains(&format!(
+        "<!-- selfheal:comment head={} -->",
+        gh.repo.broken
+    )));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inside_actions_the_triggering_run_is_repaired_and_summarised() {
+    require_docker();
+    let gh = GithubRepo::new(|run| run);
+    // A newer failed run of another workflow that the event does not name.
+    gh.hub.add_run(
+        FakeRun::new(RUN_ID + 50)
+            .workflow("Lint", ".github/workflows/lint.yml")
+            .head_sha(&gh.repo.broken)
+            .conclusion("failure"),
+    );
+    let event = gh.repo.outside().join("event.json");
+    std::fs::write(
+        &event,
+        format!(
+            r#"{{"action":"completed","workflow_run":{{"id":{RUN_ID},"conclusion":"failure"}}}}"#
+        ),
+    )
+    .expect("event payload");
+    let summary = gh.repo.outside().join("summary.md");
+    let server = ModelServer::start(MODEL, gh.repo.sample.fix_replies()).await;
+
+    let out = gh
+        .selfheal(&server)
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_EVENT_PATH", event.to_str().expect("utf-8"))
+        .env("GITHUB_STEP_SUMMARY", summary.to_str().expect("utf-8"))
+        .args(gh.run_args())
+        .run()
+        .await;
+    out.assert_code(0);
+    let record = out.record();
+    assert_eq!(record.run.id, RUN_ID.to_string());
+    let Some(Publication::Opened { url, .. }) = &record.publication else {
+        panic!("no pull request: {:?}", record.publication);
+    };
+    let text = std::fs::read_to_string(&summary).expect("the job summary");
+    assert!(text.starts_with("## selfheal\n"), "{text}");
+    assert!(text.contains("fixed in 1 attempt(s)"), "{text}");
+    assert!(text.contains(url.as_str()), "{text}");
+    assert!(text.contains("test_failure"), "{text}");
+    assert_eq!(gh.hub.pull_requests().len(), 1);
+}
