@@ -762,3 +762,108 @@ async fn inside_actions_the_triggering_run_is_repaired_and_summarised() {
     assert!(text.contains("test_failure"), "{text}");
     assert_eq!(gh.hub.pull_requests().len(), 1);
 }
+
+/// The shell script of the step with `id: <id>` in the shipped action.yml:
+/// the `run: |` block's lines, dedented.
+fn action_step_script(id: &str) -> String {
+    let path = crate::harness::workspace_root().join("action.yml");
+    let text = std::fs::read_to_string(&path).expect("action.yml");
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.trim() == format!("id: {id}"))
+        .unwrap_or_else(|| panic!("action.yml has no step with id {id}"));
+    let run = (start..lines.len())
+        .find(|&i| lines[i].trim() == "run: |")
+        .expect("the step has a run block");
+    let key_indent = lines[run].len() - lines[run].trim_start().len();
+    let mut script = String::new();
+    let mut body_indent = None;
+    for line in &lines[run + 1..] {
+        if line.trim().is_empty() {
+            script.push('\n');
+            continue;
+        }
+        let indent = line.len() - line.trim_start().len();
+        if indent <= key_indent {
+            break;
+        }
+        let cut = *body_indent.get_or_insert(indent);
+        script.push_str(&line[cut.min(indent)..]);
+        script.push('\n');
+    }
+    script
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shipped_action_repairs_the_triggering_run_and_sets_its_outputs() {
+    require_docker();
+    let gh = GithubRepo::new(|run| run);
+    let server = ModelServer::start(MODEL, gh.repo.sample.fix_replies()).await;
+    let script = action_step_script("run");
+    let temp = gh.repo.outside().join("runner-temp");
+    std::fs::create_dir_all(&temp).expect("runner temp");
+    let output = gh.repo.outside().join("github-output");
+    let summary = gh.repo.outside().join("summary.md");
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_selfheal"))
+        .parent()
+        .expect("the binary's folder")
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+
+    // As the runner does: the step's env, its shell, the checkout as cwd.
+    let mut cmd = tokio::process::Command::new("bash");
+    cmd.arg("-e")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(&gh.repo.root)
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", gh.repo.home())
+        .env("NO_COLOR", "1")
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_API_URL", gh.hub.url())
+        .env("GITHUB_REPOSITORY", SLUG)
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("SELFHEAL_PR_TOKEN", "")
+        .env("OPENAI_API_KEY", "sk-e2e-test")
+        .env("OPENAI_BASE_URL", server.base_url())
+        .env("SELFHEAL_MODEL", MODEL)
+        .env("SELFHEAL_IMAGE", "")
+        .env("DRY_RUN", "false")
+        .env("INPUT_RUN_ID", RUN_ID.to_string())
+        .env("INPUT_TEST_COMMAND", "")
+        .env("INPUT_COMMENT", "false")
+        .env("INPUT_ARGS", "--max-attempts 2")
+        .env("RUNNER_TEMP", &temp)
+        .env("GITHUB_OUTPUT", &output)
+        .env("GITHUB_STEP_SUMMARY", &summary);
+    if let Ok(host) = std::env::var("DOCKER_HOST") {
+        cmd.env("DOCKER_HOST", host);
+    }
+    let out = cmd.output().await.expect("bash runs the step");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the step failed:\n{stderr}");
+
+    let outputs = std::fs::read_to_string(&output).expect("the step's outputs");
+    let pulls = gh.hub.pull_requests();
+    assert_eq!(pulls.len(), 1, "{stderr}");
+    let lines: Vec<&str> = outputs.lines().collect();
+    assert_eq!(lines[0], "outcome=fixed", "{outputs}");
+    assert!(
+        lines[1].starts_with("pull-request=")
+            && lines[1].ends_with(&format!("/pull/{}", pulls[0].number)),
+        "{outputs}"
+    );
+    let text = std::fs::read_to_string(&summary).expect("the job summary");
+    assert!(text.contains("fixed in 1 attempt(s)"), "{text}");
+    assert_eq!(
+        files_containing(gh.repo.outside(), TOKEN),
+        Vec::<PathBuf>::new(),
+        "token written to disk"
+    );
+}
