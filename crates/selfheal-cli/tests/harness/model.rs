@@ -146,6 +146,29 @@ impl ModelServer {
             .collect()
     }
 
+    /// Every request as text (method, path, headers, body), to check that
+    /// nothing meant for another server (a GitHub token) reached this one.
+    pub async fn all_requests_text(&self) -> String {
+        let mut text = String::new();
+        for r in self
+            .server
+            .received_requests()
+            .await
+            .expect("request recording is on")
+        {
+            text.push_str(&format!("{} {}\n", r.method, r.url));
+            for (name, value) in &r.headers {
+                text.push_str(&format!(
+                    "{name}: {}\n",
+                    value.to_str().unwrap_or("<binary>")
+                ));
+            }
+            text.push_str(&String::from_utf8_lossy(&r.body));
+            text.push('\n');
+        }
+        text
+    }
+
     /// How many times `/v1/models` was asked.
     pub async fn model_list_requests(&self) -> usize {
         self.server

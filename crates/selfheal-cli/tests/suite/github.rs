@@ -10,7 +10,7 @@ use selfheal_types::{Outcome, Publication};
 
 use super::MODEL;
 use crate::harness::sample::SampleRepo;
-use crate::harness::{ModelServer, Output, Selfheal, git, prepare, require_docker};
+use crate::harness::{ModelServer, Output, Selfheal, git, git_ok, prepare, require_docker};
 
 const SLUG: &str = "octo/shop";
 /// Shaped like an installation token, and unique enough to search for.
@@ -308,6 +308,92 @@ async fn finds_the_failed_run_repairs_it_and_opens_exactly_one_pull_request() {
     assert_eq!(server.chat_requests().await.len(), chats, "no tokens spent");
 
     assert_token_kept_secret(&gh, &[&first, &second, &third], TOKEN);
+    let to_model = server.all_requests_text().await;
+    assert!(
+        !to_model.contains(TOKEN),
+        "the GitHub token reached the model server"
+    );
+    assert!(
+        to_model.contains("sk-e2e-test"),
+        "the model key went to the model server"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shallow_checkout_without_the_failing_commit_fetches_it() {
+    require_docker();
+    let gh = GithubRepo::new(|run| run);
+    // main moves on after the failing run, and the job checks it out shallowly.
+    let later = gh.repo.outside().join("later");
+    git(
+        gh.repo.outside(),
+        &[
+            "clone",
+            "-q",
+            gh.remote.to_str().expect("utf-8"),
+            later.to_str().expect("utf-8"),
+        ],
+    );
+    std::fs::write(later.join("NOTES.md"), "later work\n").expect("write");
+    git(&later, &["add", "NOTES.md"]);
+    git(
+        &later,
+        &[
+            "-c",
+            "user.name=dev",
+            "-c",
+            "user.email=dev@example.com",
+            "commit",
+            "-q",
+            "-m",
+            "later",
+        ],
+    );
+    git(&later, &["push", "-q", "origin", "HEAD:main"]);
+    let shallow = gh.repo.outside().join("shallow");
+    git(
+        gh.repo.outside(),
+        &[
+            "clone",
+            "-q",
+            "--depth",
+            "1",
+            &format!("file://{}", gh.remote.display()),
+            shallow.to_str().expect("utf-8"),
+        ],
+    );
+    assert!(
+        !git_ok(
+            &shallow,
+            &["cat-file", "-e", &format!("{}^{{commit}}", gh.repo.broken)]
+        ),
+        "the shallow clone lacks the failing commit"
+    );
+    let server = ModelServer::start(MODEL, gh.repo.sample.fix_replies()).await;
+
+    let out = gh
+        .selfheal(&server)
+        .args([
+            "run",
+            "--repo",
+            shallow.to_str().expect("utf-8"),
+            "--yes",
+            "--json",
+        ])
+        .run()
+        .await;
+    out.assert_code(0);
+    let record = out.record();
+    assert_eq!(record.base_commit, gh.repo.broken);
+    let Outcome::Fixed { commit, .. } = &record.outcome else {
+        panic!("not fixed: {:?}\n{}", record.outcome, out.stderr);
+    };
+    assert_eq!(
+        git(&shallow, &["rev-parse", &format!("{commit}^")]),
+        gh.repo.broken,
+        "the fix sits on the failing commit"
+    );
+    assert_eq!(gh.hub.pull_requests().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
