@@ -7,6 +7,7 @@
 //! of a quiet pass. `/v1/models` lists the models the test names.
 
 use std::collections::VecDeque;
+use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -156,12 +157,9 @@ impl ModelServer {
             .await
             .expect("request recording is on")
         {
-            text.push_str(&format!("{} {}\n", r.method, r.url));
+            let _ = writeln!(text, "{} {}", r.method, r.url);
             for (name, value) in &r.headers {
-                text.push_str(&format!(
-                    "{name}: {}\n",
-                    value.to_str().unwrap_or("<binary>")
-                ));
+                let _ = writeln!(text, "{name}: {}", value.to_str().unwrap_or("<binary>"));
             }
             text.push_str(&String::from_utf8_lossy(&r.body));
             text.push('\n');
