@@ -20,6 +20,7 @@
 
 mod docker;
 mod error;
+mod install;
 mod plan;
 mod tail;
 mod tree;
@@ -28,6 +29,7 @@ pub use docker::{
     CONTAINER_LABEL, DEFAULT_DOCKER_HOST, DEFAULT_IMAGE, DockerSandbox, Limits, PROJECT_DIR,
 };
 pub use error::ValidateError;
+pub use install::{InstallSpec, detect_install};
 pub use plan::{FAILING_STEP, FULL_STEP, TestStep, ValidationPlan, shell_quote};
 pub use tail::{OMITTED_MARKER, TAIL_MAX_BYTES, TAIL_MAX_LINES};
 pub use tree::SKIPPED_NAMES;
