@@ -111,7 +111,7 @@ impl Resolved {
             max_attempts: s.repair.max_attempts,
             context_token_budget: s.repair.context_token_budget,
             total_token_budget: s.repair.total_token_budget,
-            failing_test_command: s.validate.failing_test_command.clone(),
+            failing_test_command: failing_test_command(&s.validate),
             test_command: s.validate.test_command.clone(),
             validation_timeout: s.validate.timeout(),
             branch_prefix: s.git.branch_prefix.clone(),
@@ -184,4 +184,34 @@ fn resolve_settings(
             .join(" < ")
     };
     Ok((loaded.settings, source, loaded.warnings))
+}
+
+/// The command that reruns the failing tests. The built-in one is pytest's:
+/// when the user named another suite command (`--test-command`, a Rust or Go
+/// project) but no failing-test command, selfheal cannot know how that runner
+/// selects single tests, so the full suite alone validates.
+fn failing_test_command(v: &selfheal_config::ValidateConfig) -> String {
+    let default_suite = v.test_command.trim() == selfheal_config::DEFAULT_TEST_COMMAND;
+    let default_failing =
+        v.failing_test_command.trim() == selfheal_config::DEFAULT_FAILING_TEST_COMMAND;
+    if default_failing && !default_suite {
+        String::new()
+    } else {
+        v.failing_test_command.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn another_suite_command_drops_the_pytest_failing_step() {
+        let mut v = selfheal_config::Settings::default().validate;
+        assert_eq!(failing_test_command(&v), v.failing_test_command);
+        v.test_command = "cargo test".into();
+        assert_eq!(failing_test_command(&v), "");
+        v.failing_test_command = "cargo test {tests}".into();
+        assert_eq!(failing_test_command(&v), "cargo test {tests}");
+    }
 }

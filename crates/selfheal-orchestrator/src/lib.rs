@@ -132,7 +132,8 @@ pub struct LoopSettings {
     pub context_token_budget: usize,
     /// The loop stops once the model calls have used this many tokens.
     pub total_token_budget: u64,
-    /// Runs the failing tests; `{tests}` is replaced by their ids.
+    /// Runs the failing tests; `{tests}` is replaced by their ids. Empty:
+    /// no such step, the full suite alone decides.
     pub failing_test_command: String,
     /// Runs the whole suite.
     pub test_command: String,
@@ -477,8 +478,14 @@ impl Orchestrator<'_> {
                 Next::Stop,
             );
         }
+        // Without a command that runs single tests, the full suite alone decides.
+        let tests: &[String] = if self.settings.failing_test_command.trim().is_empty() {
+            &[]
+        } else {
+            &target.tests
+        };
         let plan = ValidationPlan::failing_then_full(
-            &target.tests,
+            tests,
             &self.settings.failing_test_command,
             &self.settings.test_command,
             self.settings.validation_timeout,

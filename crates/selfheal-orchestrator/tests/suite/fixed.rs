@@ -291,3 +291,22 @@ async fn logs_without_a_failure_leave_nothing_to_fix() -> Result<()> {
     assert_eq!(fix_branches(&project)?, Vec::<String>::new());
     Ok(())
 }
+
+#[tokio::test]
+async fn without_a_failing_test_command_the_full_suite_alone_validates() -> Result<()> {
+    let project = project()?;
+    let model = ScriptedModel::new([Ok(whole_fix(tokens(300, 40)))]);
+    let sandbox = ScriptedSandbox::new([Ok(passed())]);
+    let events = Events::default();
+    let mut setup = Setup::new(&project, &model, &sandbox, &events);
+    setup.settings.failing_test_command = String::new();
+
+    let record = setup.run().await?;
+
+    assert!(record.outcome.is_fixed(), "{:?}", record.outcome);
+    let seen = sandbox.seen();
+    assert_eq!(seen.len(), 1);
+    let steps: Vec<&str> = seen[0].plan.steps.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(steps, ["full suite"]);
+    Ok(())
+}
