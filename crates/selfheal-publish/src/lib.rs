@@ -110,7 +110,13 @@ pub async fn publish(
         update_existing(forge, repo, record, &pr, commit, branch, &text, settings).await?
     } else {
         let base = base_branch(forge, record).await?;
-        repo.push_branch(&settings.remote, branch, None, &settings.credentials)?;
+        match repo.push_branch(&settings.remote, branch, None, &settings.credentials) {
+            Ok(_) => {}
+            // An earlier try pushed this very commit and then failed to open
+            // the pull request: the branch is already what it should be.
+            Err(selfheal_git::GitError::RemoteBranchExists { sha, .. }) if sha == *commit => {}
+            Err(e) => return Err(e.into()),
+        }
         let pr = forge
             .open_pull_request(&NewPullRequest {
                 title: text.title.clone(),
@@ -182,7 +188,7 @@ async fn update_existing(
             Some(format!("its branch {} is gone", pr.head_branch)),
         ),
         Some(head) if head == commit => (false, Some("it already holds this fix".to_owned())),
-        Some(head) if repo.is_ancestor(&head, commit)? => {
+        Some(head) if fast_forwards(repo, &head, commit)? => {
             repo.push_branch_to(
                 &settings.remote,
                 branch,
@@ -222,6 +228,19 @@ async fn update_existing(
         pushed,
         note,
     })
+}
+
+/// Whether `commit` descends from the remote branch's `head`.
+fn fast_forwards(repo: &Repo, head: &str, commit: &str) -> Result<bool, PublishError> {
+    match repo.is_ancestor(head, commit) {
+        Ok(descends) => Ok(descends),
+        // A head this clone has never seen was pushed from elsewhere: the
+        // fix, committed here on top of commits this clone has, cannot
+        // descend from it. (Fetching it just to learn that is not worth a
+        // round trip; the branch has moved on either way.)
+        Err(selfheal_git::GitError::CommitNotFound { .. }) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn comment_on_fork(

@@ -13,6 +13,14 @@ use selfheal_types::{Attempt, AttemptOutcome, Failure, RepairRecord, RunInfo, St
 const MAX_DIFF_CHARS: usize = 30_000;
 /// Lines of the CI log excerpt shown in a body.
 const MAX_EXCERPT_LINES: usize = 30;
+/// The names `selfheal-validate` gives its steps (`plan::FAILING_STEP`,
+/// `plan::FULL_STEP`); mirrored rather than depending on the sandbox crate.
+/// A step of another name is still listed, just not summed up in words.
+const FAILING_STEP: &str = "failing tests";
+const FULL_STEP: &str = "full suite";
+/// Longest excerpt line shown: one minified bundle or serialised blob in a
+/// log must not crowd the diff out of the body.
+const MAX_EXCERPT_LINE_CHARS: usize = 500;
 
 /// The hidden marker that says which failure a pull request fixes.
 pub fn fingerprint_marker(fingerprint: &str) -> String {
@@ -52,11 +60,12 @@ pub fn pull_request_text(record: &RepairRecord, excerpt: &str) -> PullRequestTex
     let mut body = String::new();
     let _ = writeln!(
         body,
-        "selfheal repaired a failing CI run and proved the fix in a sandbox by running the tests.\n"
+        "selfheal found why CI failed and validated a fix by running the tests in a sandbox.\n"
     );
     write_failure(&mut body, &record.run, failure, excerpt);
     if let Some(attempt) = attempt {
-        write_diagnosis(&mut body, attempt);
+        // The summary is the title already.
+        write_diagnosis(&mut body, attempt, false);
         write_change(&mut body, attempt);
         write_validation(&mut body, attempt);
     }
@@ -90,13 +99,13 @@ pub fn comment_text(
         None => {
             let _ = writeln!(
                 body,
-                "selfheal found why CI failed and validated a fix. It does not push to forks, so here is the change to apply yourself.\n"
+                "selfheal found why CI failed and validated a fix. As selfheal does not push to forks, here is the change for you to apply (with `git apply`, for example).\n"
             );
         }
     }
     write_failure(&mut body, &record.run, failure, excerpt);
     if let Some(attempt) = validated_attempt(record) {
-        write_diagnosis(&mut body, attempt);
+        write_diagnosis(&mut body, attempt, true);
         if fix_url.is_none() {
             write_change(&mut body, attempt);
         }
@@ -107,13 +116,21 @@ pub fn comment_text(
 }
 
 /// The comment left on an existing fix pull request whose branch could not
-/// take the new commit.
+/// take the new commit: the change itself, since the local branch it is
+/// committed on is usually on a CI runner that is gone by the time anyone
+/// reads this.
 pub fn moved_on_text(record: &RepairRecord, branch: &str, reason: &str) -> String {
-    let run = run_label(&record.run);
-    format!(
-        "selfheal saw this failure again in {run} and validated a fix, but did not add it here: {reason}. \
-         The validated commit is on the local branch `{branch}` of the machine that ran selfheal."
-    )
+    let mut body = format!(
+        "selfheal saw this failure again in {} and validated a new fix, but did not add it here: {reason}. \
+         The fix was made on commit {} and committed on selfheal's local branch {}.\n\n",
+        run_label(&record.run),
+        code(&record.base_commit),
+        code(branch)
+    );
+    if let Some(attempt) = validated_attempt(record) {
+        write_change(&mut body, attempt);
+    }
+    cap_body(body.trim_end().to_owned())
 }
 
 fn validated_attempt(record: &RepairRecord) -> Option<&Attempt> {
@@ -142,9 +159,9 @@ fn write_failure(body: &mut String, run: &RunInfo, failure: Option<&Failure>, ex
         }
         let _ = writeln!(
             body,
-            "- Failure: {} ({}, {})",
+            "- Failure: {} ({}, reported by {})",
             code(first_line(&f.message)),
-            f.category,
+            f.category.as_str().replace('_', " "),
             f.tool
         );
         if let Some(loc) = f.locations.first() {
@@ -158,7 +175,11 @@ fn write_failure(body: &mut String, run: &RunInfo, failure: Option<&Failure>, ex
     if let Some(sha) = &run.head_sha {
         let _ = writeln!(body, "- Commit: {}", code(sha));
     }
-    let excerpt = last_lines(excerpt.trim_end(), MAX_EXCERPT_LINES);
+    let excerpt = last_lines(excerpt.trim_end(), MAX_EXCERPT_LINES)
+        .lines()
+        .map(|line| truncate_chars(line, MAX_EXCERPT_LINE_CHARS))
+        .collect::<Vec<_>>()
+        .join("\n");
     if !excerpt.trim().is_empty() {
         let _ = writeln!(
             body,
@@ -169,16 +190,22 @@ fn write_failure(body: &mut String, run: &RunInfo, failure: Option<&Failure>, ex
     body.push('\n');
 }
 
-fn write_diagnosis(body: &mut String, attempt: &Attempt) {
+/// The model's diagnosis; `with_summary: false` leaves out its one-line
+/// summary (where it is the title) unless there is nothing else to say.
+fn write_diagnosis(body: &mut String, attempt: &Attempt, with_summary: bool) {
     let Some(d) = &attempt.diagnosis else {
         return;
     };
-    let _ = writeln!(body, "### Diagnosis\n");
-    if !d.summary.trim().is_empty() {
-        let _ = writeln!(body, "{}\n", d.summary.trim());
+    let (summary, root_cause) = (first_line(&d.summary), d.root_cause.trim());
+    if summary.is_empty() && root_cause.is_empty() {
+        return;
     }
-    if !d.root_cause.trim().is_empty() {
-        let _ = writeln!(body, "{}\n", d.root_cause.trim());
+    let _ = writeln!(body, "### Diagnosis\n");
+    if !summary.is_empty() && (with_summary || root_cause.is_empty()) {
+        let _ = writeln!(body, "**{summary}**\n");
+    }
+    if !root_cause.is_empty() {
+        let _ = writeln!(body, "{root_cause}\n");
     }
 }
 
@@ -193,6 +220,10 @@ fn write_change(body: &mut String, attempt: &Attempt) {
     }
     let shown = if diff.chars().count() > MAX_DIFF_CHARS {
         let mut cut: String = diff.chars().take(MAX_DIFF_CHARS).collect();
+        // On a line boundary: half a diff line reads as a change that is not there.
+        if let Some(end) = cut.rfind('\n') {
+            cut.truncate(end);
+        }
         cut.push_str("\n... (diff cut here; see the commit for all of it)");
         cut
     } else {
@@ -220,29 +251,35 @@ fn write_validation(body: &mut String, attempt: &Attempt) {
         let _ = writeln!(
             body,
             "| {} | {} | {} | {:.1} s |",
-            step.name,
+            step.name.replace('|', "\\|"),
             code(&step.command.replace('|', "\\|")),
             step_result(step),
             step.duration_ms as f64 / 1000.0
         );
     }
-    if report.passed() && report.steps.len() > 1 {
-        let _ = writeln!(
-            body,
-            "\nThe failing tests pass, and so does the full suite."
-        );
-    } else if report.passed() {
-        let _ = writeln!(body, "\nThe full suite passes.");
+    if report.passed() {
+        let ran = |name: &str| report.steps.iter().any(|s| s.name == name);
+        let verdict = match (ran(FAILING_STEP), ran(FULL_STEP)) {
+            (true, true) => "The failing tests pass, and so does the full suite.",
+            (true, false) => "The failing tests pass.",
+            (false, true) => "The full suite passes.",
+            (false, false) => "Every step passed.",
+        };
+        let _ = writeln!(body, "\n{verdict}");
     }
     body.push('\n');
 }
 
 fn write_effort(body: &mut String, record: &RepairRecord) {
-    let attempts = record.attempts.len();
+    let attempts = match record.attempts.len() {
+        1 => "1 attempt".to_owned(),
+        n => format!("{n} attempts"),
+    };
     let _ = writeln!(
         body,
-        "<sub>{attempts} attempt(s), {} tokens ({} prompt, {} completion), model {}, {:.1} s. \
-         Review the change as you would any contributor's; selfheal never weakens tests to make them pass.</sub>",
+        "<sub>{attempts}, {} tokens ({} prompt, {} completion), model {}, {:.1} s. \
+         Review the change as you would any contributor's: selfheal rejects edits that drop tests or assertions \
+         or skip tests, but cannot catch every way of weakening them.</sub>",
         record.tokens.total(),
         record.tokens.prompt,
         record.tokens.completion,
