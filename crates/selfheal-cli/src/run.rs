@@ -295,9 +295,7 @@ async fn handle_run(ctx: &HandleRun<'_>, run: RunInfo) -> anyhow::Result<Handled
     } else if record.outcome.is_fixed() && resolved.settings.dry_run {
         // A dry run without a forge still shows the would-be pull request.
         let text = selfheal_publish::pull_request_text(&record, &excerpt);
-        let path = results_dir(repo).join(format!("{}.pr.md", safe_name(&record.run.id)));
-        std::fs::create_dir_all(results_dir(repo))?;
-        std::fs::write(&path, format!("# {}\n\n{}", text.title, text.body))?;
+        let path = selfheal_publish::write_dry_run(&results_dir(repo), &record, &text)?;
         record.publication = Some(Publication::DryRun {
             path: path.display().to_string(),
         });
@@ -555,18 +553,6 @@ fn publish_settings(resolved: &Resolved, credentials: Credentials) -> PublishSet
 
 fn results_dir(repo: &Repo) -> PathBuf {
     repo.root().join(".selfheal").join("results")
-}
-
-fn safe_name(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 fn print_warnings(resolved: &Resolved) {

@@ -287,7 +287,7 @@ async fn comment_on_fork(
 
 /// `<results>/<run>-<fingerprint>.pr.md`: the title, the body and the diff, as
 /// they would have been published.
-fn write_dry_run(
+pub fn write_dry_run(
     dir: &Path,
     record: &RepairRecord,
     text: &PullRequestText,
