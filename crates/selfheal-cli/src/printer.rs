@@ -168,7 +168,9 @@ impl EventSink for HumanPrinter {
                         report.steps.len(),
                         report.duration_ms as f64 / 1000.0
                     )),
-                    ValidationOutcome::Failed | ValidationOutcome::TimedOut => {
+                    ValidationOutcome::Failed
+                    | ValidationOutcome::TimedOut
+                    | ValidationOutcome::EnvironmentError => {
                         let mut text = format!("  {}", self.paint("31", "tests failed"));
                         if let Some(step) = report.failed_step() {
                             let _ = write!(text, ": {} `{}`", step.name, step.command);

@@ -246,6 +246,8 @@ mod tests {
                 duration_ms: 5,
                 timed_out,
                 output_tail: output.into(),
+                environment_error: None,
+                failure_section: None,
             }],
             duration_ms: 5,
         }

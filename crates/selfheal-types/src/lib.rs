@@ -295,6 +295,10 @@ pub enum ValidationOutcome {
     Failed,
     /// A step ran past the time limit and was killed.
     TimedOut,
+    /// The sandbox lacked what a step needs (the command, or the test runner),
+    /// so the tests never ran: no verdict on the code, and no progress by the
+    /// patch. [`ValidationReport::environment_error`] says what was missing.
+    EnvironmentError,
 }
 
 /// One command run in the sandbox.
@@ -309,6 +313,17 @@ pub struct StepResult {
     pub timed_out: bool,
     /// The end of its combined output: where a test run says what failed.
     pub output_tail: String,
+    /// Set when the step could not run its tests at all, in one line: what was
+    /// missing and in which image, e.g. `the command "cargo" was not found in
+    /// image selfheal-sandbox-python:bookworm`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment_error: Option<String>,
+    /// The test tool's own account of what failed (pytest's `FAILURES` block,
+    /// cargo's panics and `failures:` list, go's `--- FAIL` blocks), cut from
+    /// the whole output rather than its tail; bounded, `None` when the output
+    /// has no such section.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_section: Option<String>,
 }
 
 /// The result of running a project's tests on a patched tree in the sandbox.
@@ -325,6 +340,14 @@ pub struct ValidationReport {
 impl ValidationReport {
     pub fn passed(&self) -> bool {
         self.outcome == ValidationOutcome::Passed
+    }
+
+    /// What the sandbox lacked, when that is why the validation stopped
+    /// ([`ValidationOutcome::EnvironmentError`]).
+    pub fn environment_error(&self) -> Option<&str> {
+        self.steps
+            .iter()
+            .find_map(|s| s.environment_error.as_deref())
     }
 
     /// The step that decided a failed outcome.
@@ -551,6 +574,64 @@ mod tests {
             })
         );
         assert_eq!(failure.short_fingerprint(), "abcdef01");
+    }
+
+    #[test]
+    fn a_validation_record_from_before_environment_errors_still_parses() {
+        let old = r#"{"outcome": "failed", "image": "img", "duration_ms": 7, "steps": [
+            {"name": "full suite", "command": "pytest", "exit_code": 1, "duration_ms": 7,
+             "timed_out": false, "output_tail": "1 failed"}]}"#;
+        let report: ValidationReport = serde_json::from_str(old).expect("parses");
+        assert_eq!(
+            report,
+            ValidationReport {
+                outcome: ValidationOutcome::Failed,
+                image: "img".into(),
+                steps: vec![StepResult {
+                    name: "full suite".into(),
+                    command: "pytest".into(),
+                    exit_code: Some(1),
+                    duration_ms: 7,
+                    timed_out: false,
+                    output_tail: "1 failed".into(),
+                    environment_error: None,
+                    failure_section: None,
+                }],
+                duration_ms: 7,
+            }
+        );
+        assert_eq!(report.environment_error(), None);
+        // Written back, it has the same shape: absent fields stay absent.
+        assert_eq!(
+            serde_json::to_value(&report).expect("serializes"),
+            serde_json::from_str::<serde_json::Value>(old).expect("json")
+        );
+    }
+
+    #[test]
+    fn an_environment_error_is_not_a_pass_and_says_what_was_missing() {
+        let missing = "the command \"cargo\" was not found in image img";
+        let report = ValidationReport {
+            outcome: ValidationOutcome::EnvironmentError,
+            image: "img".into(),
+            steps: vec![StepResult {
+                name: "full suite".into(),
+                command: "cargo test".into(),
+                exit_code: Some(127),
+                duration_ms: 7,
+                timed_out: false,
+                output_tail: "sh: 1: cargo: not found\n".into(),
+                environment_error: Some(missing.into()),
+                failure_section: None,
+            }],
+            duration_ms: 7,
+        };
+        assert!(!report.passed());
+        assert_eq!(report.environment_error(), Some(missing));
+        assert_eq!(
+            serde_json::to_value(report.outcome).expect("serializes"),
+            "environment_error"
+        );
     }
 
     #[test]

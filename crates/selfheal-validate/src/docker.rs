@@ -30,8 +30,9 @@ use bollard::query_parameters::{
 use futures_util::StreamExt;
 use selfheal_types::{StepResult, ValidationOutcome, ValidationReport};
 
+use crate::environment;
 use crate::error::status_code;
-use crate::tail::{TAIL_MAX_BYTES, TAIL_MAX_LINES, Tail};
+use crate::tail::{CAPTURE_MAX_BYTES, Capture, TAIL_MAX_BYTES, TAIL_MAX_LINES, Tail};
 use crate::tree::{self, Owner};
 use crate::{Sandbox, TestStep, ValidateError, ValidationPlan};
 
@@ -282,6 +283,7 @@ impl DockerSandbox {
         container: &ContainerGuard,
         step: &TestStep,
         deadline: Instant,
+        first: bool,
     ) -> Result<StepResult, ValidateError> {
         let started = Instant::now();
         let remaining = deadline.saturating_duration_since(started);
@@ -292,6 +294,8 @@ impl DockerSandbox {
             duration_ms: 0,
             timed_out: false,
             output_tail: String::new(),
+            environment_error: None,
+            failure_section: None,
         };
         if remaining.is_zero() {
             return Ok(StepResult {
@@ -308,7 +312,7 @@ impl DockerSandbox {
                 source,
             }
         };
-        let exec = self
+        let exec = match self
             .docker
             .create_exec(
                 &container.id,
@@ -321,13 +325,29 @@ impl DockerSandbox {
                 },
             )
             .await
-            .map_err(failed("create a step in"))?;
+        {
+            Ok(exec) => exec,
+            // The container's own process already ended before the first step:
+            // with an init in front, an image without `sleep` starts and dies at once.
+            Err(e) if first && matches!(status_code(&e), Some(404 | 409)) => {
+                return Ok(StepResult {
+                    output_tail: e.to_string(),
+                    environment_error: Some(format!(
+                        "the sandbox container stopped before its first step in image {}: the image needs sleep and sh",
+                        self.image
+                    )),
+                    ..result
+                });
+            }
+            Err(e) => return Err(failed("create a step in")(e)),
+        };
         let start = StartExecOptions {
             detach: false,
             tty: false,
             output_capacity: None,
         };
         let mut tail = Tail::new(TAIL_MAX_BYTES, TAIL_MAX_LINES);
+        let mut capture = Capture::new(CAPTURE_MAX_BYTES);
         let collected = match self
             .docker
             .start_exec(&exec.id, Some(start))
@@ -342,6 +362,7 @@ impl DockerSandbox {
                             | LogOutput::StdErr { message }
                             | LogOutput::Console { message } => {
                                 tail.push(&message);
+                                capture.push(&message);
                             }
                             LogOutput::StdIn { .. } => {}
                         }
@@ -368,7 +389,10 @@ impl DockerSandbox {
         }
         result.duration_ms = millis(started.elapsed());
         result.output_tail = tail.finish();
-        if result.exit_code == Some(137) {
+        let output = capture.finish();
+        result.environment_error =
+            environment::classify(&step.command, result.exit_code, &output, &self.image);
+        if result.exit_code == Some(137) && result.environment_error.is_none() {
             // SIGKILL from inside the sandbox is almost always the memory limit;
             // the test's own output rarely says so, and the model must know.
             // Writing to a String cannot fail.
@@ -445,18 +469,38 @@ impl Sandbox for DockerSandbox {
             )
             .await
             .map_err(failed("copy the project into"))?;
-        self.docker
-            .start_container(&container.id, None)
-            .await
-            .map_err(failed("start"))?;
+        if let Err(e) = self.docker.start_container(&container.id, None).await {
+            let Some(missing) = cannot_start(&e, &self.image) else {
+                return Err(failed("start")(e));
+            };
+            container.remove().await;
+            let first = &plan.steps[0];
+            return Ok(ValidationReport {
+                outcome: ValidationOutcome::EnvironmentError,
+                image: self.image.clone(),
+                steps: vec![StepResult {
+                    name: first.name.clone(),
+                    command: first.command.clone(),
+                    exit_code: None,
+                    duration_ms: 0,
+                    timed_out: false,
+                    output_tail: e.to_string(),
+                    environment_error: Some(missing),
+                    failure_section: None,
+                }],
+                duration_ms: millis(started.elapsed()),
+            });
+        }
 
         let mut outcome = ValidationOutcome::Passed;
         let mut steps = Vec::with_capacity(plan.steps.len());
-        for step in &plan.steps {
+        for (i, step) in plan.steps.iter().enumerate() {
             tracing::debug!(step = %step.name, command = %step.command, "running validation step");
-            let result = self.run_step(&container, step, deadline).await?;
+            let result = self.run_step(&container, step, deadline, i == 0).await?;
             let step_outcome = if result.timed_out {
                 ValidationOutcome::TimedOut
+            } else if result.environment_error.is_some() {
+                ValidationOutcome::EnvironmentError
             } else if result.exit_code == Some(0) {
                 ValidationOutcome::Passed
             } else {
@@ -540,6 +584,26 @@ async fn remove_container(docker: &Docker, id: &str) {
         Err(e) if matches!(status_code(&e), Some(404 | 409)) => {}
         Err(e) => tracing::warn!(container = %id, error = %e, "could not remove sandbox container"),
     }
+}
+
+/// What the image lacks, when the engine could not start the container's own
+/// command in it (an image without `sleep`, or a rootfs that is not Linux for this machine).
+fn cannot_start(err: &bollard::errors::Error, image: &str) -> Option<String> {
+    let bollard::errors::Error::DockerResponseServerError { message, .. } = err else {
+        return None;
+    };
+    if !message.contains("unable to start container process")
+        && !message.contains("executable file not found")
+    {
+        return None;
+    }
+    let program = message
+        .split_once("exec: \"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map_or("sleep", |(name, _)| name);
+    Some(format!(
+        "the sandbox container could not start in image {image}: the command \"{program}\" was not found or could not run (the image needs sh and sleep)"
+    ))
 }
 
 fn container_name() -> String {

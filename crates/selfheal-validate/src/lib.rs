@@ -17,8 +17,16 @@
 //!
 //! A test run that fails or overruns is a report, not an error: [`ValidateError`]
 //! means the sandbox could not run at all (no engine, no image, an unreadable tree).
+//! Between the two sits the environment error: the sandbox ran, but the image
+//! lacks what a step needs (`sh: 1: cargo: not found`, `No module named pytest`
+//! for `python -m pytest`), so the tests never ran. That is a report with
+//! [`ValidationOutcome::EnvironmentError`](selfheal_types::ValidationOutcome) and
+//! a one-line `environment_error` on the step, never a failing test, because no
+//! patch can fix it; the rule that tells them apart is conservative and written
+//! down in the `environment` module.
 
 mod docker;
+mod environment;
 mod error;
 mod install;
 mod plan;
@@ -29,9 +37,14 @@ pub use docker::{
     CONTAINER_LABEL, DEFAULT_DOCKER_HOST, DEFAULT_IMAGE, DockerSandbox, Limits, PROJECT_DIR,
 };
 pub use error::ValidateError;
-pub use install::{InstallSpec, detect_install};
+pub use install::{
+    CA_ENV_VARS, CA_PATH, InstallSpec, Installer, PREPARED_KEY_LABEL, PREPARED_REPO, PROXY_ENV_VARS,
+    Prepared, VENV_DIR, WHOLE_TREE, detect_install, detect_install_in,
+};
 pub use plan::{FAILING_STEP, FULL_STEP, TestStep, ValidationPlan, shell_quote};
-pub use tail::{OMITTED_MARKER, TAIL_MAX_BYTES, TAIL_MAX_LINES};
+pub use tail::{
+    CAPTURE_MAX_BYTES, MIDDLE_OMITTED_MARKER, OMITTED_MARKER, TAIL_MAX_BYTES, TAIL_MAX_LINES,
+};
 pub use tree::SKIPPED_NAMES;
 
 /// Somewhere to prove a patch.

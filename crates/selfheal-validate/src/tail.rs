@@ -1,8 +1,10 @@
-//! Keeps the end of a step's output in bounded memory.
+//! Keeps a step's output in bounded memory.
 //!
 //! A test run reports what failed at the end of its output, and a step may
-//! print gigabytes (a test stuck in a print loop), so only the last bytes are
-//! kept while the output streams in.
+//! print gigabytes (a test stuck in a print loop). [`Tail`] keeps only the last
+//! bytes, for the model; [`Capture`] keeps the whole output up to a cap, and
+//! past it the beginning and the end, for reading sections (pytest's
+//! `FAILURES` block) that start long before the tail.
 
 /// At most this many lines reach `StepResult::output_tail`.
 pub const TAIL_MAX_LINES: usize = 200;
@@ -11,6 +13,62 @@ pub const TAIL_MAX_BYTES: usize = 16 * 1024;
 
 /// The first line of a tail that had to drop earlier output.
 pub const OMITTED_MARKER: &str = "[selfheal: earlier output omitted]";
+
+/// Most bytes of a step's output kept whole; past it the middle is dropped.
+pub const CAPTURE_MAX_BYTES: usize = 8 * 1024 * 1024;
+
+/// The line that stands where [`Capture`] dropped the middle of the output.
+pub const MIDDLE_OMITTED_MARKER: &str = "[selfheal: middle of the output omitted]";
+
+/// The whole output while it fits in `max_bytes`; past that, its first and last halves.
+#[derive(Debug)]
+pub(crate) struct Capture {
+    head: Vec<u8>,
+    end: Vec<u8>,
+    half: usize,
+    dropped: bool,
+}
+
+impl Capture {
+    pub(crate) fn new(max_bytes: usize) -> Self {
+        Self {
+            head: Vec::new(),
+            end: Vec::new(),
+            half: max_bytes / 2,
+            dropped: false,
+        }
+    }
+
+    pub(crate) fn push(&mut self, mut bytes: &[u8]) {
+        if self.end.is_empty() {
+            let room = self.half.saturating_sub(self.head.len()).min(bytes.len());
+            self.head.extend_from_slice(&bytes[..room]);
+            bytes = &bytes[room..];
+        }
+        self.end.extend_from_slice(bytes);
+        // As in Tail: compact at twice the budget so each byte moves a bounded number of times.
+        if self.end.len() > 2 * self.half {
+            let cut = self.end.len() - self.half;
+            self.end.drain(..cut);
+            self.dropped = true;
+        }
+    }
+
+    /// The kept output as text; where the middle was dropped, a line with
+    /// [`MIDDLE_OMITTED_MARKER`] stands between whole lines of the head and the end.
+    pub(crate) fn finish(self) -> String {
+        if !self.dropped {
+            let mut all = self.head;
+            all.extend_from_slice(&self.end);
+            return String::from_utf8_lossy(&all).into_owned();
+        }
+        let head = String::from_utf8_lossy(&self.head);
+        let end = String::from_utf8_lossy(&self.end);
+        let head = head.rfind('\n').map_or("", |nl| &head[..=nl]);
+        let end = end.find('\n').map_or("", |nl| &end[nl + 1..]);
+        format!("{head}{MIDDLE_OMITTED_MARKER}\n{end}")
+    }
+}
 
 #[derive(Debug)]
 pub(crate) struct Tail {
@@ -128,6 +186,34 @@ mod tests {
         let mut tail = Tail::new(100, 2);
         tail.push(b"a\nb\nc");
         assert_eq!(tail.finish(), format!("{OMITTED_MARKER}\nb\nc"));
+    }
+
+    #[test]
+    fn output_within_the_cap_is_captured_whole() {
+        let mut capture = Capture::new(64);
+        capture.push(b"one\ntwo");
+        capture.push(b"\nthree\n");
+        assert_eq!(capture.finish(), "one\ntwo\nthree\n");
+    }
+
+    #[test]
+    fn past_the_cap_the_middle_is_dropped_between_whole_lines() {
+        let mut capture = Capture::new(40);
+        for i in 0..1000 {
+            capture.push(format!("line {i}\n").as_bytes());
+        }
+        let text = capture.finish();
+        let (head, end) = text
+            .split_once(&format!("{MIDDLE_OMITTED_MARKER}\n"))
+            .expect("marked");
+        // 20 bytes of head end inside "line 2": only whole lines are kept.
+        assert_eq!(head, "line 0\nline 1\n");
+        assert!(end.ends_with("line 998\nline 999\n"), "{end:?}");
+        assert!(end.len() <= 40, "{end:?}");
+        assert!(
+            end.lines().all(|l| l.starts_with("line 9") && l.len() == 8),
+            "whole lines only: {end:?}"
+        );
     }
 
     #[test]

@@ -391,6 +391,8 @@ fn step(name: &str, command: &str, exit_code: i64, output: &str) -> StepResult {
         duration_ms: 650,
         timed_out: false,
         output_tail: output.to_owned(),
+        environment_error: None,
+        failure_section: None,
     }
 }
 

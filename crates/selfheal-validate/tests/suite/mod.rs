@@ -4,6 +4,7 @@
 //! it, a missing engine or image fails the suite.
 
 mod docker;
+mod environment;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
