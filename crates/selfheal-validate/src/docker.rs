@@ -11,7 +11,7 @@
 //! code and a slot of memory: the normal path awaits removal; a
 //! [`ContainerGuard`] schedules it when the validation is abandoned (an error,
 //! or the future dropped on Ctrl-C); and if the process dies before either can
-//! run, the sleeping main process ends by itself after the time limit plus a
+//! run, the sleeping main process ends by itself after the steps' time limits plus a
 //! grace period, and the engine's auto-remove deletes the container.
 
 use std::collections::HashMap;
@@ -47,12 +47,14 @@ pub const DEFAULT_DOCKER_HOST: &str = "unix:///var/run/docker.sock";
 
 /// Default bound on the bytes of files copied into the sandbox.
 const DEFAULT_MAX_UPLOAD_BYTES: u64 = 256 * 1024 * 1024;
-/// Time for creating, uploading and removing, on top of the plan's time limit,
+/// Time for creating, uploading and removing, on top of the steps' time limits,
 /// before an orphaned container ends itself.
 const SELF_DESTRUCT_GRACE: Duration = Duration::from_secs(120);
 /// Per-request limit for the engine API (time to response headers; streamed
-/// output is bounded by the plan's timeout instead).
+/// output is bounded by each step's timeout instead).
 const REQUEST_TIMEOUT_SECS: u64 = 120;
+/// How long to wait for the engine to record a step's exit once its output has ended.
+const EXIT_CODE_WAIT: Duration = Duration::from_secs(10);
 
 /// Resource limits for the sandbox container.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -282,14 +284,13 @@ impl DockerSandbox {
         &self,
         container: &ContainerGuard,
         step: &TestStep,
-        deadline: Instant,
+        limit: Duration,
         first: bool,
     ) -> Result<StepResult, ValidateError> {
         let started = Instant::now();
-        let remaining = deadline.saturating_duration_since(started);
         let mut result = StepResult {
             name: step.name.clone(),
-            command: step.command.clone(),
+            command: step.display(),
             exit_code: None,
             duration_ms: 0,
             timed_out: false,
@@ -297,13 +298,6 @@ impl DockerSandbox {
             environment_error: None,
             failure_section: None,
         };
-        if remaining.is_zero() {
-            return Ok(StepResult {
-                timed_out: true,
-                output_tail: "[selfheal: no time left to start this step]".to_owned(),
-                ..result
-            });
-        }
         let failed = |action| {
             let container = container.id.clone();
             move |source| ValidateError::Container {
@@ -317,7 +311,14 @@ impl DockerSandbox {
             .create_exec(
                 &container.id,
                 CreateExecOptions {
-                    cmd: Some(vec!["sh", "-c", step.command.as_str()]),
+                    // Arguments travel as arguments: `sh` never parses them, so
+                    // text from a CI log cannot become shell syntax.
+                    cmd: Some(
+                        ["sh", "-c", step.command.as_str(), "sh"]
+                            .into_iter()
+                            .chain(step.args.iter().map(String::as_str))
+                            .collect(),
+                    ),
                     attach_stdout: Some(true),
                     attach_stderr: Some(true),
                     working_dir: Some(PROJECT_DIR),
@@ -369,7 +370,7 @@ impl DockerSandbox {
                     }
                     Ok(())
                 };
-                tokio::time::timeout(remaining, collect).await
+                tokio::time::timeout(limit, collect).await
             }
             // Not reachable with `detach: false`; treated as a step with no output.
             StartExecResults::Detached => Ok(Ok(())),
@@ -382,7 +383,9 @@ impl DockerSandbox {
             Ok(Err(source)) => return Err(failed("read the output of a step in")(source)),
             Ok(Ok(())) => {
                 result.exit_code = self
-                    .exit_code(&exec.id, deadline)
+                    // The output has ended, so the exit follows at once; the
+                    // bound only guards against an engine that never says.
+                    .exit_code(&exec.id, Instant::now() + EXIT_CODE_WAIT)
                     .await
                     .map_err(failed("inspect a step in"))?;
             }
@@ -436,7 +439,12 @@ impl Sandbox for DockerSandbox {
             return Err(ValidateError::EmptyPlan);
         }
         let started = Instant::now();
-        let deadline = started + plan.timeout;
+        let limits: Vec<Duration> = plan
+            .steps
+            .iter()
+            .map(|s| s.timeout.min(plan.timeout))
+            .collect();
+        let total: Duration = limits.iter().sum();
 
         // Pack before creating anything, so a tree that cannot be read costs no container.
         let root = workdir.to_path_buf();
@@ -451,7 +459,7 @@ impl Sandbox for DockerSandbox {
             source: std::io::Error::other(join.to_string()),
         })??;
 
-        let container = self.create(plan.timeout).await?;
+        let container = self.create(total).await?;
         let failed = |action| {
             let container = container.id.clone();
             move |source| ValidateError::Container {
@@ -480,7 +488,7 @@ impl Sandbox for DockerSandbox {
                 image: self.image.clone(),
                 steps: vec![StepResult {
                     name: first.name.clone(),
-                    command: first.command.clone(),
+                    command: first.display(),
                     exit_code: None,
                     duration_ms: 0,
                     timed_out: false,
@@ -494,9 +502,9 @@ impl Sandbox for DockerSandbox {
 
         let mut outcome = ValidationOutcome::Passed;
         let mut steps = Vec::with_capacity(plan.steps.len());
-        for (i, step) in plan.steps.iter().enumerate() {
-            tracing::debug!(step = %step.name, command = %step.command, "running validation step");
-            let result = self.run_step(&container, step, deadline, i == 0).await?;
+        for (i, (step, limit)) in plan.steps.iter().zip(limits).enumerate() {
+            tracing::debug!(step = %step.name, command = %step.display(), "running validation step");
+            let result = self.run_step(&container, step, limit, i == 0).await?;
             let step_outcome = if result.timed_out {
                 ValidationOutcome::TimedOut
             } else if result.environment_error.is_some() {

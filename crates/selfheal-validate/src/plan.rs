@@ -1,27 +1,76 @@
 use std::time::Duration;
 
-/// One command of a validation, run with `sh -c` in the project root inside the container.
+/// One command of a validation: `sh -c <command> sh <args>...` in the project root
+/// inside the container.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TestStep {
     /// What the step is for (`failing tests`, `full suite`); shown to users and to the model.
     pub name: String,
+    /// The script given to `sh -c`. It comes from configuration, never from log
+    /// text: anything read from a CI log goes in [`args`](Self::args).
     pub command: String,
+    /// The script's positional parameters (`$1`, ..., `"$@"`), each one word
+    /// whatever it holds, since the shell never parses them.
+    pub args: Vec<String>,
+    /// Wall-clock limit of this one command; past it the step is killed and
+    /// reported as timed out, and no later step runs.
+    pub timeout: Duration,
 }
 
 impl TestStep {
+    /// A step with no arguments and [`ValidationPlan::DEFAULT_TIMEOUT`].
     pub fn new(name: impl Into<String>, command: impl Into<String>) -> Self {
         Self {
             name: name.into(),
             command: command.into(),
+            args: Vec::new(),
+            timeout: ValidationPlan::DEFAULT_TIMEOUT,
+        }
+    }
+
+    #[must_use]
+    pub fn with_args(mut self, args: Vec<String>) -> Self {
+        self.args = args;
+        self
+    }
+
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The step as a person would type it, for reports only (never run): `"$@"`
+    /// replaced by the shell-quoted arguments, or the whole `sh -c` line when the
+    /// script does not use `"$@"`.
+    pub fn display(&self) -> String {
+        if self.args.is_empty() {
+            return self.command.clone();
+        }
+        let quoted = self
+            .args
+            .iter()
+            .map(|a| shell_quote(a))
+            .collect::<Vec<_>>()
+            .join(" ");
+        if self.command.contains(ALL_ARGS) {
+            self.command.replace(ALL_ARGS, &quoted)
+        } else {
+            format!("sh -c {} sh {quoted}", shell_quote(&self.command))
         }
     }
 }
+
+/// What the failing-tests script says where `{tests}` stood: all positional parameters.
+const ALL_ARGS: &str = "\"$@\"";
 
 /// What to run to prove a patch, in order; every step must exit 0.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidationPlan {
     pub steps: Vec<TestStep>,
-    /// For the whole validation, not per step: a step gets whatever is left.
+    /// The most any one step may run: the limit the constructors give every
+    /// step, and a ceiling over a step's own [`TestStep::timeout`]. The whole
+    /// validation takes at most the sum of its steps' limits.
     pub timeout: Duration,
 }
 
@@ -31,7 +80,7 @@ pub const FAILING_STEP: &str = "failing tests";
 pub const FULL_STEP: &str = "full suite";
 
 impl ValidationPlan {
-    /// The time a validation gets unless the user says otherwise.
+    /// The time a test command gets unless the user says otherwise.
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
     pub fn new(steps: Vec<TestStep>, timeout: Duration) -> Self {
@@ -39,12 +88,16 @@ impl ValidationPlan {
     }
 
     /// The default policy: the failing tests first (if any are known), then the whole suite;
-    /// both must pass.
+    /// both must pass, each within `timeout`.
     ///
     /// Running the failing tests first gives a fast, focused answer when the patch
     /// does not fix them; the full suite then catches a fix that breaks something
-    /// else. `failing_command` contains `{tests}`, replaced by the shell-quoted test
-    /// ids, e.g. `python -m pytest -q {tests}` and `python -m pytest -q`.
+    /// else. `failing_command` contains `{tests}`, e.g. `python -m pytest -q {tests}`
+    /// and `python -m pytest -q`.
+    ///
+    /// The test ids come from CI logs, which a pull request author controls, so
+    /// they never become script text: `{tests}` becomes `"$@"` and the ids are
+    /// the script's positional parameters, one argument each.
     pub fn failing_then_full(
         failing_tests: &[String],
         failing_command: &str,
@@ -53,29 +106,28 @@ impl ValidationPlan {
     ) -> Self {
         let mut steps = Vec::with_capacity(2);
         if !failing_tests.is_empty() {
-            let quoted = failing_tests
-                .iter()
-                .map(|t| shell_quote(t))
-                .collect::<Vec<_>>()
-                .join(" ");
             // Lenient toward configuration that forgot the placeholder: the ids are
             // appended, which is what every common test runner expects anyway.
-            let command = if failing_command.contains("{tests}") {
-                failing_command.replace("{tests}", &quoted)
+            let script = if failing_command.contains("{tests}") {
+                failing_command.replace("{tests}", ALL_ARGS)
             } else {
-                format!("{} {quoted}", failing_command.trim_end())
+                format!("{} {ALL_ARGS}", failing_command.trim_end())
             };
-            steps.push(TestStep::new(FAILING_STEP, command));
+            steps.push(
+                TestStep::new(FAILING_STEP, script)
+                    .with_args(failing_tests.to_vec())
+                    .with_timeout(timeout),
+            );
         }
-        steps.push(TestStep::new(FULL_STEP, full_command));
+        steps.push(TestStep::new(FULL_STEP, full_command).with_timeout(timeout));
         Self { steps, timeout }
     }
 }
 
 /// Quotes `s` for POSIX `sh` so that it stays one word whatever it holds.
 ///
-/// Test ids come from CI logs, which a pull request author controls: quoting
-/// is what keeps `tests/x.py::test[$(rm -rf ~)]` a test id.
+/// For display only ([`TestStep::display`]): what is run passes test ids as
+/// arguments, never through a shell parser.
 pub fn shell_quote(s: &str) -> String {
     let plain = !s.is_empty()
         && s.bytes().all(|b| {
@@ -110,11 +162,12 @@ mod tests {
 
     #[test]
     fn failing_tests_run_first_then_the_full_suite() {
+        let ids = vec![
+            "tests/test_a.py::test_one".to_owned(),
+            "tests/test_a.py::test[x y]".to_owned(),
+        ];
         let plan = ValidationPlan::failing_then_full(
-            &[
-                "tests/test_a.py::test_one".into(),
-                "tests/test_a.py::test[x y]".into(),
-            ],
+            &ids,
             "python -m pytest -q {tests}",
             "python -m pytest -q",
             Duration::from_secs(60),
@@ -123,14 +176,43 @@ mod tests {
             plan,
             ValidationPlan {
                 steps: vec![
-                    TestStep::new(
-                        FAILING_STEP,
-                        "python -m pytest -q tests/test_a.py::test_one 'tests/test_a.py::test[x y]'"
-                    ),
-                    TestStep::new(FULL_STEP, "python -m pytest -q"),
+                    TestStep {
+                        name: FAILING_STEP.into(),
+                        command: r#"python -m pytest -q "$@""#.into(),
+                        args: ids,
+                        timeout: Duration::from_secs(60),
+                    },
+                    TestStep {
+                        name: FULL_STEP.into(),
+                        command: "python -m pytest -q".into(),
+                        args: vec![],
+                        timeout: Duration::from_secs(60),
+                    },
                 ],
                 timeout: Duration::from_secs(60),
             }
+        );
+        assert_eq!(
+            plan.steps[0].display(),
+            "python -m pytest -q tests/test_a.py::test_one 'tests/test_a.py::test[x y]'"
+        );
+        assert_eq!(plan.steps[1].display(), "python -m pytest -q");
+    }
+
+    #[test]
+    fn ids_from_logs_never_become_script_text() {
+        let hostile = "t.py::test[$(touch /tmp/pwned)]".to_owned();
+        let plan = ValidationPlan::failing_then_full(
+            std::slice::from_ref(&hostile),
+            "pytest {tests} -x",
+            "pytest",
+            Duration::from_secs(1),
+        );
+        assert_eq!(plan.steps[0].command, r#"pytest "$@" -x"#);
+        assert_eq!(plan.steps[0].args, [hostile]);
+        assert_eq!(
+            plan.steps[0].display(),
+            "pytest 't.py::test[$(touch /tmp/pwned)]' -x"
         );
     }
 
@@ -154,6 +236,13 @@ mod tests {
             "pytest -q",
             Duration::from_secs(1),
         );
-        assert_eq!(plan.steps[0].command, "pytest -q t.py::a");
+        assert_eq!(plan.steps[0].command, r#"pytest -q "$@""#);
+        assert_eq!(plan.steps[0].display(), "pytest -q t.py::a");
+    }
+
+    #[test]
+    fn a_script_without_all_args_is_displayed_as_the_sh_line_that_runs() {
+        let step = TestStep::new("s", "echo $1").with_args(vec!["a b".into()]);
+        assert_eq!(step.display(), "sh -c 'echo $1' sh 'a b'");
     }
 }

@@ -136,19 +136,21 @@ async fn failing_tests_run_first_and_a_failure_stops_the_plan() {
 }
 
 #[tokio::test]
-async fn a_step_past_the_time_limit_is_killed_and_reported() {
+async fn a_step_past_its_own_time_limit_is_killed_and_reported() {
     let case = "timeout";
     let Some(sandbox) = sandbox(case).await else {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
     write(dir.path(), "README", "x\n");
+    // The plan allows a minute; the step itself only 2 s.
     let plan = ValidationPlan::new(
         vec![
-            TestStep::new("hangs", "echo started; sleep 60; echo never"),
+            TestStep::new("hangs", "echo started; sleep 60; echo never")
+                .with_timeout(Duration::from_secs(2)),
             TestStep::new("after", "echo must not run"),
         ],
-        Duration::from_secs(3),
+        MINUTE,
     );
 
     let began = Instant::now();
@@ -169,13 +171,88 @@ async fn a_step_past_the_time_limit_is_killed_and_reported() {
         timed_out,
         ref output_tail,
         duration_ms,
+        ref environment_error,
         ..
     } = report.steps[0];
-    assert_eq!((exit_code, timed_out), (None, true));
-    assert_eq!(output_tail, "started\n");
+    assert_eq!(
+        (
+            exit_code,
+            timed_out,
+            output_tail.as_str(),
+            environment_error
+        ),
+        (None, true, "started\n", &None)
+    );
     // Generous bounds for a busy machine; the step alone would take 60 s.
-    assert!(duration_ms < 6_000, "step ran {duration_ms} ms");
-    assert!(took < Duration::from_secs(15), "validation took {took:?}");
+    assert!(
+        (2_000..5_000).contains(&duration_ms),
+        "step ran {duration_ms} ms"
+    );
+    assert!(took < Duration::from_secs(12), "validation took {took:?}");
+    assert_no_container_left(case).await;
+}
+
+#[tokio::test]
+async fn the_plan_timeout_caps_every_step() {
+    let case = "plan-timeout";
+    let Some(sandbox) = sandbox(case).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "README", "x\n");
+    // A step's own limit (the default 300 s) is capped by the plan's 2 s.
+    let plan = one_step("sleep 60", Duration::from_secs(2));
+
+    let report = sandbox
+        .validate(dir.path(), &plan)
+        .await
+        .expect("validates");
+
+    assert_eq!(report.outcome, ValidationOutcome::TimedOut);
+    assert!(report.steps[0].duration_ms < 5_000, "{report:#?}");
+    assert_no_container_left(case).await;
+}
+
+#[tokio::test]
+async fn test_ids_from_logs_reach_the_runner_as_single_arguments_never_as_shell() {
+    let case = "argv";
+    let Some(sandbox) = sandbox(case).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "README", "x\n");
+    let ids = [
+        "tests/x.py::test[$(touch /tmp/pwned)]".to_owned(),
+        "t.py::test[a b]; touch /tmp/pwned2".to_owned(),
+        "it's `touch /tmp/pwned3`".to_owned(),
+    ];
+    let plan = ValidationPlan::failing_then_full(
+        &ids,
+        "printf '<%s>\\n' {tests}",
+        "ls /tmp; test ! -e /tmp/pwned && test ! -e /tmp/pwned2 && test ! -e /tmp/pwned3 && echo clean",
+        MINUTE,
+    );
+
+    let report = sandbox
+        .validate(dir.path(), &plan)
+        .await
+        .expect("validates");
+
+    assert_eq!(report.outcome, ValidationOutcome::Passed, "{report:#?}");
+    assert_eq!(
+        report.steps[0].output_tail,
+        "<tests/x.py::test[$(touch /tmp/pwned)]>\n<t.py::test[a b]; touch /tmp/pwned2>\n<it's `touch /tmp/pwned3`>\n"
+    );
+    // What the report shows is the quoted form a person could paste.
+    assert_eq!(
+        report.steps[0].command,
+        r"printf '<%s>\n' 'tests/x.py::test[$(touch /tmp/pwned)]' 't.py::test[a b]; touch /tmp/pwned2' 'it'\''s `touch /tmp/pwned3`'"
+    );
+    assert!(
+        report.steps[1].output_tail.ends_with("clean\n"),
+        "{}",
+        report.steps[1].output_tail
+    );
     assert_no_container_left(case).await;
 }
 
