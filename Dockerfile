@@ -11,6 +11,9 @@
 #
 #   scripts/ensure-docker.sh && scripts/build-sandbox-image.sh
 #
+# The install phase (selfheal_validate::Installer) needs pip, venv, setuptools
+# and ca-certificates; keep the package list in step with the script's.
+#
 # selfheal itself runs every container from this image with the network off,
 # all capabilities dropped, no-new-privileges, memory/CPU/pids limits, and the
 # project copied (never bind-mounted) into /work as uid 1000.
@@ -22,6 +25,7 @@ LABEL org.selfheal.sandbox="python" \
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         python3 python3-pytest python-is-python3 git \
+        python3-pip python3-venv python3-setuptools ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --gid 1000 sandbox \
     && useradd --uid 1000 --gid 1000 --create-home --shell /bin/sh sandbox \

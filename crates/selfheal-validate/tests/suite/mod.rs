@@ -5,6 +5,7 @@
 
 mod docker;
 mod environment;
+mod install;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
