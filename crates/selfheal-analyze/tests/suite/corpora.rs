@@ -8,7 +8,7 @@
 
 use std::path::PathBuf;
 
-use selfheal_analyze::{AnalyzeOptions, analyze_path};
+use selfheal_analyze::{AnalyzeOptions, analyze_path, split::is_held_out};
 use selfheal_types::LineSpan;
 
 fn corpora() -> Option<PathBuf> {
@@ -73,12 +73,31 @@ fn cidiff_top_failure_hits_the_marked_error_lines() {
     assert!(rate >= 0.85, "CiDiff hit@1 fell to {rate:.3} ({hits}/{n})");
 }
 
+/// hit@1 and hit@5 of one part of `LogChunks`.
+#[derive(Default)]
+struct Part {
+    n: u32,
+    hit1: u32,
+    hit5: u32,
+}
+
+impl Part {
+    fn rates(&self) -> (f64, f64) {
+        let n = f64::from(self.n.max(1));
+        (f64::from(self.hit1) / n, f64::from(self.hit5) / n)
+    }
+}
+
+/// Floors sit a little under the figures measured on this subset when they
+/// were set (hit@1 / hit@5: tuning 0.696 / 0.826, held-out 0.773 / 0.909),
+/// so that a regression of two or three logs in either part fails. The
+/// parts are split by repository (`eval/SPLIT.md`).
 #[test]
-fn logchunks_top_failure_hits_the_labelled_chunk() {
+fn logchunks_top_failure_hits_the_labelled_chunk_in_both_parts() {
     let Some(root) = corpora() else { return };
     let root = root.join("logchunks");
     let labels = std::fs::read_to_string(root.join("labels.jsonl")).expect("labels");
-    let (mut n, mut hits) = (0u32, 0u32);
+    let (mut tuning, mut held_out) = (Part::default(), Part::default());
     // Every third log keeps a debug-build run short.
     for line in labels.lines().step_by(3) {
         let row: serde_json::Value = serde_json::from_str(line).expect("label json");
@@ -86,17 +105,70 @@ fn logchunks_top_failure_hits_the_labelled_chunk() {
         if !log.is_file() {
             continue;
         }
-        let span = LineSpan::new(
+        let truth = LineSpan::new(
             row["chunk_start_line"].as_u64().unwrap_or(0),
             row["chunk_end_line"].as_u64().unwrap_or(0),
         );
-        n += 1;
-        hits += u32::from(top_hits(&log, &[span]));
+        let part = if is_held_out(row["repo"].as_str().unwrap_or_default()) {
+            &mut held_out
+        } else {
+            &mut tuning
+        };
+        let a = analyze_path(&log, &AnalyzeOptions::default()).expect("corpus log reads");
+        part.n += 1;
+        part.hit1 += u32::from(a.primary().is_some_and(|f| truth.overlaps(&f.log_span)));
+        part.hit5 += u32::from(
+            a.failures
+                .iter()
+                .take(5)
+                .any(|f| truth.overlaps(&f.log_span)),
+        );
     }
-    assert!(n > 100, "expected LogChunks logs, found {n}");
-    let rate = f64::from(hits) / f64::from(n);
     assert!(
-        rate >= 0.65,
-        "LogChunks hit@1 fell to {rate:.3} ({hits}/{n})"
+        tuning.n > 80 && held_out.n > 30,
+        "expected LogChunks logs in both parts, found {} and {}",
+        tuning.n,
+        held_out.n
     );
+    let (t1, t5) = tuning.rates();
+    let (h1, h5) = held_out.rates();
+    let measured = format!("tuning {t1:.3} / {t5:.3}, held-out {h1:.3} / {h5:.3}");
+    assert!(
+        t1 >= TUNING_HIT1 && t5 >= TUNING_HIT5,
+        "LogChunks fell: {measured}"
+    );
+    assert!(
+        h1 >= HELD_OUT_HIT1 && h5 >= HELD_OUT_HIT5,
+        "LogChunks fell: {measured}"
+    );
+}
+
+const TUNING_HIT1: f64 = 0.67;
+const TUNING_HIT5: f64 = 0.80;
+const HELD_OUT_HIT1: f64 = 0.74;
+const HELD_OUT_HIT5: f64 = 0.88;
+
+/// `eval/SPLIT.md` lists the repositories the rule holds out; a change of
+/// rule (or of the corpus) must show up there, in review.
+#[test]
+fn logchunks_split_matches_the_committed_list() {
+    let Some(root) = corpora() else { return };
+    let labels = std::fs::read_to_string(root.join("logchunks/labels.jsonl")).expect("labels");
+    let mut computed: Vec<String> = labels
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|row| row["repo"].as_str().map(str::to_owned))
+        .filter(|repo| is_held_out(repo))
+        .collect();
+    computed.sort();
+    computed.dedup();
+    let doc =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("eval/SPLIT.md"))
+            .expect("eval/SPLIT.md");
+    let listed: Vec<String> = doc
+        .lines()
+        .filter_map(|l| l.strip_prefix("- "))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(computed, listed);
 }
