@@ -30,11 +30,11 @@ use bollard::query_parameters::{
 use futures_util::StreamExt;
 use selfheal_types::{StepResult, ValidationOutcome, ValidationReport};
 
-use crate::environment;
 use crate::error::status_code;
 use crate::tail::{CAPTURE_MAX_BYTES, Capture, TAIL_MAX_BYTES, TAIL_MAX_LINES, Tail};
 use crate::tree::{self, Owner};
 use crate::{Sandbox, TestStep, ValidateError, ValidationPlan};
+use crate::{environment, failures};
 
 /// The image `scripts/build-sandbox-image.sh` and the root `Dockerfile` build.
 pub const DEFAULT_IMAGE: &str = "selfheal-sandbox-python:bookworm";
@@ -395,6 +395,9 @@ impl DockerSandbox {
         let output = capture.finish();
         result.environment_error =
             environment::classify(&step.command, result.exit_code, &output, &self.image);
+        if result.exit_code != Some(0) && result.environment_error.is_none() {
+            result.failure_section = failures::section(&output);
+        }
         if result.exit_code == Some(137) && result.environment_error.is_none() {
             // SIGKILL from inside the sandbox is almost always the memory limit;
             // the test's own output rarely says so, and the model must know.

@@ -2,8 +2,12 @@
 //!
 //! The orchestrator hands a patched working tree and a [`ValidationPlan`] to a
 //! [`Sandbox`] and gets back a [`ValidationReport`](selfheal_types::ValidationReport):
-//! which steps ran, their exit codes, and the tail of their output, which is
-//! what the model is shown when it must try again. What to run is policy
+//! which steps ran, their exit codes, the tail of their output, and the test
+//! tool's own failure section cut from the whole output (pytest's `FAILURES`
+//! block, cargo's panics, go's `--- FAIL` blocks), which is what the model is
+//! shown when it must try again. Each step runs `sh -c` on a script from
+//! configuration; test ids read from CI logs are passed as its arguments, never
+//! as script text, and each step has its own wall-clock limit. What to run is policy
 //! ([`ValidationPlan::failing_then_full`]: the tests CI saw fail, then the whole
 //! suite); how it is enforced is the sandbox's business, so tests of the repair
 //! loop can swap in another [`Sandbox`].
@@ -28,6 +32,7 @@
 mod docker;
 mod environment;
 mod error;
+mod failures;
 mod install;
 mod plan;
 mod tail;
@@ -37,9 +42,10 @@ pub use docker::{
     CONTAINER_LABEL, DEFAULT_DOCKER_HOST, DEFAULT_IMAGE, DockerSandbox, Limits, PROJECT_DIR,
 };
 pub use error::ValidateError;
+pub use failures::{SECTION_CUT_MARKER, SECTION_MAX_BYTES, SECTION_MAX_LINES};
 pub use install::{
-    CA_ENV_VARS, CA_PATH, InstallSpec, Installer, PREPARED_KEY_LABEL, PREPARED_REPO, PROXY_ENV_VARS,
-    Prepared, VENV_DIR, WHOLE_TREE, detect_install, detect_install_in,
+    CA_ENV_VARS, CA_PATH, InstallSpec, Installer, PREPARED_KEY_LABEL, PREPARED_REPO,
+    PROXY_ENV_VARS, Prepared, VENV_DIR, WHOLE_TREE, detect_install, detect_install_in,
 };
 pub use plan::{FAILING_STEP, FULL_STEP, TestStep, ValidationPlan, shell_quote};
 pub use tail::{

@@ -17,7 +17,7 @@ pub const OMITTED_MARKER: &str = "[selfheal: earlier output omitted]";
 /// Most bytes of a step's output kept whole; past it the middle is dropped.
 pub const CAPTURE_MAX_BYTES: usize = 8 * 1024 * 1024;
 
-/// The line that stands where [`Capture`] dropped the middle of the output.
+/// The line that stands where the captured output (at most [`CAPTURE_MAX_BYTES`]) lost its middle.
 pub const MIDDLE_OMITTED_MARKER: &str = "[selfheal: middle of the output omitted]";
 
 /// The whole output while it fits in `max_bytes`; past that, its first and last halves.

@@ -2,8 +2,8 @@ use std::time::{Duration, Instant};
 
 use selfheal_types::{StepResult, ValidationOutcome};
 use selfheal_validate::{
-    DEFAULT_IMAGE, DockerSandbox, FAILING_STEP, FULL_STEP, Limits, OMITTED_MARKER, Sandbox,
-    TAIL_MAX_BYTES, TestStep, ValidateError, ValidationPlan,
+    DEFAULT_IMAGE, DockerSandbox, FAILING_STEP, FULL_STEP, Limits, OMITTED_MARKER,
+    SECTION_CUT_MARKER, Sandbox, TAIL_MAX_BYTES, TestStep, ValidateError, ValidationPlan,
 };
 
 use super::{assert_no_container_left, calc_project, drop_once_running, sandbox, snapshot, write};
@@ -252,6 +252,64 @@ async fn test_ids_from_logs_reach_the_runner_as_single_arguments_never_as_shell(
         report.steps[1].output_tail.ends_with("clean\n"),
         "{}",
         report.steps[1].output_tail
+    );
+    assert_no_container_left(case).await;
+}
+
+#[tokio::test]
+async fn the_failures_block_comes_from_the_whole_output_not_the_tail() {
+    let case = "failure-section";
+    let Some(sandbox) = sandbox(case).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "conftest.py", "");
+    write(
+        dir.path(),
+        "tests/test_long.py",
+        "def test_first():\n    assert 1 == 2, 'the first failure'\n\n\ndef test_noisy():\n    for i in range(400):\n        print('captured line', i)\n    assert False\n",
+    );
+
+    let report = sandbox
+        .validate(dir.path(), &one_step(PYTEST, MINUTE))
+        .await
+        .expect("validates");
+
+    assert_eq!(report.outcome, ValidationOutcome::Failed);
+    let step = &report.steps[0];
+    // The tail holds only the end of the noisy test's captured output.
+    assert!(
+        step.output_tail.starts_with(OMITTED_MARKER),
+        "{}",
+        step.output_tail
+    );
+    // The failing source line is shown only in the block, far above the tail.
+    let source_line = ">       assert 1 == 2, 'the first failure'";
+    assert!(
+        !step.output_tail.contains(source_line),
+        "{}",
+        step.output_tail
+    );
+    let section = step.failure_section.as_deref().expect("a failures section");
+    assert!(
+        section.starts_with(
+            "=================================== FAILURES ==================================="
+        ),
+        "{section}"
+    );
+    assert!(section.contains(source_line), "{section}");
+    // Cut to its bounds, the block still ends with pytest's summary and count.
+    assert!(section.contains(SECTION_CUT_MARKER), "{section}");
+    assert!(
+        section
+            .lines()
+            .last()
+            .is_some_and(|l| l.starts_with("2 failed in ")),
+        "{section}"
+    );
+    assert!(
+        section.contains("FAILED tests/test_long.py::test_noisy"),
+        "{section}"
     );
     assert_no_container_left(case).await;
 }

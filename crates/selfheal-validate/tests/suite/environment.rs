@@ -140,6 +140,16 @@ async fn an_image_that_cannot_start_the_sandbox_is_an_environment_error() {
     );
     let missing = report.environment_error().expect("says what is missing");
     assert!(missing.contains(&format!("in image {image}")), "{missing}");
-    assert!(missing.contains("sleep"), "{missing}");
+    // Usually the container's sleeper has died before the first step and that
+    // is what is named; on a busy engine the step's exec can win the race and
+    // fail first, and then its own command is named. Either way: no test ran.
+    assert!(
+        missing.contains("sleep") || missing.starts_with("the command \"python\""),
+        "{missing}"
+    );
+    assert!(
+        report.steps[0].exit_code.unwrap_or(127) >= 126,
+        "{report:#?}"
+    );
     assert_no_container_left(case).await;
 }
