@@ -273,7 +273,9 @@ async fn requirements_install_once_then_tests_pass_offline_from_the_cached_image
         (warm.image.as_str(), warm.cached, warm.log_path.as_deref()),
         (cold.image.as_str(), true, None)
     );
-    assert!(warm.duration < Duration::from_millis(500), "{warm:?}");
+    // Alone it takes a few milliseconds (two image inspections and a hash); the
+    // bound leaves room for an engine busy with the rest of the suite on 2 cores.
+    assert!(warm.duration < Duration::from_secs(1), "{warm:?}");
 
     // Neither the CA bundle's variables nor the proxy's are in the image; the venv is first on PATH.
     let env = image_env(&cold.image).await;
