@@ -277,14 +277,14 @@ fn requirement_manifests(tree: &Path, workdir: &str, files: &[String]) -> Vec<St
     manifests
 }
 
-/// `pyproject.toml`, `setup.py` or `setup.cfg`: an editable install with the
-/// `test` extra, or without it if that fails. Needs the whole tree.
+/// `pyproject.toml`, `setup.py` or `setup.cfg` that declare dependencies: an
+/// editable install with the `test` extra, or without it if that fails.
+/// Needs the whole tree. A project that declares none needs nothing the
+/// image lacks (its tests find the code through their own path settings),
+/// so there is no install phase and no network for it.
 fn python_project(tree: &Path, workdir: &str) -> Option<InstallSpec> {
     let dir = tree.join(workdir);
-    if !["pyproject.toml", "setup.py", "setup.cfg"]
-        .iter()
-        .any(|f| dir.join(f).is_file())
-    {
+    if !python_declares_dependencies(&dir) {
         return None;
     }
     Some(InstallSpec {
@@ -1095,4 +1095,45 @@ async fn remove(docker: &Docker, id: &str) {
         Err(e) if matches!(status_code(&e), Some(404 | 409)) => {}
         Err(e) => tracing::warn!(container = %id, error = %e, "could not remove install container"),
     }
+}
+
+/// Whether a Python project's metadata names anything to install:
+/// `[project] dependencies` or `optional-dependencies`, PEP 735
+/// `[dependency-groups]`, Poetry's dependencies beyond `python`, or
+/// setuptools' `install_requires`/`extras_require`/`tests_require`.
+fn python_declares_dependencies(dir: &Path) -> bool {
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).ok();
+    if let Some(text) = read("pyproject.toml") {
+        let Ok(doc) = text.parse::<toml::Table>() else {
+            // Unreadable metadata: let pip say what is wrong with it.
+            return true;
+        };
+        let non_empty = |v: Option<&toml::Value>| match v {
+            Some(toml::Value::Array(a)) => !a.is_empty(),
+            Some(toml::Value::Table(t)) => !t.is_empty(),
+            _ => false,
+        };
+        let project = doc.get("project");
+        if non_empty(project.and_then(|p| p.get("dependencies")))
+            || non_empty(project.and_then(|p| p.get("optional-dependencies")))
+            || non_empty(doc.get("dependency-groups"))
+        {
+            return true;
+        }
+        let poetry = doc
+            .get("tool")
+            .and_then(|t| t.get("poetry"))
+            .and_then(|p| p.get("dependencies"))
+            .and_then(toml::Value::as_table);
+        if poetry.is_some_and(|deps| deps.keys().any(|k| k != "python")) {
+            return true;
+        }
+    }
+    ["setup.py", "setup.cfg"].iter().any(|name| {
+        read(name).is_some_and(|text| {
+            ["install_requires", "extras_require", "tests_require"]
+                .iter()
+                .any(|key| text.contains(key))
+        })
+    })
 }

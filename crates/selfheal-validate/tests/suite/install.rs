@@ -79,9 +79,24 @@ fn requirements_that_install_the_checkout_take_the_whole_tree() {
 
 #[test]
 fn a_python_project_is_an_editable_install_of_the_whole_tree() {
-    for file in ["pyproject.toml", "setup.py", "setup.cfg"] {
+    for (file, text) in [
+        (
+            "pyproject.toml",
+            "[project]\nname = \"p\"\ndependencies = [\"six\"]\n",
+        ),
+        (
+            "pyproject.toml",
+            "[project]\nname = \"p\"\n[project.optional-dependencies]\ntest = [\"pytest\"]\n",
+        ),
+        (
+            "pyproject.toml",
+            "[tool.poetry.dependencies]\npython = \"^3.11\"\nrequests = \"*\"\n",
+        ),
+        ("setup.py", "setup(name='p', install_requires=['six'])\n"),
+        ("setup.cfg", "[options]\ninstall_requires =\n    six\n"),
+    ] {
         let dir = tempfile::tempdir().expect("tempdir");
-        write(dir.path(), file, "");
+        write(dir.path(), file, text);
         assert_eq!(
             detect_install(dir.path()),
             Some(InstallSpec {
@@ -94,6 +109,26 @@ fn a_python_project_is_an_editable_install_of_the_whole_tree() {
             }),
             "{file}"
         );
+    }
+}
+
+#[test]
+fn a_python_project_that_declares_no_dependencies_installs_nothing() {
+    for (file, text) in [
+        (
+            "pyproject.toml",
+            "[project]\nname = \"pricing\"\n\n[tool.pytest.ini_options]\npythonpath = [\"src\"]\n",
+        ),
+        (
+            "pyproject.toml",
+            "[tool.poetry.dependencies]\npython = \"^3.11\"\n",
+        ),
+        ("setup.py", "setup(name='p')\n"),
+        ("setup.cfg", "[metadata]\nname = p\n"),
+    ] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write(dir.path(), file, text);
+        assert_eq!(detect_install(dir.path()), None, "{file}: {text}");
     }
 }
 
