@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 
 use selfheal_analyze::{AnalyzeOptions, analyze_path, split::is_held_out};
-use selfheal_types::LineSpan;
+use selfheal_types::{Category, LineSpan};
 
 fn corpora() -> Option<PathBuf> {
     let path = std::env::var_os("SELFHEAL_CORPORA").map_or_else(
@@ -172,3 +172,96 @@ fn logchunks_split_matches_the_committed_list() {
         .collect();
     assert_eq!(computed, listed);
 }
+
+/// One line of `eval/categories.jsonl`.
+#[derive(serde::Deserialize)]
+struct CategoryLabel {
+    corpus: String,
+    file: String,
+    category: Category,
+    #[allow(dead_code)] // read so that a line without it fails to parse
+    flaky: bool,
+    reason: String,
+}
+
+fn category_labels() -> Vec<CategoryLabel> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("eval/categories.jsonl");
+    std::fs::read_to_string(&path)
+        .expect("eval/categories.jsonl")
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("categories.jsonl:{}: {e}", i + 1))
+        })
+        .collect()
+}
+
+fn corpus_file(root: &std::path::Path, label: &CategoryLabel) -> PathBuf {
+    match label.corpus.as_str() {
+        "logchunks" => root.join("logchunks").join(&label.file),
+        "cidiff" => root.join("cidiff/data").join(&label.file),
+        other => panic!("unknown corpus {other} for {}", label.file),
+    }
+}
+
+/// The labels name real corpus files, once each, with a reason, and cover
+/// both corpora.
+#[test]
+fn category_labels_name_corpus_files_once_with_a_reason() {
+    let labels = category_labels();
+    assert!(labels.len() >= 150, "only {} labels", labels.len());
+    let mut keys: Vec<(&str, &str)> = labels
+        .iter()
+        .map(|l| (l.corpus.as_str(), l.file.as_str()))
+        .collect();
+    keys.sort_unstable();
+    let n = keys.len();
+    keys.dedup();
+    assert_eq!(keys.len(), n, "a log is labelled twice");
+    assert!(labels.iter().all(|l| !l.reason.trim().is_empty()));
+    let Some(root) = corpora() else { return };
+    for l in &labels {
+        assert!(corpus_file(&root, l).is_file(), "no such log: {}", l.file);
+    }
+}
+
+/// The top failure's category against the hand labels, overall and on the
+/// held-out repositories. Floors sit a little under the figures measured when
+/// they were set (see the constants).
+#[test]
+fn top_failure_category_matches_the_hand_labels() {
+    let Some(root) = corpora() else { return };
+    let (mut n, mut ok, mut held_n, mut held_ok) = (0u32, 0u32, 0u32, 0u32);
+    let lc_labels = std::fs::read_to_string(root.join("logchunks/labels.jsonl")).expect("labels");
+    let repo_of = |file: &str| {
+        lc_labels
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|row| row["log_path"].as_str() == Some(file))
+            .and_then(|row| row["repo"].as_str().map(str::to_owned))
+    };
+    for label in category_labels() {
+        let a = analyze_path(&corpus_file(&root, &label), &AnalyzeOptions::default())
+            .expect("corpus log reads");
+        let got = a.primary().map_or(Category::Unknown, |f| f.category);
+        let hit = u32::from(got == label.category);
+        n += 1;
+        ok += hit;
+        if label.corpus == "logchunks" && repo_of(&label.file).is_some_and(|r| is_held_out(&r)) {
+            held_n += 1;
+            held_ok += hit;
+        }
+    }
+    let all = f64::from(ok) / f64::from(n);
+    let held = f64::from(held_ok) / f64::from(held_n.max(1));
+    let measured = format!("all {all:.3} ({ok}/{n}), held-out {held:.3} ({held_ok}/{held_n})");
+    assert!(
+        all >= CATEGORY_ALL && held >= CATEGORY_HELD_OUT,
+        "category accuracy fell: {measured}"
+    );
+}
+
+/// Measured 0.399 (77/193) overall and 0.368 (14/38) held-out before any
+/// rule was tuned against the labels.
+const CATEGORY_ALL: f64 = 0.38;
+const CATEGORY_HELD_OUT: f64 = 0.34;
