@@ -45,6 +45,8 @@ pub const PROJECT_DIR: &str = "/work";
 /// Engine address used when `DOCKER_HOST` is unset.
 pub const DEFAULT_DOCKER_HOST: &str = "unix:///var/run/docker.sock";
 
+/// Default size of the in-memory `/tmp` of a sandbox container.
+pub const DEFAULT_TMP_BYTES: u64 = 512 * 1024 * 1024;
 /// Default bound on the bytes of files copied into the sandbox.
 const DEFAULT_MAX_UPLOAD_BYTES: u64 = 256 * 1024 * 1024;
 /// Time for creating, uploading and removing, on top of the steps' time limits,
@@ -85,6 +87,7 @@ pub struct DockerSandbox {
     user: Option<Owner>,
     labels: HashMap<String, String>,
     max_upload_bytes: u64,
+    tmp_bytes: u64,
 }
 
 impl DockerSandbox {
@@ -132,6 +135,7 @@ impl DockerSandbox {
             }),
             labels: HashMap::new(),
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+            tmp_bytes: DEFAULT_TMP_BYTES,
         })
     }
 
@@ -158,6 +162,16 @@ impl DockerSandbox {
     #[must_use]
     pub fn with_max_upload_bytes(mut self, bytes: u64) -> Self {
         self.max_upload_bytes = bytes;
+        self
+    }
+
+    /// Sizes the container's `/tmp`, an in-memory filesystem (default
+    /// [`DEFAULT_TMP_BYTES`]). A test that fills it gets "No space left on
+    /// device" inside the sandbox; it never fills the host's disk, and it counts
+    /// toward the memory limit.
+    #[must_use]
+    pub fn with_tmp_bytes(mut self, bytes: u64) -> Self {
+        self.tmp_bytes = bytes;
         self
     }
 
@@ -256,6 +270,12 @@ impl DockerSandbox {
                 // An init reaps processes that tests leave behind, which would
                 // otherwise count against the pids limit as zombies.
                 init: Some(true),
+                // HOME is /tmp too: caches and scratch files of tests land in a
+                // bounded tmpfs instead of the engine's disk.
+                tmpfs: Some(HashMap::from([(
+                    "/tmp".to_owned(),
+                    format!("rw,nosuid,nodev,mode=1777,size={}", self.tmp_bytes),
+                )])),
                 ..Default::default()
             }),
             ..Default::default()
@@ -330,15 +350,8 @@ impl DockerSandbox {
             Ok(exec) => exec,
             // The container's own process already ended before the first step:
             // with an init in front, an image without `sleep` starts and dies at once.
-            Err(e) if first && matches!(status_code(&e), Some(404 | 409)) => {
-                return Ok(StepResult {
-                    output_tail: e.to_string(),
-                    environment_error: Some(format!(
-                        "the sandbox container stopped before its first step in image {}: the image needs sleep and sh",
-                        self.image
-                    )),
-                    ..result
-                });
+            Err(e) if first && container_gone(&e) => {
+                return Ok(self.stopped_before_first_step(result, &e));
             }
             Err(e) => return Err(failed("create a step in")(e)),
         };
@@ -349,12 +362,14 @@ impl DockerSandbox {
         };
         let mut tail = Tail::new(TAIL_MAX_BYTES, TAIL_MAX_LINES);
         let mut capture = Capture::new(CAPTURE_MAX_BYTES);
-        let collected = match self
-            .docker
-            .start_exec(&exec.id, Some(start))
-            .await
-            .map_err(failed("start a step in"))?
-        {
+        let started_exec = match self.docker.start_exec(&exec.id, Some(start)).await {
+            Ok(started) => started,
+            Err(e) if first && container_gone(&e) => {
+                return Ok(self.stopped_before_first_step(result, &e));
+            }
+            Err(e) => return Err(failed("start a step in")(e)),
+        };
+        let collected = match started_exec {
             StartExecResults::Attached { mut output, .. } => {
                 let collect = async {
                     while let Some(chunk) = output.next().await {
@@ -409,6 +424,21 @@ impl DockerSandbox {
             );
         }
         Ok(result)
+    }
+
+    fn stopped_before_first_step(
+        &self,
+        result: StepResult,
+        err: &bollard::errors::Error,
+    ) -> StepResult {
+        StepResult {
+            output_tail: err.to_string(),
+            environment_error: Some(format!(
+                "the sandbox container stopped before its first step in image {}: the image needs sleep and sh",
+                self.image
+            )),
+            ..result
+        }
     }
 
     /// The step's exit code once the engine records it; the output stream can
@@ -595,6 +625,13 @@ async fn remove_container(docker: &Docker, id: &str) {
         Err(e) if matches!(status_code(&e), Some(404 | 409)) => {}
         Err(e) => tracing::warn!(container = %id, error = %e, "could not remove sandbox container"),
     }
+}
+
+/// Whether the engine refused an exec because the container is no longer running.
+fn container_gone(err: &bollard::errors::Error) -> bool {
+    matches!(status_code(err), Some(404 | 409))
+        || matches!(err, bollard::errors::Error::DockerResponseServerError { message, .. }
+            if message.contains("is not running"))
 }
 
 /// What the image lacks, when the engine could not start the container's own

@@ -15,7 +15,7 @@
 //! [`DockerSandbox`] is the real one. The tree is copied into a fresh container
 //! (never bind-mounted), which runs with the network off, every capability
 //! dropped, no privilege escalation, memory/CPU/pids limits and an
-//! unprivileged user, and is removed on every path out, including a dropped
+//! unprivileged user, a size-limited in-memory `/tmp`, and is removed on every path out, including a dropped
 //! future. The image is built offline by `scripts/build-sandbox-image.sh` or,
 //! with a registry, from the root `Dockerfile`.
 //!
@@ -39,7 +39,8 @@ mod tail;
 mod tree;
 
 pub use docker::{
-    CONTAINER_LABEL, DEFAULT_DOCKER_HOST, DEFAULT_IMAGE, DockerSandbox, Limits, PROJECT_DIR,
+    CONTAINER_LABEL, DEFAULT_DOCKER_HOST, DEFAULT_IMAGE, DEFAULT_TMP_BYTES, DockerSandbox, Limits,
+    PROJECT_DIR,
 };
 pub use error::ValidateError;
 pub use failures::{SECTION_CUT_MARKER, SECTION_MAX_BYTES, SECTION_MAX_LINES};

@@ -315,6 +315,30 @@ async fn the_failures_block_comes_from_the_whole_output_not_the_tail() {
 }
 
 #[tokio::test]
+async fn filling_tmp_fails_inside_the_test_not_on_the_host() {
+    let case = "tmpfs";
+    let Some(sandbox) = sandbox(case).await else {
+        return;
+    };
+    let sandbox = sandbox.with_tmp_bytes(16 * 1024 * 1024);
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "README", "x\n");
+    let command = "df -k /tmp | tail -1 | awk '{print $2}'; head -c 8388608 /dev/zero > /tmp/half && echo half fits; { head -c 33554432 /dev/zero > /tmp/big; } 2>&1; echo exit=$?";
+
+    let report = sandbox
+        .validate(dir.path(), &one_step(command, MINUTE))
+        .await
+        .expect("validates");
+
+    assert_eq!(report.outcome, ValidationOutcome::Passed, "{report:#?}");
+    let tail = &report.steps[0].output_tail;
+    assert!(tail.starts_with("16384\nhalf fits\n"), "{tail}");
+    assert!(tail.contains("No space left on device"), "{tail}");
+    assert!(tail.ends_with("exit=1\n"), "{tail}");
+    assert_no_container_left(case).await;
+}
+
+#[tokio::test]
 async fn the_network_is_off() {
     let case = "network";
     let Some(sandbox) = sandbox(case).await else {
