@@ -693,6 +693,7 @@ mod tests {
         let mut names: Vec<_> = std::fs::read_dir(&dir)
             .expect("fixtures folder")
             .map(|e| e.expect("fixture entry").path())
+            .filter(|p| p.is_file()) // `categories/` holds more, one failure each
             .collect();
         names.sort();
         let mut out = Vec::new();

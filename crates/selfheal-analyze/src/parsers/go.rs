@@ -29,7 +29,7 @@ static BUILD: LazyLock<Regex> = LazyLock::new(|| {
     super::re(r"^(?:vet: )?(\.{0,2}/?[\w./@-]+\.go):(\d+):(?:(\d+):)? (.+)$").expect("valid regex")
 });
 static LINTER: LazyLock<Regex> =
-    LazyLock::new(|| super::re(r" \(([a-z][\w-]+)\)$").expect("valid regex"));
+    LazyLock::new(|| super::re(r" \(([a-z][\w-]+|(?:SA|S|ST|QF|U)\d{4})\)$").expect("valid regex"));
 
 #[derive(Debug)]
 struct TestBlock {
@@ -326,8 +326,19 @@ impl Go {
         let Some(b) = self.build.take() else {
             return;
         };
+        // staticcheck tags its findings with a check id (`(SA2002)`,
+        // `(U1000)`) and the exhaustive analyser has its own wording; the
+        // compiler never says either. A module that cannot be downloaded is
+        // reported at the import that needs it, as `mod@v: Get "url": ...`.
         let (category, tool) = match &b.lint {
+            Some(l) if l.starts_with(|c: char| c.is_ascii_uppercase()) => {
+                (Category::Lint, "staticcheck")
+            }
             Some(_) => (Category::Lint, "golangci-lint"),
+            None if b.message.starts_with("missing cases in switch of type") => {
+                (Category::Lint, "exhaustive")
+            }
+            None if b.message.contains(": Get \"http") => (Category::Infra, "go"),
             None => (Category::CompileError, "go"),
         };
         let mut message = one_line(&b.message, 300);

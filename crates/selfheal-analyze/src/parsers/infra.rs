@@ -38,7 +38,7 @@ const fn sig(
     }
 }
 
-use Category::{BuildConfig, Dependency, Infra as Inf, Timeout};
+use Category::{BuildConfig, Dependency, Infra as Inf, Lint, Timeout};
 
 static SIGNATURES: &[Signature] = &[
     // Time limits and cancellation.
@@ -206,6 +206,51 @@ static SIGNATURES: &[Signature] = &[
         Dependency,
         "lockfile",
         80,
+    ),
+    // Formatters in check mode and linters: each tool's own summary line,
+    // so the category holds whichever project or CI system ran the tool.
+    sig(
+        r"^would reformat |^Oh no! .* files? would be reformatted|^\[warn\] Code style issues (?:found|were found)|^Code style issues found in|The following files had format violations|^Diff in .* at line \d+|mix format failed due to --check-formatted|is not gofmted|is not goimported|\[-Wclang-format-violations\]|code should be clang-formatted",
+        Lint,
+        "formatter",
+        75,
+    ),
+    sig(
+        r"(?i)There (?:is|are) \d+ errors? reported by Checkstyle|You have \d+ Checkstyle violations?|\bPMD Failure\b|You have \d+ PMD violations?|Total bugs: \d+|BugInstance size is \d+|Done linting! Found [1-9]\d* violations?|\d+ files? inspected, [1-9]\d* offenses? detected|Binary compatibility check failed",
+        Lint,
+        "linter",
+        75,
+    ),
+    // pre-commit prints one `hook name.....Failed` line per failing hook.
+    sig(r"^[\w][\w .:/()+-]*?\.{4,}Failed$", Lint, "pre-commit", 75),
+    // npm names the failing script: `npm ERR! pkg@1.0.0 lint:css: `stylelint ...``.
+    sig(
+        r"^npm ERR! \S+@\S+ (?:lint|eslint|stylelint|format|prettier)[\w:-]*: ",
+        Lint,
+        "npm",
+        65,
+    ),
+    // git transport failures: the remote or the network, not the code.
+    sig(
+        r"(?i)fatal: unable to access '.*': |Error cloning remote repo|fatal: Remote branch .* not found in upstream origin|fatal: Could not read from remote repository|fatal: the remote end hung up unexpectedly",
+        Inf,
+        "git",
+        70,
+    ),
+    // Docker registries that fail mid-pull.
+    sig(
+        r"(?i)failed to copy: httpReadSeeker|could not fetch content descriptor|TLS handshake timeout|net/http: request canceled while waiting for connection",
+        Inf,
+        "docker",
+        75,
+    ),
+    // Travis runs each `.travis.yml` command through its functions file: a
+    // missing or non-executable script is the configuration's fault.
+    sig(
+        r"^/home/travis/\.travis/functions: line \d+: .*: (?:No such file or directory|Permission denied)$|^No Rakefile found|error while loading shared libraries: |^\[[\d:]+\] Task never defined: ",
+        BuildConfig,
+        "shell",
+        60,
     ),
     // TAP (Perl's prove, git's test suite): the per-script verdict.
     sig(

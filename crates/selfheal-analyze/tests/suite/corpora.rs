@@ -262,6 +262,7 @@ fn top_failure_category_matches_the_hand_labels() {
 }
 
 /// Measured 0.399 (77/193) overall and 0.368 (14/38) held-out before any
-/// rule was tuned against the labels.
-const CATEGORY_ALL: f64 = 0.38;
-const CATEGORY_HELD_OUT: f64 = 0.34;
+/// rule was tuned against the labels; 0.492 (95/193) and 0.421 (16/38) after
+/// the formatter, linter, git, registry and Travis-script rules.
+const CATEGORY_ALL: f64 = 0.47;
+const CATEGORY_HELD_OUT: f64 = 0.40;

@@ -1,3 +1,4 @@
+mod categories;
 mod corpora;
 mod inputs;
 mod snapshots;
