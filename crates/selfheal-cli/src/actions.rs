@@ -63,6 +63,7 @@ pub fn summary_markdown(rows: &[SummaryRow]) -> String {
                     }
                     Outcome::NotFixed { reason } => format!("not fixed: {reason}"),
                     Outcome::NothingToFix => "nothing to fix".to_owned(),
+                    Outcome::EnvironmentError { reason } => format!("not run: {reason}"),
                 };
                 let pr = match &record.publication {
                     Some(Publication::Opened { url, number, .. }) => {

@@ -141,6 +141,9 @@ impl EventSink for HumanPrinter {
                     Stage::Validate => "running the tests in the sandbox",
                     Stage::Commit => "committing the fix",
                     Stage::Fetch => "fetching the run",
+                    Stage::Install => {
+                        "installing the project's dependencies (cached after the first time)"
+                    }
                     Stage::Publish => "publishing the fix",
                 };
                 self.spin(message.into());
@@ -168,9 +171,16 @@ impl EventSink for HumanPrinter {
                         report.steps.len(),
                         report.duration_ms as f64 / 1000.0
                     )),
-                    ValidationOutcome::Failed
-                    | ValidationOutcome::TimedOut
-                    | ValidationOutcome::EnvironmentError => {
+                    ValidationOutcome::EnvironmentError => {
+                        let what = report
+                            .environment_error()
+                            .unwrap_or("the tests could not run");
+                        self.line(&format!(
+                            "  {}: {what}",
+                            self.paint("31", "the sandbox cannot run the tests")
+                        ));
+                    }
+                    ValidationOutcome::Failed | ValidationOutcome::TimedOut => {
                         let mut text = format!("  {}", self.paint("31", "tests failed"));
                         if let Some(step) = report.failed_step() {
                             let _ = write!(text, ": {} `{}`", step.name, step.command);

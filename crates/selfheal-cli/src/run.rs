@@ -22,10 +22,10 @@ use selfheal_monitor::{
     RunFilter, run_from_logs_path, skip_reason,
 };
 use selfheal_orchestrator::{
-    EventSink, NoEvents, Orchestrator, RepairJob, target_failure, write_record,
+    Approver, EventSink, NoEvents, Orchestrator, RepairJob, target_failure, write_record,
 };
 use selfheal_publish::{PublishSettings, fingerprint_marker};
-use selfheal_reason::Reasoner;
+use selfheal_reason::{Reasoner, RepairModel};
 use selfheal_types::{Event, Outcome, Publication, RepairRecord, RunInfo, Stage};
 use selfheal_validate::DockerSandbox;
 
@@ -88,14 +88,6 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Status> {
     let approver = crate::approve::choose(args.yes);
     let human = HumanPrinter::new();
     let events: &dyn EventSink = if args.common.json { &NoEvents } else { &human };
-    let orchestrator = Orchestrator {
-        repo,
-        model: &reasoner,
-        sandbox: &sandbox,
-        approver: approver.as_ref(),
-        events,
-        settings: resolved.loop_settings(),
-    };
     let ledger = Ledger::new(repo.root());
     let publishing = matches!(source, Source::Github(_)) && !args.no_publish;
 
@@ -110,7 +102,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Status> {
     let ctx = HandleRun {
         source: &source,
         resolved: &resolved,
-        orchestrator: &orchestrator,
+        model: &reasoner,
+        approver: approver.as_ref(),
         ledger: &ledger,
         events,
         json: args.common.json,
@@ -136,7 +129,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Status> {
                 rows.push(SummaryRow::Skipped { run_id, reason });
             }
             Ok(Handled::Repaired(record)) => {
-                if matches!(record.outcome, Outcome::NotFixed { .. })
+                if let Outcome::EnvironmentError { reason } = &record.outcome {
+                    eprintln!("error: {}", crate::one_line(reason));
+                    status = worst(status, Status::Error);
+                } else if matches!(record.outcome, Outcome::NotFixed { .. })
                     || matches!(record.publication, Some(Publication::Failed { .. }))
                 {
                     status = worst(status, Status::Failure);
@@ -163,7 +159,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Status> {
 struct HandleRun<'a> {
     source: &'a Source,
     resolved: &'a Resolved,
-    orchestrator: &'a Orchestrator<'a>,
+    model: &'a dyn RepairModel,
+    approver: &'a dyn Approver,
     ledger: &'a Ledger,
     events: &'a dyn EventSink,
     json: bool,
@@ -254,6 +251,19 @@ async fn handle_run(ctx: &HandleRun<'_>, run: RunInfo) -> anyhow::Result<Handled
     }
 
     let base_commit = resolve_base_commit(ctx, &run)?;
+    let install_started = std::time::Instant::now();
+    let image = prepare_image(ctx, &base_commit).await?;
+    let install_ms = elapsed_ms(install_started);
+    // Every attempt of this run validates in the same prepared image.
+    let sandbox = DockerSandbox::connect(&image, resolved.limits()).await?;
+    let orchestrator = Orchestrator {
+        repo,
+        model: ctx.model,
+        sandbox: &sandbox,
+        approver: ctx.approver,
+        events: ctx.events,
+        settings: resolved.loop_settings(),
+    };
     let job = RepairJob {
         run: run.clone(),
         logs,
@@ -261,8 +271,11 @@ async fn handle_run(ctx: &HandleRun<'_>, run: RunInfo) -> anyhow::Result<Handled
         analysis: Some(analysis),
         redo: ctx.force,
     };
-    let mut record = ctx.orchestrator.repair(&job).await?;
+    let mut record = orchestrator.repair(&job).await?;
     record.timings_ms.insert(Stage::Analyze, analyze_ms);
+    if image != resolved.settings.validate.image {
+        record.timings_ms.insert(Stage::Install, install_ms);
+    }
     if matches!(ctx.source, Source::Github(_)) {
         record.timings_ms.insert(Stage::Fetch, fetch_ms);
     }
@@ -327,11 +340,74 @@ fn resolve_base_commit(ctx: &HandleRun<'_>, run: &RunInfo) -> anyhow::Result<Str
     }
 }
 
+/// The image the run's patches are validated in: the configured one, or,
+/// when the project declares dependencies, that image with them installed
+/// (made once with the network on, from the unpatched failing commit, and
+/// cached by a hash of the base image, the command and the manifests).
+async fn prepare_image(ctx: &HandleRun<'_>, base_commit: &str) -> anyhow::Result<String> {
+    let validate = &ctx.resolved.settings.validate;
+    if !validate.install {
+        return Ok(validate.image.clone());
+    }
+    let repo = &ctx.resolved.repo;
+    let tree = repo.export_tree(base_commit, None)?;
+    let Some(spec) = selfheal_validate::detect_install(tree.path()) else {
+        return Ok(validate.image.clone());
+    };
+    ctx.events.emit(&Event::StageStarted {
+        number: 0,
+        stage: Stage::Install,
+    });
+    let proxies = selfheal_validate::PROXY_ENV_VARS
+        .iter()
+        .filter_map(|name| process_env(name).map(|value| ((*name).to_owned(), value)));
+    let installer = selfheal_validate::Installer::connect(&validate.image)
+        .await?
+        .with_proxy_env(proxies)
+        .with_log_dir(repo.root().join(".selfheal").join("install"));
+    let ca = ca_bundle(validate.ca_bundle.as_deref());
+    let prepared = installer
+        .prepare(tree.path(), &spec, ca.as_deref())
+        .await
+        .with_context(|| {
+            format!(
+                "installing the project's dependencies in {} failed; hint: fix the install, set [validate] install = false, or pass --image with the dependencies in it",
+                validate.image
+            )
+        })?;
+    tracing::info!(
+        image = %prepared.image,
+        cached = prepared.cached,
+        ms = prepared.duration.as_millis(),
+        "dependencies installed"
+    );
+    Ok(prepared.image)
+}
+
+/// The CA bundle the install phase trusts: the configured one, else
+/// `SSL_CERT_FILE`, else the system's.
+fn ca_bundle(configured: Option<&Path>) -> Option<PathBuf> {
+    configured
+        .map(Path::to_path_buf)
+        .or_else(|| {
+            process_env(env::SSL_CERT_FILE)
+                .filter(|p| !p.trim().is_empty())
+                .map(PathBuf::from)
+        })
+        .or_else(|| {
+            let system = Path::new("/etc/ssl/certs/ca-certificates.crt");
+            system.is_file().then(|| system.to_path_buf())
+        })
+}
+
 fn remember(ledger: &Ledger, record: &RepairRecord) -> anyhow::Result<()> {
     let (outcome, branch) = match &record.outcome {
         Outcome::Fixed { branch, .. } => (LedgerOutcome::Fixed, Some(branch.clone())),
         Outcome::NotFixed { .. } => (LedgerOutcome::NotFixed, None),
         Outcome::NothingToFix => (LedgerOutcome::NothingToFix, None),
+        // Nothing was judged: once the image or command is fixed, the same
+        // run must be tried again.
+        Outcome::EnvironmentError { .. } => return Ok(()),
     };
     let pull_request = match &record.publication {
         Some(
@@ -621,6 +697,7 @@ fn report(record: &RepairRecord, record_path: &Path, json: bool) -> anyhow::Resu
         }
         Outcome::NotFixed { reason } => writeln!(out, "not fixed: {reason}")?,
         Outcome::NothingToFix => writeln!(out, "nothing to fix: the logs show no failure")?,
+        Outcome::EnvironmentError { reason } => writeln!(out, "not run: {reason}")?,
     }
     writeln!(
         out,

@@ -95,6 +95,9 @@ async fn repair_with_real_model(sample: &str, url: &str, model: &str) {
             assert_eq!(after, before, "the checkout is untouched");
         }
         Outcome::NothingToFix => panic!("the sample's logs show a failure"),
+        Outcome::EnvironmentError { reason } => {
+            panic!("the sandbox image cannot run the sample's tests: {reason}")
+        }
     }
 }
 

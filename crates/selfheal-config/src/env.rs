@@ -45,6 +45,10 @@ pub const GITHUB_STEP_SUMMARY: &str = "GITHUB_STEP_SUMMARY";
 /// Truthy (see [`is_truthy`]): do everything but push, open pull requests or comment;
 /// overrides the top-level `dry_run` key. `--dry-run` overrides it in turn.
 pub const DRY_RUN: &str = "DRY_RUN";
+/// The CA bundle the dependency install phase trusts when `[validate] ca_bundle`
+/// is unset (and, read by OpenSSL itself, the one HTTPS pushes trust). The
+/// proxy variables (`HTTPS_PROXY`, ...) are passed to the install phase as given.
+pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
 /// Home folder; the user's config is `$HOME/.config/selfheal/config.toml` unless
 /// `XDG_CONFIG_HOME` is set.
 pub const HOME: &str = "HOME";
@@ -76,6 +80,7 @@ pub const ALL: &[&str] = &[
     GITHUB_EVENT_NAME,
     GITHUB_STEP_SUMMARY,
     DRY_RUN,
+    SSL_CERT_FILE,
     HOME,
     XDG_CONFIG_HOME,
     DOCKER_HOST,

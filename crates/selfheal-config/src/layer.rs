@@ -109,6 +109,10 @@ pub struct ValidateLayer {
     pub pids: Option<i64>,
     pub test_command: Option<String>,
     pub failing_test_command: Option<String>,
+    /// Install the project's dependencies into a cached image before validating.
+    pub install: Option<bool>,
+    /// The CA bundle the install phase trusts (copied into its container).
+    pub ca_bundle: Option<PathBuf>,
 }
 combine_fields!(ValidateLayer {
     image,
@@ -117,7 +121,9 @@ combine_fields!(ValidateLayer {
     cpus,
     pids,
     test_command,
-    failing_test_command
+    failing_test_command,
+    install,
+    ca_bundle
 });
 
 /// `[git]`: how fixes are committed.
@@ -226,6 +232,12 @@ const ROUTING_KEYS: &[RoutingKey] = &[
         name: "[github] pr_token_env",
         take: |l| took(l.github.as_mut().map(|s| &mut s.pr_token_env)),
     },
+    // The file is copied into a container that has the network: a
+    // repository naming `~/.ssh/id_rsa` here would send it out.
+    RoutingKey {
+        name: "[validate] ca_bundle",
+        take: |l| took(l.validate.as_mut().map(|s| &mut s.ca_bundle)),
+    },
     // Which repository the user's token reads runs from and opens pull
     // requests on is the user's call too, not the repository's.
     RoutingKey {
@@ -236,7 +248,7 @@ const ROUTING_KEYS: &[RoutingKey] = &[
 
 impl ConfigLayer {
     /// Remove every credential-routing key (`[llm] base_url`, `[llm] api_key_env`,
-    /// `[github] api_url`, `token_env`, `pr_token_env`, `repository`) and name the ones that
+    /// `[github] api_url`, `token_env`, `pr_token_env`, `repository`, `[validate] ca_bundle`) and name the ones that
     /// were set, in that order.
     ///
     /// For layers that come from the repository being repaired: a file anyone

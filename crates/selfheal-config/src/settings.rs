@@ -93,6 +93,11 @@ pub struct ValidateConfig {
     pub test_command: String,
     /// `{tests}` is replaced by the failing test ids.
     pub failing_test_command: String,
+    /// Install the project's dependencies (detected from its manifests) into
+    /// a cached image, with the network on, before any patch is validated.
+    pub install: bool,
+    /// The CA bundle the install phase trusts; `None`: `SSL_CERT_FILE`, else the system's.
+    pub ca_bundle: Option<PathBuf>,
 }
 
 impl ValidateConfig {
@@ -368,6 +373,8 @@ fn from_merged(merged: ConfigLayer, secrets: Secrets) -> Settings {
             failing_test_command: validate
                 .failing_test_command
                 .unwrap_or_else(|| DEFAULT_FAILING_TEST_COMMAND.to_owned()),
+            install: validate.install.unwrap_or(true),
+            ca_bundle: validate.ca_bundle,
         },
         git: {
             let GitLayer {

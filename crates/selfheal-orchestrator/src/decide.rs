@@ -40,6 +40,9 @@ pub(crate) enum Next {
     /// No later attempt can do better (declined, nobody to ask, the model or
     /// the sandbox unusable): stop with the attempt's reason.
     Stop,
+    /// The sandbox cannot run the tests at all (a missing command or runner):
+    /// stop, and say it is the environment, not the patch.
+    Environment,
 }
 
 /// The failure the loop targets: the most relevant one a code change can
@@ -135,12 +138,20 @@ pub(crate) fn judge_failed_validation(
                 .map_or_else(|| "none".to_owned(), |c| c.to_string())
         )
     };
-    let analysis = analyze_reader(step.output_tail.as_bytes(), "validation output", options).ok();
+    // The runner's own failure section (pytest's FAILURES block, cargo's
+    // panics, go's `--- FAIL` blocks), cut from the whole output, says more
+    // than the tail when the output was long; the tail is the fallback.
+    let output = step
+        .failure_section
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or(&step.output_tail);
+    let analysis = analyze_reader(output.as_bytes(), "validation output", options).ok();
     let excerpt = analysis
         .as_ref()
         .map(|a| a.excerpt.clone())
         .filter(|e| !e.trim().is_empty())
-        .unwrap_or_else(|| tail_lines(&step.output_tail, RAW_EXCERPT_LINES));
+        .unwrap_or_else(|| tail_lines(output, RAW_EXCERPT_LINES));
     let Some(analysis) = analysis else {
         return Judgement {
             reason: what,

@@ -327,6 +327,11 @@ impl Orchestrator<'_> {
                         reason: last_reason,
                     });
                 }
+                Next::Environment => {
+                    return Ok(Outcome::EnvironmentError {
+                        reason: last_reason,
+                    });
+                }
                 Next::Retry {
                     progress: Some(next_target),
                 } => {
@@ -510,6 +515,18 @@ impl Orchestrator<'_> {
             report: report.clone(),
         });
         attempt.validation = Some(report.clone());
+        if let Some(missing) = report.environment_error() {
+            // Not the patch's failure, nor progress: nothing any attempt
+            // changes can make the tests run.
+            return end(
+                attempt,
+                AttemptOutcome::Error,
+                format!(
+                    "the sandbox cannot run the tests: {missing}; hint: pass --image with the project's toolchain, or set [validate] test_command"
+                ),
+                Next::Environment,
+            );
+        }
         if report.passed() {
             attempt.outcome = AttemptOutcome::Validated;
             return AttemptResult {

@@ -367,6 +367,8 @@ pub enum Stage {
     Analyze,
     /// Materialising the failing commit in a temporary tree.
     Checkout,
+    /// Installing the project's dependencies into a cached sandbox image.
+    Install,
     /// Gathering the source files the model is shown.
     Context,
     Reason,
@@ -424,6 +426,10 @@ pub enum Outcome {
     NotFixed { reason: String },
     /// The logs show no failure.
     NothingToFix,
+    /// The sandbox cannot run the project's tests at all (a command or
+    /// runner missing from the image, a test command that cannot start):
+    /// no patch can be judged until the user fixes the image or the command.
+    EnvironmentError { reason: String },
 }
 
 impl Outcome {

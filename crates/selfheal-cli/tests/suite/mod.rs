@@ -2,6 +2,7 @@
 
 mod cli;
 mod github;
+mod install;
 mod refusals;
 mod repair;
 

@@ -236,6 +236,8 @@ token_env = "STOLEN_TOKEN"
 pr_token_env = "STOLEN_PR_TOKEN"
 repository = "attacker/target"
 remote = "upstream"
+[validate]
+ca_bundle = "/root/.ssh/id_rsa"
 "#;
 
 const SECRETS: &[(&str, &str)] = &[
@@ -261,6 +263,7 @@ fn repository_file_cannot_route_credentials_one_warning_per_key() {
         "[github] api_url",
         "[github] token_env",
         "[github] pr_token_env",
+        "[validate] ca_bundle",
         "[github] repository",
     ]
     .iter()
@@ -279,6 +282,7 @@ fn repository_file_cannot_route_credentials_one_warning_per_key() {
     assert_eq!(s.github.pr_token_env, "SELFHEAL_PR_TOKEN");
     assert_eq!(s.github.pr_token.as_deref(), Some("pr-default"));
     assert_eq!(s.github.repository, None);
+    assert_eq!(s.validate.ca_bundle, None);
     // The rest of the repository's file still applies.
     assert_eq!(s.llm.model, "from-the-file");
     assert_eq!(s.github.remote, "upstream");
@@ -315,7 +319,7 @@ fn credential_routing_from_environment_and_flags_overrides_the_ignored_file() {
         ("GITHUB_API_URL", "https://ghe.example/api/v3"),
     ]);
     let loaded = fx.load(None, &env, ConfigLayer::default()).expect("loads");
-    assert_eq!(loaded.warnings.len(), 6, "{:?}", loaded.warnings);
+    assert_eq!(loaded.warnings.len(), 7, "{:?}", loaded.warnings);
     assert_eq!(loaded.settings.llm.base_url, "http://127.0.0.1:8080/v1");
     assert_eq!(loaded.settings.github.api_url, "https://ghe.example/api/v3");
 

@@ -299,3 +299,35 @@ async fn running_out_of_attempts_reports_the_last_reason() -> Result<()> {
     assert_eq!(fix_branches(&project)?, Vec::<String>::new());
     Ok(())
 }
+
+#[tokio::test]
+async fn a_sandbox_that_cannot_run_the_tests_is_the_environment_not_the_patch() -> Result<()> {
+    let project = project()?;
+    let missing = format!("the command \"cargo\" was not found in image {IMAGE}");
+    let mut report = failed("sh: 1: cargo: not found\n");
+    report.outcome = selfheal_types::ValidationOutcome::EnvironmentError;
+    report.steps[0].exit_code = Some(127);
+    report.steps[0].environment_error = Some(missing.clone());
+    // Two replies queued: a second model call would be a wasted attempt.
+    let model = ScriptedModel::new([
+        Ok(whole_fix(tokens(300, 40))),
+        Ok(whole_fix(tokens(300, 40))),
+    ]);
+    let sandbox = ScriptedSandbox::new([Ok(report)]);
+    let events = Events::default();
+
+    let record = Setup::new(&project, &model, &sandbox, &events)
+        .run()
+        .await?;
+
+    let Outcome::EnvironmentError { reason } = &record.outcome else {
+        panic!("not an environment error: {:?}", record.outcome);
+    };
+    assert!(reason.contains(&missing), "{reason}");
+    assert!(reason.contains("hint: pass --image"), "{reason}");
+    assert_eq!(model.requests().len(), 1, "no tokens spent on retries");
+    assert_eq!(record.attempts.len(), 1);
+    assert_eq!(record.attempts[0].outcome, AttemptOutcome::Error);
+    assert_eq!(fix_branches(&project)?, Vec::<String>::new());
+    Ok(())
+}

@@ -1,0 +1,135 @@
+//! Projects with third-party dependencies: installed once into a cached
+//! image with the network on, then every patch validated offline in it.
+
+use std::path::Path;
+
+use selfheal_types::Stage;
+
+use super::{MODEL, assert_fixed, run_args};
+use crate::harness::sample::SampleRepo;
+use crate::harness::{ModelServer, Selfheal, git, prepare, require_docker};
+
+const SAMPLE: &str = "test-expectation";
+
+/// The sample, plus a dependency from `PyPI` that its suite cannot run without;
+/// the cached run now tested that commit.
+fn with_dependency() -> SampleRepo {
+    let mut repo = prepare(SAMPLE);
+    std::fs::write(repo.root.join("requirements.txt"), "six==1.16.0\n").expect("requirements");
+    std::fs::write(
+        repo.root.join("tests/conftest.py"),
+        "import six  # the suite needs its third-party dependencies\n\nassert six.PY3\n",
+    )
+    .expect("conftest");
+    git(
+        &repo.root,
+        &["add", "requirements.txt", "tests/conftest.py"],
+    );
+    git(
+        &repo.root,
+        &[
+            "-c",
+            "user.name=dev",
+            "-c",
+            "user.email=dev@example.com",
+            "commit",
+            "-q",
+            "-m",
+            "tests need six",
+        ],
+    );
+    repo.broken = git(&repo.root, &["rev-parse", "HEAD"]);
+    let run_json = repo.cached_logs().join("run.json");
+    let mut meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&run_json).expect("run.json"))
+            .expect("run.json is JSON");
+    meta["head_sha"] = serde_json::Value::String(repo.broken.clone());
+    std::fs::write(&run_json, meta.to_string()).expect("write run.json");
+    repo
+}
+
+fn install_logs(root: &Path) -> usize {
+    std::fs::read_dir(root.join(".selfheal/install")).map_or(0, Iterator::count)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dependencies_are_installed_once_and_every_patch_validates_with_them() {
+    require_docker();
+    let first = with_dependency();
+    let server = ModelServer::start(MODEL, first.sample.fix_replies()).await;
+    let out = Selfheal::new(&first.home())
+        .model(&server)
+        .args(run_args(&first))
+        .args(["--yes", "--json"])
+        .run()
+        .await;
+    out.assert_code(0);
+    let record = out.record();
+    assert_fixed(&first, &record);
+    assert!(
+        record.timings_ms.contains_key(&Stage::Install),
+        "the install phase ran: {:?}",
+        record.timings_ms
+    );
+    assert!(
+        record.attempts[0]
+            .validation
+            .as_ref()
+            .is_some_and(|v| v.image.starts_with("selfheal-prepared:")),
+        "validated in the prepared image: {:?}",
+        record.attempts[0].validation
+    );
+
+    // Another checkout of the same project: the cached image, no new install.
+    let second = with_dependency();
+    let server = ModelServer::start(MODEL, second.sample.fix_replies()).await;
+    let out = Selfheal::new(&second.home())
+        .model(&server)
+        .args(run_args(&second))
+        .args(["--yes", "--json"])
+        .run()
+        .await;
+    out.assert_code(0);
+    let record = out.record();
+    assert_fixed(&second, &record);
+    assert_eq!(install_logs(&second.root), 0, "nothing was installed again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_without_the_toolchain_stops_with_one_line_and_no_retries() {
+    require_docker();
+    let repo = prepare(SAMPLE);
+    let mut replies = repo.sample.fix_replies();
+    replies.extend(repo.sample.fix_replies());
+    let server = ModelServer::start(MODEL, replies).await;
+    let out = Selfheal::new(&repo.home())
+        .model(&server)
+        .args(run_args(&repo))
+        .args(["--yes", "--json", "--test-command", "cargo test --quiet"])
+        .run()
+        .await;
+    out.assert_code(2);
+    let errors: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", out.stderr);
+    assert!(errors[0].contains("cargo"), "{}", errors[0]);
+    assert!(
+        errors[0].contains("selfheal-sandbox-python:bookworm"),
+        "{}",
+        errors[0]
+    );
+    assert_eq!(server.chat_requests().await.len(), 1, "no retries");
+    let record = out.record();
+    assert!(
+        matches!(
+            record.outcome,
+            selfheal_types::Outcome::EnvironmentError { .. }
+        ),
+        "{:?}",
+        record.outcome
+    );
+    assert!(repo.fix_branches().is_empty());
+}
