@@ -35,6 +35,7 @@ mod error;
 mod failures;
 mod install;
 mod plan;
+mod project;
 mod tail;
 mod tree;
 
@@ -49,6 +50,7 @@ pub use install::{
     PROXY_ENV_VARS, Prepared, VENV_DIR, WHOLE_TREE, detect_install, detect_install_in,
 };
 pub use plan::{FAILING_STEP, FULL_STEP, TestStep, ValidationPlan, shell_quote};
+pub use project::{Ecosystem, TestCommands};
 pub use tail::{
     CAPTURE_MAX_BYTES, MIDDLE_OMITTED_MARKER, OMITTED_MARKER, TAIL_MAX_BYTES, TAIL_MAX_LINES,
 };
