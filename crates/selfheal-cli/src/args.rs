@@ -104,6 +104,10 @@ pub struct RunArgs {
     /// Repair runs and failures that were handled before.
     #[arg(long)]
     pub force: bool,
+    /// Automated mode, as inside GitHub Actions: publish only to repositories
+    /// enrolled in your config or `SELFHEAL_ENROLLED`, else run as a dry run.
+    #[arg(long)]
+    pub ci: bool,
     /// Take the logs from a file, a run-log zip or an unpacked run-log folder.
     #[arg(long, value_name = "PATH")]
     pub logs: Option<PathBuf>,

@@ -45,6 +45,8 @@ enum Source {
 
 /// GitHub as the source of runs and the target of fixes.
 struct GithubSource {
+    /// `owner/name`.
+    slug: String,
     runs: GithubClient,
     /// With the publishing token (`SELFHEAL_PR_TOKEN`), else the same token.
     forge: GithubClient,
@@ -71,6 +73,9 @@ impl Source {
 pub async fn run(args: RunArgs) -> anyhow::Result<Status> {
     let resolved = Resolved::load(&args.common, Some(&args))?;
     print_warnings(&resolved);
+    if switched_off(&resolved) {
+        return Ok(Status::Success);
+    }
     let settings = &resolved.settings;
     let repo = &resolved.repo;
     let offline = args.offline || resolved.offline_env;
@@ -90,6 +95,24 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Status> {
     let events: &dyn EventSink = if args.common.json { &NoEvents } else { &human };
     let ledger = Ledger::new(repo.root());
     let publishing = matches!(source, Source::Github(_)) && !args.no_publish;
+    let automated = args.ci || env::is_truthy(process_env(env::GITHUB_ACTIONS).as_deref());
+    let mut dry_run = settings.dry_run;
+    if let Source::Github(github) = &source
+        && publishing
+        && automated
+        && !dry_run
+        && !settings
+            .github
+            .enrolled
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(&github.slug))
+    {
+        eprintln!(
+            "warning: {} is not enrolled for automated publishing, so this is a dry run; hint: set SELFHEAL_ENROLLED={} in the workflow, or [github] enrolled in your own config",
+            github.slug, github.slug
+        );
+        dry_run = true;
+    }
 
     let runs = tokio::select! {
         runs = select_runs(&source, &resolved, &args.select) => runs?,
@@ -109,6 +132,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Status> {
         json: args.common.json,
         force: args.force,
         publishing,
+        dry_run,
     };
     let mut rows = Vec::new();
     let mut status = Status::Success;
@@ -166,6 +190,9 @@ struct HandleRun<'a> {
     json: bool,
     force: bool,
     publishing: bool,
+    /// Publish nothing (`--dry-run`, or an automated run of a repository
+    /// that is not enrolled).
+    dry_run: bool,
 }
 
 enum Handled {
@@ -289,7 +316,7 @@ async fn handle_run(ctx: &HandleRun<'_>, run: RunInfo) -> anyhow::Result<Handled
             number: 0,
             stage: Stage::Publish,
         });
-        let settings = publish_settings(resolved, push.clone());
+        let settings = publish_settings(resolved, push.clone(), ctx.dry_run);
         let started = std::time::Instant::now();
         let publication =
             match selfheal_publish::publish(forge, repo, &record, &excerpt, &settings).await {
@@ -305,7 +332,7 @@ async fn handle_run(ctx: &HandleRun<'_>, run: RunInfo) -> anyhow::Result<Handled
             publication: publication.clone(),
         });
         record.publication = Some(publication);
-    } else if record.outcome.is_fixed() && resolved.settings.dry_run {
+    } else if record.outcome.is_fixed() && ctx.dry_run {
         // A dry run without a forge still shows the would-be pull request.
         let text = selfheal_publish::pull_request_text(&record, &excerpt);
         let path = selfheal_publish::write_dry_run(&results_dir(repo), &record, &text)?;
@@ -454,6 +481,9 @@ fn ledger_outcome_text(entry: &LedgerEntry) -> String {
 pub async fn fetch(args: FetchArgs) -> anyhow::Result<Status> {
     let resolved = Resolved::load_selecting(&args.common, None, Some(&args.select))?;
     print_warnings(&resolved);
+    if switched_off(&resolved) {
+        return Ok(Status::Success);
+    }
     let source = choose_source(&resolved, &args.select, None, false)?;
     let Source::Github(github) = &source else {
         bail!("fetch needs GitHub; hint: it fills the offline cache that --offline replays");
@@ -535,6 +565,7 @@ fn choose_source(
     };
     let publish_token = github.publish_token().map(str::to_owned);
     Ok(Source::Github(Box::new(GithubSource {
+        slug: slug.clone(),
         runs: client(github.token.clone())?,
         forge: client(publish_token.clone())?,
         push: Credentials {
@@ -614,14 +645,18 @@ fn own_work(resolved: &Resolved) -> OwnWork {
     }
 }
 
-fn publish_settings(resolved: &Resolved, credentials: Credentials) -> PublishSettings {
+fn publish_settings(
+    resolved: &Resolved,
+    credentials: Credentials,
+    dry_run: bool,
+) -> PublishSettings {
     let s = &resolved.settings;
     PublishSettings {
         remote: s.github.remote.clone(),
         credentials,
         draft: s.github.draft,
         labels: s.github.labels.clone(),
-        dry_run: s.dry_run,
+        dry_run,
         comment_on_trigger: s.github.comment,
         results_dir: results_dir(&resolved.repo),
     }
@@ -629,6 +664,16 @@ fn publish_settings(resolved: &Resolved, credentials: Credentials) -> PublishSet
 
 fn results_dir(repo: &Repo) -> PathBuf {
     repo.root().join(".selfheal").join("results")
+}
+
+/// The kill switch: says so and does nothing.
+fn switched_off(resolved: &Resolved) -> bool {
+    if resolved.settings.disabled {
+        eprintln!(
+            "selfheal is switched off (SELFHEAL_DISABLED or disabled = true in the config); nothing was done"
+        );
+    }
+    resolved.settings.disabled
 }
 
 fn print_warnings(resolved: &Resolved) {

@@ -49,6 +49,12 @@ pub const DRY_RUN: &str = "DRY_RUN";
 /// is unset (and, read by OpenSSL itself, the one HTTPS pushes trust). The
 /// proxy variables (`HTTPS_PROXY`, ...) are passed to the install phase as given.
 pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
+/// Truthy: the kill switch; every command that would repair, fetch or publish
+/// does nothing and says so (also the top-level `disabled` key).
+pub const SELFHEAL_DISABLED: &str = "SELFHEAL_DISABLED";
+/// `owner/name` list (commas or spaces): repositories an automated run (in
+/// GitHub Actions, or `--ci`) may publish to; set by the workflow.
+pub const SELFHEAL_ENROLLED: &str = "SELFHEAL_ENROLLED";
 /// Home folder; the user's config is `$HOME/.config/selfheal/config.toml` unless
 /// `XDG_CONFIG_HOME` is set.
 pub const HOME: &str = "HOME";
@@ -81,6 +87,8 @@ pub const ALL: &[&str] = &[
     GITHUB_STEP_SUMMARY,
     DRY_RUN,
     SSL_CERT_FILE,
+    SELFHEAL_DISABLED,
+    SELFHEAL_ENROLLED,
     HOME,
     XDG_CONFIG_HOME,
     DOCKER_HOST,

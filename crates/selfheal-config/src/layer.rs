@@ -38,6 +38,8 @@ pub struct ConfigLayer {
     /// pull request or comment). First in the struct because TOML wants bare
     /// keys before any `[section]`.
     pub dry_run: Option<bool>,
+    /// Top-level `disabled`: the kill switch; selfheal does nothing at all.
+    pub disabled: Option<bool>,
     pub llm: Option<LlmLayer>,
     pub repair: Option<RepairLayer>,
     pub validate: Option<ValidateLayer>,
@@ -50,6 +52,7 @@ impl Combine for ConfigLayer {
     fn combine(self, lower: Self) -> Self {
         Self {
             dry_run: self.dry_run.or(lower.dry_run),
+            disabled: self.disabled.or(lower.disabled),
             llm: self.llm.combine(lower.llm),
             repair: self.repair.combine(lower.repair),
             validate: self.validate.combine(lower.validate),
@@ -181,6 +184,9 @@ pub struct GithubLayer {
     pub labels: Option<Vec<String>>,
     /// Also upsert a comment on the pull request whose run failed.
     pub comment: Option<bool>,
+    /// `owner/name`s that automated runs (inside GitHub Actions, or `--ci`)
+    /// may publish to. Only the user's own layers may enrol a repository.
+    pub enrolled: Option<Vec<String>>,
 }
 combine_fields!(GithubLayer {
     repository,
@@ -195,7 +201,8 @@ combine_fields!(GithubLayer {
     max_runs,
     draft,
     labels,
-    comment
+    comment,
+    enrolled
 });
 
 /// A `section.key` whose value says where a credential is sent or which
@@ -238,6 +245,11 @@ const ROUTING_KEYS: &[RoutingKey] = &[
         name: "[validate] ca_bundle",
         take: |l| took(l.validate.as_mut().map(|s| &mut s.ca_bundle)),
     },
+    // A repository cannot enrol itself for automated publishing.
+    RoutingKey {
+        name: "[github] enrolled",
+        take: |l| took(l.github.as_mut().map(|s| &mut s.enrolled)),
+    },
     // Which repository the user's token reads runs from and opens pull
     // requests on is the user's call too, not the repository's.
     RoutingKey {
@@ -248,7 +260,7 @@ const ROUTING_KEYS: &[RoutingKey] = &[
 
 impl ConfigLayer {
     /// Remove every credential-routing key (`[llm] base_url`, `[llm] api_key_env`,
-    /// `[github] api_url`, `token_env`, `pr_token_env`, `repository`, `[validate] ca_bundle`) and name the ones that
+    /// `[github] api_url`, `token_env`, `pr_token_env`, `enrolled`, `repository`, `[validate] ca_bundle`) and name the ones that
     /// were set, in that order.
     ///
     /// For layers that come from the repository being repaired: a file anyone

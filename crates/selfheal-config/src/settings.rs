@@ -28,6 +28,8 @@ pub const DEFAULT_GITHUB_API_URL: &str = "https://api.github.com";
 pub struct Settings {
     /// Repair and validate, but publish nothing: no push, pull request or comment.
     pub dry_run: bool,
+    /// The kill switch (`disabled = true`, `SELFHEAL_DISABLED=1`): do nothing.
+    pub disabled: bool,
     pub llm: LlmConfig,
     pub repair: RepairConfig,
     pub validate: ValidateConfig,
@@ -148,6 +150,8 @@ pub struct GithubConfig {
     pub labels: Vec<String>,
     /// Also upsert a comment on the pull request whose run failed.
     pub comment: bool,
+    /// Repositories automated runs may publish to (`owner/name`).
+    pub enrolled: Vec<String>,
 }
 
 impl GithubConfig {
@@ -295,6 +299,7 @@ fn env_layer(lookup: &dyn Fn(&str) -> Option<String>) -> Result<ConfigLayer, Con
     Ok(ConfigLayer {
         // Set to anything: on or off as the variable says; unset: no opinion.
         dry_run: lookup(env::DRY_RUN).map(|v| env::is_truthy(Some(&v))),
+        disabled: lookup(env::SELFHEAL_DISABLED).map(|v| env::is_truthy(Some(&v))),
         llm: Some(LlmLayer {
             base_url: lookup(env::OPENAI_BASE_URL),
             model: lookup(env::SELFHEAL_MODEL),
@@ -313,6 +318,13 @@ fn env_layer(lookup: &dyn Fn(&str) -> Option<String>) -> Result<ConfigLayer, Con
         github: Some(GithubLayer {
             repository: lookup(env::GITHUB_REPOSITORY),
             api_url: lookup(env::GITHUB_API_URL),
+            enrolled: lookup(env::SELFHEAL_ENROLLED).map(|v| {
+                v.split([',', ' ', '\n'])
+                    .map(str::trim)
+                    .filter(|r| !r.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            }),
             ..GithubLayer::default()
         }),
     })
@@ -339,6 +351,7 @@ fn from_merged(merged: ConfigLayer, secrets: Secrets) -> Settings {
     };
     Settings {
         dry_run: merged.dry_run.unwrap_or(false),
+        disabled: merged.disabled.unwrap_or(false),
         llm: LlmConfig {
             base_url: llm.base_url.map_or_else(
                 || DEFAULT_BASE_URL.to_owned(),
@@ -418,6 +431,7 @@ fn from_merged(merged: ConfigLayer, secrets: Secrets) -> Settings {
                 .labels
                 .map_or_else(|| vec!["selfheal".to_owned()], |l| trim_all(Some(l))),
             comment: github.comment.unwrap_or(false),
+            enrolled: trim_all(github.enrolled),
         },
     }
 }

@@ -830,6 +830,7 @@ async fn inside_actions_the_triggering_run_is_repaired_and_summarised() {
     let out = gh
         .selfheal(&server)
         .env("GITHUB_ACTIONS", "true")
+        .env("SELFHEAL_ENROLLED", SLUG)
         .env("GITHUB_EVENT_PATH", event.to_str().expect("utf-8"))
         .env("GITHUB_STEP_SUMMARY", summary.to_str().expect("utf-8"))
         .args(gh.run_args())
@@ -921,6 +922,7 @@ async fn the_shipped_action_repairs_the_triggering_run_and_sets_its_outputs() {
         .env("SELFHEAL_MODEL", MODEL)
         .env("SELFHEAL_IMAGE", "")
         .env("DRY_RUN", "false")
+        .env("SELFHEAL_ENROLLED", SLUG)
         .env("INPUT_RUN_ID", RUN_ID.to_string())
         .env("INPUT_TEST_COMMAND", "")
         .env("INPUT_COMMENT", "false")
@@ -952,4 +954,66 @@ async fn the_shipped_action_repairs_the_triggering_run_and_sets_its_outputs() {
         Vec::<PathBuf>::new(),
         "token written to disk"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_automated_run_of_a_repository_not_enrolled_publishes_nothing() {
+    require_docker();
+    let gh = GithubRepo::new(|run| run);
+    let server = ModelServer::start(MODEL, gh.repo.sample.fix_replies()).await;
+    let out = gh
+        .selfheal(&server)
+        .env("GITHUB_ACTIONS", "true")
+        .env("SELFHEAL_ENROLLED", "octo/another-repository")
+        .args(gh.run_args())
+        .run()
+        .await;
+    out.assert_code(0);
+    assert!(
+        out.stderr
+            .contains("octo/shop is not enrolled for automated publishing"),
+        "{}",
+        out.stderr
+    );
+    let record = out.record();
+    assert!(record.outcome.is_fixed());
+    assert!(
+        matches!(record.publication, Some(Publication::DryRun { .. })),
+        "{:?}",
+        record.publication
+    );
+    assert!(gh.hub.pull_requests().is_empty());
+    assert_eq!(gh.remote_branches(), ["main"], "nothing pushed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_kill_switch_does_nothing_at_all() {
+    require_docker();
+    let gh = GithubRepo::new(|run| run);
+    let server = ModelServer::start(MODEL, gh.repo.sample.fix_replies()).await;
+    for command in [
+        gh.run_args(),
+        vec![
+            "fetch".into(),
+            "--repo".into(),
+            gh.repo.root.display().to_string(),
+        ],
+    ] {
+        let out = gh
+            .selfheal(&server)
+            .env("SELFHEAL_DISABLED", "1")
+            .args(command)
+            .run()
+            .await;
+        out.assert_code(0);
+        assert!(
+            out.stderr.contains("selfheal is switched off"),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(out.stdout, "");
+    }
+    assert_eq!(gh.hub.requests().len(), 0, "GitHub was not asked");
+    assert_eq!(server.chat_requests().await.len(), 0, "no tokens spent");
+    assert!(!gh.repo.root.join(".selfheal/logs").exists());
 }

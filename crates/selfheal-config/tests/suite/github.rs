@@ -35,9 +35,11 @@ fn github_defaults() {
             draft: false,
             labels: vec!["selfheal".into()],
             comment: false,
+            enrolled: vec![],
         }
     );
     assert!(!Settings::default().dry_run);
+    assert!(!Settings::default().disabled);
 }
 
 #[test]
@@ -57,6 +59,7 @@ max_runs = 50
 draft = true
 labels = ["bot", "ci"]
 comment = true
+enrolled = [" octocat/hello-world "]
 "#,
     );
     let env = env_of(&[("MY_TOKEN", " t1 "), ("MY_PR_TOKEN", "t2")]);
@@ -79,8 +82,27 @@ comment = true
             draft: true,
             labels: vec!["bot".into(), "ci".into()],
             comment: true,
+            enrolled: vec!["octocat/hello-world".into()],
         }
     );
+}
+
+#[test]
+fn the_kill_switch_and_enrolment_come_from_the_environment_too() {
+    let env = env_of(&[
+        ("SELFHEAL_DISABLED", "1"),
+        ("SELFHEAL_ENROLLED", "octo/a, octo/b\nocto/c"),
+    ]);
+    let s = resolve(None, &env, ConfigLayer::default()).expect("resolves");
+    assert!(s.disabled);
+    assert_eq!(s.github.enrolled, ["octo/a", "octo/b", "octo/c"]);
+    let off = resolve(
+        None,
+        &env_of(&[("SELFHEAL_DISABLED", "0")]),
+        ConfigLayer::default(),
+    )
+    .expect("resolves");
+    assert!(!off.disabled);
 }
 
 #[test]

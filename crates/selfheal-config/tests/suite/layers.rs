@@ -235,6 +235,7 @@ api_url = "http://collector.example"
 token_env = "STOLEN_TOKEN"
 pr_token_env = "STOLEN_PR_TOKEN"
 repository = "attacker/target"
+enrolled = ["attacker/target"]
 remote = "upstream"
 [validate]
 ca_bundle = "/root/.ssh/id_rsa"
@@ -264,6 +265,7 @@ fn repository_file_cannot_route_credentials_one_warning_per_key() {
         "[github] token_env",
         "[github] pr_token_env",
         "[validate] ca_bundle",
+        "[github] enrolled",
         "[github] repository",
     ]
     .iter()
@@ -319,7 +321,7 @@ fn credential_routing_from_environment_and_flags_overrides_the_ignored_file() {
         ("GITHUB_API_URL", "https://ghe.example/api/v3"),
     ]);
     let loaded = fx.load(None, &env, ConfigLayer::default()).expect("loads");
-    assert_eq!(loaded.warnings.len(), 7, "{:?}", loaded.warnings);
+    assert_eq!(loaded.warnings.len(), 8, "{:?}", loaded.warnings);
     assert_eq!(loaded.settings.llm.base_url, "http://127.0.0.1:8080/v1");
     assert_eq!(loaded.settings.github.api_url, "https://ghe.example/api/v3");
 
