@@ -183,6 +183,7 @@ impl std::fmt::Debug for GithubConfig {
             .field("draft", &self.draft)
             .field("labels", &self.labels)
             .field("comment", &self.comment)
+            .field("enrolled", &self.enrolled)
             .finish()
     }
 }
