@@ -22,7 +22,7 @@ use selfheal_monitor::{
     RunFilter, run_from_logs_path, skip_reason,
 };
 use selfheal_orchestrator::{
-    Approver, EventSink, NoEvents, Orchestrator, RepairJob, target_failure, write_record,
+    Approver, EventSink, Orchestrator, RepairJob, target_failure, write_record,
 };
 use selfheal_publish::{PublishSettings, fingerprint_marker};
 use selfheal_reason::{Reasoner, RepairModel};
@@ -91,8 +91,11 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Status> {
     }
     let reasoner = Reasoner::new(resolved.llm_settings(), resolved.prompts()?)?;
     let approver = crate::approve::choose(args.yes);
+    // Progress and every proposed diff go to stderr in both modes: `--json`
+    // owns stdout, but whoever approves a change must still see it, and a
+    // prompt never appears without the diff above it.
     let human = HumanPrinter::new();
-    let events: &dyn EventSink = if args.common.json { &NoEvents } else { &human };
+    let events: &dyn EventSink = &human;
     let ledger = Ledger::new(repo.root());
     let publishing = matches!(source, Source::Github(_)) && !args.no_publish;
     let automated = args.ci || env::is_truthy(process_env(env::GITHUB_ACTIONS).as_deref());

@@ -225,3 +225,25 @@ async fn replies_that_weaken_tests_are_refused_before_validation() {
         "the retry carries `{reason}`:\n{retry}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_mode_still_shows_the_diff_being_approved_on_stderr() {
+    require_docker();
+    let repo = prepare(SAMPLE);
+    let server = ModelServer::start(MODEL, repo.sample.fix_replies()).await;
+    let out = Selfheal::new(&repo.home())
+        .model(&server)
+        .args(run_args(&repo))
+        .arg("--json")
+        .run()
+        .await;
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("Decimal(\"648.00\")"),
+        "stderr shows the proposed diff:\n{}",
+        out.stderr
+    );
+    // stdout holds the record and nothing else.
+    let record = out.record();
+    assert_eq!(record.attempts.len(), 1);
+}
