@@ -225,6 +225,81 @@ impl DockerSandbox {
         Ok(ids.len())
     }
 
+    /// Every container a selfheal process left on this engine, whoever owns it:
+    /// validation containers (labelled [`CONTAINER_LABEL`]`=<pid>`) and install
+    /// containers (named `selfheal-install-<key>-<pid>`, which is all the install
+    /// phase marks them with), narrowed to this sandbox's own labels when it has
+    /// any. [`Leftover::is_stale`] tells which ones no running process owns.
+    pub async fn list_leftovers(&self) -> Result<Vec<Leftover>, ValidateError> {
+        let own: Vec<String> = self
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let mut validations = vec![CONTAINER_LABEL.to_owned()];
+        validations.extend(own.iter().cloned());
+        let mut found = Vec::new();
+        for container in self.list(HashMap::from([("label", validations)])).await? {
+            let pid = container
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(CONTAINER_LABEL))
+                .and_then(|pid| pid.parse().ok());
+            found.push(Leftover::from_summary(container, pid));
+        }
+        let mut installs = HashMap::from([("name", vec![INSTALL_NAME_PREFIX.to_owned()])]);
+        if !own.is_empty() {
+            installs.insert("label", own);
+        }
+        for container in self.list(installs).await? {
+            // The engine's name filter matches anywhere in the name; only the prefix counts.
+            let Some(pid) = container.names.as_ref().and_then(|names| {
+                names.iter().find_map(|n| {
+                    let rest = n
+                        .trim_start_matches('/')
+                        .strip_prefix(INSTALL_NAME_PREFIX)?;
+                    Some(rest.rsplit('-').next()?.parse::<u32>().ok())
+                })
+            }) else {
+                continue;
+            };
+            found.push(Leftover::from_summary(container, pid));
+        }
+        Ok(found)
+    }
+
+    /// Removes the leftovers no running process owns (see [`Leftover::is_stale`])
+    /// and returns them. Containers of live runs, this one's included, are kept.
+    pub async fn remove_stale(&self) -> Result<Vec<Leftover>, ValidateError> {
+        let stale: Vec<Leftover> = self
+            .list_leftovers()
+            .await?
+            .into_iter()
+            .filter(Leftover::is_stale)
+            .collect();
+        for leftover in &stale {
+            remove_container(&self.docker, &leftover.id).await;
+        }
+        Ok(stale)
+    }
+
+    async fn list(
+        &self,
+        filters: HashMap<&str, Vec<String>>,
+    ) -> Result<Vec<bollard::models::ContainerSummary>, ValidateError> {
+        let options = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&filters)
+            .build();
+        self.docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|source| ValidateError::Engine {
+                action: "list sandbox containers",
+                source,
+            })
+    }
+
     pub async fn image_present(&self) -> Result<bool, ValidateError> {
         match self.docker.inspect_image(&self.image).await {
             Ok(_) => Ok(true),
@@ -306,6 +381,7 @@ impl DockerSandbox {
         step: &TestStep,
         limit: Duration,
         first: bool,
+        timings: &mut PhaseTimings,
     ) -> Result<StepResult, ValidateError> {
         let started = Instant::now();
         let mut result = StepResult {
@@ -390,6 +466,8 @@ impl DockerSandbox {
             // Not reachable with `detach: false`; treated as a step with no output.
             StartExecResults::Detached => Ok(Ok(())),
         };
+        let streamed = Instant::now();
+        timings.run += streamed - started;
         match collected {
             Err(_elapsed) => {
                 result.timed_out = true;
@@ -413,6 +491,7 @@ impl DockerSandbox {
         if result.exit_code != Some(0) && result.environment_error.is_none() {
             result.failure_section = failures::section(&output);
         }
+        timings.collect += streamed.elapsed();
         if result.exit_code == Some(137) && result.environment_error.is_none() {
             // SIGKILL from inside the sandbox is almost always the memory limit;
             // the test's own output rarely says so, and the model must know.
@@ -468,10 +547,25 @@ impl Sandbox for DockerSandbox {
         workdir: &Path,
         plan: &ValidationPlan,
     ) -> Result<ValidationReport, ValidateError> {
+        self.validate_timed(workdir, plan)
+            .await
+            .map(|(report, _)| report)
+    }
+}
+
+impl DockerSandbox {
+    /// [`Sandbox::validate`], also saying where the time went. The timings cost
+    /// a few clock reads, so the plain `validate` takes this path too.
+    pub async fn validate_timed(
+        &self,
+        workdir: &Path,
+        plan: &ValidationPlan,
+    ) -> Result<(ValidationReport, PhaseTimings), ValidateError> {
         if plan.steps.is_empty() {
             return Err(ValidateError::EmptyPlan);
         }
         let started = Instant::now();
+        let mut timings = PhaseTimings::default();
         let limits: Vec<Duration> = plan
             .steps
             .iter()
@@ -491,8 +585,16 @@ impl Sandbox for DockerSandbox {
             path: workdir.to_path_buf(),
             source: std::io::Error::other(join.to_string()),
         })??;
+        let mut phase = Instant::now();
+        timings.pack = phase - started;
+        let mut lap = |into: &mut Duration| {
+            let now = Instant::now();
+            *into = now - phase;
+            phase = now;
+        };
 
         let container = self.create(total).await?;
+        lap(&mut timings.create);
         let failed = |action| {
             let container = container.id.clone();
             move |source| ValidateError::Container {
@@ -510,13 +612,14 @@ impl Sandbox for DockerSandbox {
             )
             .await
             .map_err(failed("copy the project into"))?;
+        lap(&mut timings.upload);
         if let Err(e) = self.docker.start_container(&container.id, None).await {
             let Some(missing) = cannot_start(&e, &self.image) else {
                 return Err(failed("start")(e));
             };
             container.remove().await;
             let first = &plan.steps[0];
-            return Ok(ValidationReport {
+            let report = ValidationReport {
                 outcome: ValidationOutcome::EnvironmentError,
                 image: self.image.clone(),
                 steps: vec![StepResult {
@@ -530,14 +633,19 @@ impl Sandbox for DockerSandbox {
                     failure_section: None,
                 }],
                 duration_ms: millis(started.elapsed()),
-            });
+            };
+            timings.total = started.elapsed();
+            return Ok((report, timings));
         }
+        lap(&mut timings.start);
 
         let mut outcome = ValidationOutcome::Passed;
         let mut steps = Vec::with_capacity(plan.steps.len());
         for (i, (step, limit)) in plan.steps.iter().zip(limits).enumerate() {
             tracing::debug!(step = %step.name, command = %step.display(), "running validation step");
-            let result = self.run_step(&container, step, limit, i == 0).await?;
+            let result = self
+                .run_step(&container, step, limit, i == 0, &mut timings)
+                .await?;
             let step_outcome = if result.timed_out {
                 ValidationOutcome::TimedOut
             } else if result.environment_error.is_some() {
@@ -553,14 +661,134 @@ impl Sandbox for DockerSandbox {
                 break;
             }
         }
+        let removing = Instant::now();
         container.remove().await;
-        Ok(ValidationReport {
+        timings.remove = removing.elapsed();
+        timings.total = started.elapsed();
+        let report = ValidationReport {
             outcome,
             image: self.image.clone(),
             steps,
-            duration_ms: millis(started.elapsed()),
-        })
+            duration_ms: millis(timings.total),
+        };
+        Ok((report, timings))
     }
+}
+
+/// Where the wall time of one validation went, phase by phase.
+///
+/// `run` is the steps' own time as the sandbox sees it (from creating each
+/// `exec` to the end of its output); everything else is the sandbox's overhead.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PhaseTimings {
+    /// Packing the tree into the in-memory tar.
+    pub pack: Duration,
+    /// Creating the locked-down container.
+    pub create: Duration,
+    /// Copying the tar into it.
+    pub upload: Duration,
+    /// Starting its main process.
+    pub start: Duration,
+    /// Every step, from creating its exec to the end of its output.
+    pub run: Duration,
+    /// Every step's exit code and the reading of its output.
+    pub collect: Duration,
+    /// Removing the container.
+    pub remove: Duration,
+    /// The whole validation.
+    pub total: Duration,
+}
+
+/// How `install.rs` names its containers: `selfheal-install-<key>-<pid>`.
+const INSTALL_NAME_PREFIX: &str = "selfheal-install-";
+/// How much later than its container a process may seem to have started and
+/// still be its owner: the boot time in `/proc/stat` is whole seconds and drifts
+/// with clock adjustments, and the engine's creation time is whole seconds too.
+const START_SLACK_SECS: i64 = 2;
+/// Clock ticks per second in `/proc/<pid>/stat`: `USER_HZ`, fixed at 100 by the
+/// kernel's ABI on every architecture Docker runs on (reading `sysconf` would need `unsafe`).
+const USER_HZ: u64 = 100;
+
+/// A sandbox or install container found on the engine (see [`DockerSandbox::list_leftovers`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leftover {
+    pub id: String,
+    /// The process that created it, as its label or name says; `None` when that cannot be read.
+    pub pid: Option<u32>,
+    /// Creation time, seconds since the Unix epoch.
+    pub created: Option<i64>,
+    pub image: String,
+    /// The engine's word: `created`, `running`, `exited`, ...
+    pub state: String,
+}
+
+impl Leftover {
+    fn from_summary(c: bollard::models::ContainerSummary, pid: Option<u32>) -> Self {
+        Self {
+            id: c.id.unwrap_or_default(),
+            pid,
+            created: c.created,
+            image: c.image.unwrap_or_default(),
+            state: c.state.map(|s| s.to_string()).unwrap_or_default(),
+        }
+    }
+
+    /// Whether no running process on this machine owns it: its pid is gone, or
+    /// now belongs to a process that started after the container was created (a
+    /// reused pid, whatever program got it). A process that started before the
+    /// container and still holds the pid is its creator, whatever its name.
+    /// When the start time cannot be read, the pid counts as the owner only if
+    /// its command looks like selfheal. Assumes the creator ran in this machine's
+    /// pid namespace; a selfheal inside another container sharing the engine
+    /// would see its live runs as stale.
+    pub fn is_stale(&self) -> bool {
+        !owner_alive(Path::new("/proc"), self.pid, self.created)
+    }
+}
+
+/// The rule behind [`Leftover::is_stale`], against a `/proc` given as `proc`.
+fn owner_alive(proc: &Path, pid: Option<u32>, created: Option<i64>) -> bool {
+    let Some(pid) = pid else {
+        // Our label with no pid in it: nothing can own it.
+        return false;
+    };
+    if proc == Path::new("/proc") && pid == std::process::id() {
+        return true;
+    }
+    let dir = proc.join(pid.to_string());
+    if !dir.is_dir() {
+        return false;
+    }
+    match (process_started(proc, &dir), created) {
+        (Some(started), Some(created)) => started <= created + START_SLACK_SECS,
+        _ => looks_like_selfheal(&dir),
+    }
+}
+
+/// When the process in `dir` started, in seconds since the Unix epoch.
+fn process_started(proc: &Path, dir: &Path) -> Option<i64> {
+    let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
+    // The name in parentheses may hold spaces and parentheses; the fields follow the last `)`.
+    let (_, fields) = stat.rsplit_once(')')?;
+    // Field 22 of the whole line, `starttime`; the rest begins at field 3.
+    let ticks: u64 = fields.split_whitespace().nth(22 - 3)?.parse().ok()?;
+    let boot: i64 = std::fs::read_to_string(proc.join("stat"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("btime "))?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(boot + i64::try_from(ticks / USER_HZ).ok()?)
+}
+
+fn looks_like_selfheal(dir: &Path) -> bool {
+    let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+    let cmdline = std::fs::read(dir.join("cmdline")).unwrap_or_default();
+    let program = cmdline.split(|b| *b == 0).next().unwrap_or_default();
+    let program = String::from_utf8_lossy(program);
+    let program = program.rsplit('/').next().unwrap_or_default();
+    comm.contains("selfheal") || program.contains("selfheal")
 }
 
 /// Owns a container for the length of a validation and removes it however the validation ends.
@@ -669,4 +897,83 @@ fn container_name() -> String {
 
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fake `/proc` booted at `BOOT`, with one process per `(pid, comm, started)`.
+    const BOOT: i64 = 1_800_000_000;
+
+    fn fake_proc(processes: &[(u32, &str, Option<i64>)]) -> tempfile::TempDir {
+        let proc = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            proc.path().join("stat"),
+            format!("cpu  1 2 3\nbtime {BOOT}\nprocesses 9\n"),
+        )
+        .expect("write");
+        for &(pid, comm, started) in processes {
+            let dir = proc.path().join(pid.to_string());
+            std::fs::create_dir(&dir).expect("mkdir");
+            std::fs::write(dir.join("comm"), format!("{comm}\n")).expect("write");
+            std::fs::write(dir.join("cmdline"), format!("/usr/bin/{comm}\0run\0")).expect("write");
+            if let Some(started) = started {
+                let ticks = u64::try_from(started - BOOT).expect("after boot") * USER_HZ;
+                // A name with a space and a parenthesis, as comm may have.
+                let fields: Vec<String> = (3..=21).map(|i| i.to_string()).collect();
+                std::fs::write(
+                    dir.join("stat"),
+                    format!("{pid} (a (b) c) {} {ticks} 23 24\n", fields.join(" ")),
+                )
+                .expect("write");
+            }
+        }
+        proc
+    }
+
+    #[test]
+    fn the_owner_of_a_container_is_a_live_process_that_started_before_it() {
+        let created = BOOT + 1_000;
+        let proc = fake_proc(&[
+            (10, "selfheal", Some(created - 60)),
+            (11, "python3", Some(created - 60)),
+            // Started a moment after the creation time, within the clock's coarseness.
+            (12, "selfheal", Some(created + 1)),
+            // Reused pids: started well after the container, whatever the program.
+            (13, "selfheal", Some(created + 30)),
+            (14, "bash", Some(created + 30)),
+            // No readable start time: the name decides.
+            (15, "selfheal", None),
+            (16, "bash", None),
+        ]);
+        let alive = |pid, created| owner_alive(proc.path(), pid, created);
+        assert_eq!(
+            [10, 11, 12, 13, 14, 15, 16, 99].map(|pid| alive(Some(pid), Some(created))),
+            [true, true, true, false, false, true, false, false]
+        );
+        // Without a creation time, only the name can tell.
+        assert_eq!(
+            [10, 11, 99].map(|pid| alive(Some(pid), None)),
+            [true, false, false]
+        );
+        assert!(!alive(None, Some(created)), "a label without a pid");
+    }
+
+    #[test]
+    fn this_process_owns_its_containers_on_the_real_proc() {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs();
+        let now = i64::try_from(now).expect("fits");
+        let real = Path::new("/proc");
+        assert!(owner_alive(real, Some(std::process::id()), Some(now)));
+        let me = real.join(std::process::id().to_string());
+        let started = process_started(real, &me).expect("own start time");
+        assert!(
+            (now - 3_600..=now + START_SLACK_SECS).contains(&started),
+            "started {started}, now {now}"
+        );
+    }
 }

@@ -40,8 +40,8 @@ mod tail;
 mod tree;
 
 pub use docker::{
-    CONTAINER_LABEL, DEFAULT_DOCKER_HOST, DEFAULT_IMAGE, DEFAULT_TMP_BYTES, DockerSandbox, Limits,
-    PROJECT_DIR,
+    CONTAINER_LABEL, DEFAULT_DOCKER_HOST, DEFAULT_IMAGE, DEFAULT_TMP_BYTES, DockerSandbox,
+    Leftover, Limits, PROJECT_DIR, PhaseTimings,
 };
 pub use error::ValidateError;
 pub use failures::{SECTION_CUT_MARKER, SECTION_MAX_BYTES, SECTION_MAX_LINES};

@@ -1,12 +1,19 @@
 use std::time::{Duration, Instant};
 
 use selfheal_types::{StepResult, ValidationOutcome};
+use std::collections::HashMap;
+
+use bollard::models::ContainerCreateBody;
 use selfheal_validate::{
-    DEFAULT_IMAGE, DockerSandbox, FAILING_STEP, FULL_STEP, Limits, OMITTED_MARKER,
-    SECTION_CUT_MARKER, Sandbox, TAIL_MAX_BYTES, TestStep, ValidateError, ValidationPlan,
+    CONTAINER_LABEL, DEFAULT_IMAGE, DockerSandbox, FAILING_STEP, FULL_STEP, Leftover, Limits,
+    OMITTED_MARKER, SECTION_CUT_MARKER, Sandbox, TAIL_MAX_BYTES, TestStep, ValidateError,
+    ValidationPlan,
 };
 
-use super::{assert_no_container_left, calc_project, drop_once_running, sandbox, snapshot, write};
+use super::{
+    TEST_LABEL, assert_no_container_left, calc_project, drop_once_running, engine, sandbox,
+    snapshot, write,
+};
 
 const PYTEST: &str = "python -m pytest -q -p no:cacheprovider";
 const MINUTE: Duration = Duration::from_secs(60);
@@ -540,6 +547,103 @@ fn leftovers_of_a_runtime_shut_down_mid_validation_can_be_removed() {
     let removed = main.block_on(sandbox.remove_leftovers()).expect("removes");
     assert_eq!(removed, 1);
     main.block_on(assert_no_container_left(case));
+}
+
+#[tokio::test]
+async fn a_validation_cut_off_by_a_timeout_leaves_nothing_once_leftovers_are_removed() {
+    let case = "timeout-dropped";
+    let Some(sandbox) = sandbox(case).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "README", "x\n");
+    let plan = one_step("echo started; sleep 30", MINUTE);
+
+    // The caller's own deadline drops the future wherever it is, mid-step
+    // normally, mid-request to the engine on a slow machine.
+    let cut =
+        tokio::time::timeout(Duration::from_secs(5), sandbox.validate(dir.path(), &plan)).await;
+    assert!(cut.is_err(), "the validation ended by itself: {cut:?}");
+
+    let removed = sandbox.remove_leftovers().await.expect("removes");
+    assert!(removed <= 1, "one validation, {removed} containers");
+    assert_no_container_left(case).await;
+}
+
+/// Creates, without starting it, a container labelled as a validation of process `pid`.
+async fn labelled_container(case: &str, pid: u32) -> String {
+    let labels = HashMap::from([
+        (CONTAINER_LABEL.to_owned(), pid.to_string()),
+        (TEST_LABEL.to_owned(), case.to_owned()),
+    ]);
+    let config = ContainerCreateBody {
+        image: Some(DEFAULT_IMAGE.to_owned()),
+        cmd: Some(vec!["sleep".to_owned(), "60".to_owned()]),
+        labels: Some(labels),
+        network_disabled: Some(true),
+        ..Default::default()
+    };
+    engine()
+        .await
+        .create_container(
+            None::<bollard::query_parameters::CreateContainerOptions>,
+            config,
+        )
+        .await
+        .expect("create")
+        .id
+}
+
+fn by_id(mut leftovers: Vec<Leftover>) -> Vec<(String, Option<u32>, String, String, bool)> {
+    leftovers.sort_by(|a, b| a.id.cmp(&b.id));
+    leftovers
+        .into_iter()
+        .map(|l| {
+            let stale = l.is_stale();
+            assert!(l.created.is_some(), "{l:?}");
+            (l.id, l.pid, l.image, l.state, stale)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn containers_of_dead_processes_are_stale_and_removed_those_of_live_ones_kept() {
+    let case = "stale";
+    let Some(sandbox) = sandbox(case).await else {
+        return;
+    };
+    // Pids are always below pid_max, so no process can hold this one.
+    let dead: u32 = std::fs::read_to_string("/proc/sys/kernel/pid_max")
+        .expect("pid_max")
+        .trim()
+        .parse()
+        .expect("a number");
+    let alive = std::process::id();
+    let crashed = labelled_container(case, dead).await;
+    let ours = labelled_container(case, alive).await;
+    let entry = |id: &String, pid, stale| {
+        (
+            id.clone(),
+            Some(pid),
+            DEFAULT_IMAGE.to_owned(),
+            "created".to_owned(),
+            stale,
+        )
+    };
+    let mut both = vec![entry(&crashed, dead, true), entry(&ours, alive, false)];
+    both.sort();
+
+    let listed = sandbox.list_leftovers().await.expect("lists");
+    assert_eq!(by_id(listed), both);
+
+    let removed = sandbox.remove_stale().await.expect("removes");
+    assert_eq!(by_id(removed), [entry(&crashed, dead, true)]);
+    // Removed means gone from the engine; the live process's container is untouched.
+    let listed = sandbox.list_leftovers().await.expect("lists");
+    assert_eq!(by_id(listed), [entry(&ours, alive, false)]);
+
+    assert_eq!(sandbox.remove_leftovers().await.expect("removes"), 1);
+    assert_no_container_left(case).await;
 }
 
 #[tokio::test]
