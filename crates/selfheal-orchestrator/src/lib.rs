@@ -310,8 +310,26 @@ impl Orchestrator<'_> {
             match next {
                 Next::Commit => {
                     let t = Instant::now();
-                    let commit =
-                        self.commit(job, worktree, &kept, branch, &ci_failure, &diagnosis)?;
+                    let commit = match self.commit(
+                        job,
+                        worktree,
+                        &kept,
+                        branch,
+                        &ci_failure,
+                        &diagnosis,
+                    ) {
+                        Ok(commit) => commit,
+                        // The validated diff is in the record's last
+                        // attempt; losing it to a git error would waste
+                        // the whole repair.
+                        Err(e) => {
+                            return Ok(Outcome::NotFixed {
+                                reason: format!(
+                                    "the fix validated but could not be committed: {e}; hint: the validated diff is in the record"
+                                ),
+                            });
+                        }
+                    };
                     timings.insert(Stage::Commit, elapsed_ms(t));
                     self.events.emit(&Event::Committed {
                         branch: branch.to_owned(),

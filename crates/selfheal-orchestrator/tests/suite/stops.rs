@@ -331,3 +331,57 @@ async fn a_sandbox_that_cannot_run_the_tests_is_the_environment_not_the_patch() 
     assert_eq!(fix_branches(&project)?, Vec::<String>::new());
     Ok(())
 }
+
+/// Creates the fix branch behind the loop's back the moment a validation
+/// passes, so the commit that follows fails.
+struct BranchThief {
+    root: std::path::PathBuf,
+    branch: String,
+}
+
+impl selfheal_orchestrator::EventSink for BranchThief {
+    fn emit(&self, event: &selfheal_types::Event) {
+        if let selfheal_types::Event::Validated { report, .. } = event
+            && report.passed()
+        {
+            let repo = git2::Repository::open(&self.root).expect("open");
+            let head = repo.head().expect("head").peel_to_commit().expect("commit");
+            repo.branch(&self.branch, &head, false).expect("branch");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_validated_fix_that_cannot_be_committed_keeps_its_diff_in_the_record() -> Result<()> {
+    let project = project()?;
+    let (_, failure) = ci_analysis(&project)?;
+    let model = ScriptedModel::new([Ok(whole_fix(tokens(300, 40)))]);
+    let sandbox = ScriptedSandbox::new([Ok(passed())]);
+    let thief = BranchThief {
+        root: project.root.clone(),
+        branch: super::fix_branch(&failure),
+    };
+    let repo = selfheal_git::Repo::discover(&project.root)?;
+    let orchestrator = selfheal_orchestrator::Orchestrator {
+        repo: &repo,
+        model: &model,
+        sandbox: &sandbox,
+        approver: &selfheal_orchestrator::ApproveAll,
+        events: &thief,
+        settings: super::settings(),
+    };
+
+    let record = orchestrator.repair(&super::job(&project)).await?;
+
+    let Outcome::NotFixed { reason } = &record.outcome else {
+        panic!("not a failed commit: {:?}", record.outcome);
+    };
+    assert!(
+        reason.starts_with("the fix validated but could not be committed"),
+        "{reason}"
+    );
+    assert_eq!(record.attempts.len(), 1);
+    assert_eq!(record.attempts[0].outcome, AttemptOutcome::Validated);
+    assert_eq!(record.attempts[0].diff.as_deref(), Some(WHOLE_FIX_DIFF));
+    Ok(())
+}
