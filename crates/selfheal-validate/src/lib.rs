@@ -16,8 +16,19 @@
 //! (never bind-mounted), which runs with the network off, every capability
 //! dropped, no privilege escalation, memory/CPU/pids limits and an
 //! unprivileged user, a size-limited in-memory `/tmp`, and is removed on every path out, including a dropped
-//! future. The image is built offline by `scripts/build-sandbox-image.sh` or,
-//! with a registry, from the root `Dockerfile`.
+//! future. The images are built offline by `scripts/build-sandbox-image.sh` or,
+//! with a registry, from the root `Dockerfile`: one per ecosystem (Python,
+//! Rust on Debian 13, Go, Node), each with its toolchain, uid 1000 and `/work`.
+//!
+//! What to run comes from the project itself: [`detect_tests`] reads the files
+//! at the project's directory (`Cargo.toml`, `go.mod`, `pom.xml`,
+//! `build.gradle*`, a `package.json` with a `test` script, Python markers) and
+//! gives its [`Ecosystem`], that ecosystem's image and [`TestCommands`]: the
+//! whole suite, and a failing-tests command when the runner can select tests
+//! by the ids selfheal has. [`format_test_ids`] turns ids as the analyser
+//! reports them (`pkg.TestX`, `Class#method`, `path::name`) into that runner's
+//! arguments, dropping any whose shape it does not take, so that a hostile id
+//! from a log can neither pass for an option nor widen a pattern.
 //!
 //! A test run that fails or overruns is a report, not an error: [`ValidateError`]
 //! means the sandbox could not run at all (no engine, no image, an unreadable tree).
@@ -50,7 +61,10 @@ pub use install::{
     PROXY_ENV_VARS, Prepared, VENV_DIR, WHOLE_TREE, detect_install, detect_install_in,
 };
 pub use plan::{FAILING_STEP, FULL_STEP, TestStep, ValidationPlan, shell_quote};
-pub use project::{Ecosystem, TestCommands};
+pub use project::{
+    Ecosystem, GO_IMAGE, JAVA_IMAGE, NODE_IMAGE, RUST_IMAGE, TestCommands, detect_tests,
+    format_test_ids,
+};
 pub use tail::{
     CAPTURE_MAX_BYTES, MIDDLE_OMITTED_MARKER, OMITTED_MARKER, TAIL_MAX_BYTES, TAIL_MAX_LINES,
 };

@@ -6,6 +6,7 @@
 mod docker;
 mod environment;
 mod install;
+mod project;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
