@@ -17,6 +17,7 @@ mod approve;
 mod args;
 mod check;
 mod commands;
+mod interrupt;
 mod printer;
 mod run;
 mod settings;

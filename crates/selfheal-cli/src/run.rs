@@ -32,6 +32,7 @@ use selfheal_validate::DockerSandbox;
 use crate::Status;
 use crate::actions::{self, SummaryRow};
 use crate::args::{FetchArgs, RunArgs, SelectArgs};
+use crate::interrupt::{Recorder, stop_requested};
 use crate::printer::HumanPrinter;
 use crate::settings::{Resolved, process_env};
 
@@ -95,7 +96,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Status> {
     // owns stdout, but whoever approves a change must still see it, and a
     // prompt never appears without the diff above it.
     let human = HumanPrinter::new();
-    let events: &dyn EventSink = &human;
+    let recorder = Recorder::new(&human, &settings.llm.model);
+    let events: &dyn EventSink = &recorder;
     let ledger = Ledger::new(repo.root());
     let publishing = matches!(source, Source::Github(_)) && !args.no_publish;
     let automated = args.ci || env::is_truthy(process_env(env::GITHUB_ACTIONS).as_deref());
@@ -119,7 +121,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Status> {
 
     let runs = tokio::select! {
         runs = select_runs(&source, &resolved, &args.select) => runs?,
-        _ = tokio::signal::ctrl_c() => return Ok(interrupted(repo)),
+        () = stop_requested() => return Ok(interrupted(repo)),
     };
     if runs.is_empty() {
         eprintln!("no failed run to repair");
@@ -143,10 +145,18 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Status> {
         let handled = handle_run(&ctx, run);
         let handled = tokio::select! {
             handled = handled => handled,
-            _ = tokio::signal::ctrl_c() => {
+            () = stop_requested() => {
                 // The dropped validation only schedules its container's removal;
                 // finish it before the runtime goes away.
-                let _ = sandbox.remove_leftovers().await;
+                remove_containers(&sandbox).await;
+                // What the attempts so far did (their diffs, why they
+                // failed) is kept, as after any other ending.
+                if let Some(record) = recorder.interrupted_record() {
+                    match write_record(&results_dir(repo), &record) {
+                        Ok(path) => eprintln!("record: {}", path.display()),
+                        Err(e) => eprintln!("warning: could not write the record: {e}"),
+                    }
+                }
                 return Ok(interrupted(repo));
             }
         };
@@ -677,6 +687,19 @@ fn switched_off(resolved: &Resolved) -> bool {
         );
     }
     resolved.settings.disabled
+}
+
+/// Removes this process's sandbox containers and waits until the engine has
+/// finished removing them (a removal already under way answers at once), so
+/// none outlives the process.
+async fn remove_containers(sandbox: &DockerSandbox) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while let Ok(n) = sandbox.remove_leftovers().await {
+        if n == 0 || std::time::Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 fn print_warnings(resolved: &Resolved) {

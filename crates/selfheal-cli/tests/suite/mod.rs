@@ -3,6 +3,7 @@
 mod cli;
 mod github;
 mod install;
+mod interrupt;
 mod refusals;
 mod repair;
 
