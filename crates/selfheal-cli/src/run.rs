@@ -193,6 +193,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Status> {
 }
 
 /// Everything [`handle_run`] needs besides the run.
+// Each bool is an independent switch of this invocation.
+#[allow(clippy::struct_excessive_bools)]
 struct HandleRun<'a> {
     source: &'a Source,
     resolved: &'a Resolved,
