@@ -38,7 +38,7 @@ async fn interrupt_during_validation(signal: &str) {
     let tmp = repo.outside().join("tmp");
     std::fs::create_dir_all(&tmp).expect("tmp");
 
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_selfheal"))
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_selfheal"))
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", repo.home())
