@@ -188,6 +188,7 @@ async fn bench(args: &Args, tree: &Path) -> Result<()> {
     phase("create", |t| t.create);
     phase("upload", |t| t.upload);
     phase("start", |t| t.start);
+    phase("upload and start, overlapped", |t| t.launch);
     phase("run (exec + output)", |t| t.run);
     phase("collect (exit code)", |t| t.collect);
     phase("remove", |t| t.remove);
