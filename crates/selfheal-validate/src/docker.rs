@@ -603,34 +603,19 @@ impl DockerSandbox {
                 source,
             }
         };
-        // Copy and start at once: the engine serialises what must be serialised,
-        // and no step runs before both are done. Copying into the running
-        // container also spares the engine mounting the stopped one's filesystem
-        // just for the copy.
-        let upload = async {
-            let began = Instant::now();
-            let options = UploadToContainerOptionsBuilder::default().path("/").build();
-            let uploaded = self
-                .docker
-                .upload_to_container(
-                    &container.id,
-                    Some(options),
-                    bollard::body_full(archive.into()),
-                )
-                .await;
-            (uploaded, began.elapsed())
-        };
-        let start = async {
-            let began = Instant::now();
-            let started = self.docker.start_container(&container.id, None).await;
-            (started, began.elapsed())
-        };
-        let ((uploaded, upload_took), (started_container, start_took)) =
-            tokio::join!(upload, start);
-        timings.upload = upload_took;
-        timings.start = start_took;
-        lap(&mut timings.launch);
-        if let Err(e) = started_container {
+        // Copy, then start: overlapping the two was measured (selfheal-sandbox-bench)
+        // and gained nothing, as the engine serialises them on the container.
+        let upload = UploadToContainerOptionsBuilder::default().path("/").build();
+        self.docker
+            .upload_to_container(
+                &container.id,
+                Some(upload),
+                bollard::body_full(archive.into()),
+            )
+            .await
+            .map_err(failed("copy the project into"))?;
+        lap(&mut timings.upload);
+        if let Err(e) = self.docker.start_container(&container.id, None).await {
             let Some(missing) = cannot_start(&e, &self.image) else {
                 return Err(failed("start")(e));
             };
@@ -654,7 +639,7 @@ impl DockerSandbox {
             timings.total = started.elapsed();
             return Ok((report, timings));
         }
-        uploaded.map_err(failed("copy the project into"))?;
+        lap(&mut timings.start);
 
         let mut outcome = ValidationOutcome::Passed;
         let mut steps = Vec::with_capacity(plan.steps.len());
@@ -702,12 +687,10 @@ pub struct PhaseTimings {
     pub pack: Duration,
     /// Creating the locked-down container.
     pub create: Duration,
-    /// Copying the tar into it; overlaps `start`.
+    /// Copying the tar into it.
     pub upload: Duration,
-    /// Starting its main process; overlaps `upload`.
+    /// Starting its main process.
     pub start: Duration,
-    /// `upload` and `start` together, as the validation waited for them.
-    pub launch: Duration,
     /// Every step, from creating its exec to the end of its output.
     pub run: Duration,
     /// Every step's exit code and the reading of its output.
