@@ -18,17 +18,18 @@
 # downloading another toolchain. Rust needs Debian 13: bookworm's cargo (1.65)
 # cannot read version-4 lockfiles.
 #
-# Measured on a 2-core machine beside other builds (November 2026), whole
-# build (of which debootstrap, + apt-get) and image size:
-#   python   ~50 s                     232 MB
-#   rust      88 s (60 s debootstrap)  837 MB  (libLLVM, librustc_driver, rustlib)
-#   go       119 s (99 s debootstrap)  806 MB  (go 1.19 ships its source)
-#   node      85 s (39 s + 36 s apt)   377 MB  (npm pulls node-gyp and python3)
-# debootstrap (download and unpack) is nearly all of it; the rest is the
-# import (5-10 s) and trimming docs.
+# Measured on a 2-core machine while other builds ran (November 2026): the
+# whole build of each image, fastest and slowest of two or three, and its size.
+#   python   50-135 s                              232 MB
+#   rust     88-107 s  (debootstrap trixie 60-87)  837 MB  libLLVM, rustc, rustlib
+#   go      110-134 s  (debootstrap 89-109)        806 MB  go 1.19 ships its source
+#   node     85-158 s  (debootstrap 39-74, apt 36-59)  377 MB  npm pulls node-gyp, python3
+#   all      about 8.5 minutes
+# Downloading and unpacking packages is nearly all of it; the import takes
+# 4-10 s. A second run with nothing changed takes a second.
 #
 # Each image carries a label with a hash of its recipe (this script's shared
-# steps plus that ecosystem's suite, packages and environment); an image of
+# code plus that ecosystem's suite, packages and environment); an image of
 # the same tag whose label differs is rebuilt, so a changed package list takes
 # effect on the next run, and only for the images it concerns. `--force`
 # rebuilds regardless; `--tag` names the image (one ecosystem only).
@@ -103,7 +104,7 @@ while [ $# -gt 0 ]; do
         --force) FORCE=1 ;;
         --tag) [ $# -ge 2 ] || die "--tag needs a value"; TAG_OVERRIDE="$2"; shift ;;
         --tag=*) TAG_OVERRIDE="${1#--tag=}" ;;
-        -h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 0 ;;
+        -h|--help) sed -n '2,/^set /{/^#/s/^# \{0,1\}//p}' "$0" >&2; exit 0 ;;
         -*) die "unknown option: $1" ;;
         all) WANTED+=("${ECOSYSTEMS[@]}") ;;
         # Before ecosystems had names, the one argument was the Python image's tag.
@@ -117,11 +118,12 @@ done
 
 docker info >/dev/null 2>&1 || die "docker engine does not answer (hint: run scripts/ensure-docker.sh)"
 
-# The recipe of one image: this whole script except the recipe table (even a
-# comment change rebuilds, which is cheaper than a stale image), plus the
-# ecosystem's own entry.
+# The recipe of one image: this whole script except the recipe table and
+# comment lines, plus the ecosystem's own entry. Any code change rebuilds,
+# which is cheaper than a stale image; a comment (these build times, say) does
+# not, since four images take minutes.
 recipe_hash() {
-    { sed '/^# >>> recipes/,/^# <<< recipes/d' "$0"
+    { sed -e '/^# >>> recipes/,/^# <<< recipes/d' -e '/^[[:space:]]*#/d' "$0"
       printf '%s\n' "$1" "$SUITE" "$PACKAGES" "$APT_PACKAGES" "${ENVS[@]}"; } | sha256sum | cut -c1-64
 }
 

@@ -15,7 +15,7 @@
 //! expects, so none can pass for an option (`--exec=...`) or widen a pattern
 //! (`.*`, `,`, `!`); what goes into a regular expression is escaped.
 
-use std::path::Path;
+use std::path::{Component, Path};
 use std::time::Duration;
 
 use crate::DEFAULT_IMAGE;
@@ -96,7 +96,14 @@ const PYTEST_FAILING: &str = "python -m pytest -q -p no:cacheprovider {tests}";
 ///
 /// With a non-empty `workdir` the commands `cd` there first, since the
 /// sandbox starts every step at the root of the copied tree.
+/// A `workdir` that would leave the tree (absolute, or with `..`) finds nothing.
 pub fn detect_tests(tree: &Path, workdir: &str) -> Option<TestCommands> {
+    let inside = Path::new(workdir)
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    if !inside {
+        return None;
+    }
     let dir = tree.join(workdir);
     let file = |name: &str| dir.join(name).is_file();
     let (ecosystem, full, failing) = if file("Cargo.toml") {
@@ -695,6 +702,12 @@ mod tests {
             detect_tests(tree.path(), "").map(|c| c.ecosystem),
             Some(Ecosystem::Python)
         );
+        for outside in ["..", "/", "services/../..", "/etc"] {
+            assert_eq!(
+                detect_tests(&tree.path().join("services/api v2"), outside),
+                None
+            );
+        }
         let node = project(&[("web/package.json", r#"{"scripts":{"test":"node --test"}}"#)]);
         assert_eq!(
             detect_tests(node.path(), "web").map(|c| (c.full, c.failing)),
