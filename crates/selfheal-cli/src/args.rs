@@ -30,6 +30,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Download failed runs' logs from GitHub into the offline cache, and say what was cached.
     Fetch(FetchArgs),
+    /// Remove sandbox and install containers left behind by a selfheal that crashed or was killed.
+    Clean(CleanArgs),
 }
 
 /// Options that locate the repository and the configuration.
@@ -156,4 +158,11 @@ pub struct FetchArgs {
     pub common: CommonArgs,
     #[command(flatten)]
     pub select: SelectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CleanArgs {
+    /// Print what was removed as JSON.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -204,6 +204,29 @@ async fn check_docker(resolved: &Resolved) -> Vec<Check> {
             )];
         }
     };
+    let leftovers = match sandbox.list_leftovers().await {
+        Ok(list) => {
+            let stale: Vec<_> = list.iter().filter(|l| l.is_stale()).collect();
+            if stale.is_empty() {
+                Check::pass("leftovers", "no containers left by a crashed selfheal")
+            } else {
+                // Reported, not failed: they cost disk, not correctness.
+                Check::pass(
+                    "leftovers",
+                    format!(
+                        "{} container(s) left by a selfheal that crashed or was killed ({}); remove them with selfheal clean",
+                        stale.len(),
+                        stale
+                            .iter()
+                            .map(|l| l.id.chars().take(12).collect::<String>())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+            }
+        }
+        Err(e) => Check::fail("leftovers", e.to_string(), ""),
+    };
     let image_check = match sandbox.image_present().await {
         Ok(true) => Check::pass("image", image),
         Ok(false) => Check::fail(
@@ -213,7 +236,41 @@ async fn check_docker(resolved: &Resolved) -> Vec<Check> {
         ),
         Err(e) => Check::fail("image", e.to_string(), ""),
     };
-    vec![engine, image_check]
+    vec![engine, image_check, leftovers]
+}
+
+/// `selfheal clean`: removes the containers of selfheal processes that no
+/// longer run (a crash, a `kill -9`); those of a selfheal still running stay.
+pub async fn clean(args: &crate::args::CleanArgs) -> anyhow::Result<Status> {
+    let sandbox = DockerSandbox::connect(
+        selfheal_config::DEFAULT_IMAGE,
+        selfheal_validate::Limits::default(),
+    )
+    .await?;
+    let removed = sandbox.remove_stale().await?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let ids: Vec<&str> = removed.iter().map(|l| l.id.as_str()).collect();
+        serde_json::to_writer(&mut out, &serde_json::json!({ "removed": ids }))?;
+        writeln!(out)?;
+    } else if removed.is_empty() {
+        writeln!(
+            out,
+            "nothing to clean: no containers left by a crashed selfheal"
+        )?;
+    } else {
+        for l in &removed {
+            writeln!(
+                out,
+                "removed {} ({}, {}{})",
+                l.id.chars().take(12).collect::<String>(),
+                l.image,
+                l.state,
+                l.pid.map(|p| format!(", pid {p}")).unwrap_or_default()
+            )?;
+        }
+    }
+    Ok(Status::Success)
 }
 
 /// Whether the tokens can do what a repair needs on GitHub: read runs and

@@ -49,6 +49,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run(args) => run::run(args).await,
             Command::Fetch(args) => run::fetch(args).await,
+            Command::Clean(args) => check::clean(&args).await,
             Command::Analyze(args) => commands::analyze(&args),
             Command::Check(args) => check::run(args).await,
         }

@@ -189,3 +189,63 @@ async fn check_fails_when_the_server_does_not_list_the_model() {
         .collect();
     assert_eq!(failing.len(), 1, "{report:#}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_reports_and_clean_removes_containers_of_a_crashed_selfheal() {
+    require_docker();
+    let repo = prepare(SAMPLE);
+    let server = ModelServer::start(MODEL, Vec::new()).await;
+    // A validation container whose selfheal died: its pid cannot exist.
+    let pid_max = std::fs::read_to_string("/proc/sys/kernel/pid_max")
+        .map_or_else(|_| "4194304".to_owned(), |s| s.trim().to_owned());
+    let created = std::process::Command::new("docker")
+        .args([
+            "create",
+            "--label",
+            &format!("org.selfheal.validation={pid_max}"),
+            "selfheal-sandbox-python:bookworm",
+            "true",
+        ])
+        .output()
+        .expect("docker create runs");
+    assert!(created.status.success(), "{created:?}");
+    let id = String::from_utf8_lossy(&created.stdout).trim().to_owned();
+    let short: String = id.chars().take(12).collect();
+
+    let check = Selfheal::new(&repo.home())
+        .model(&server)
+        .args(["check", "--offline", "--json", "--repo"])
+        .arg(&repo.root)
+        .run()
+        .await;
+    let report = check.json();
+    let leftovers = report["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["name"] == "leftovers"))
+        .unwrap_or_else(|| panic!("a leftovers check: {report:#}"))
+        .clone();
+    assert!(
+        leftovers["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains(&short) && d.contains("selfheal clean")),
+        "{leftovers:#}"
+    );
+
+    let clean = Selfheal::new(&repo.home())
+        .args(["clean", "--json"])
+        .run()
+        .await;
+    clean.assert_code(0);
+    let removed = clean.json();
+    assert!(
+        removed["removed"]
+            .as_array()
+            .is_some_and(|ids| ids.iter().any(|i| i == id.as_str())),
+        "{removed:#}"
+    );
+    let inspect = std::process::Command::new("docker")
+        .args(["inspect", &id])
+        .output()
+        .expect("docker inspect runs");
+    assert!(!inspect.status.success(), "the container is gone");
+}
