@@ -10,7 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/ensure-docker.sh
-bash scripts/build-sandbox-image.sh
+# Every ecosystem's image (each rebuilt only when its recipe changes).
+bash scripts/build-sandbox-image.sh all
 
 # Build every test binary first, so the model tier below never competes with
 # the compiler for the CPU.

@@ -22,7 +22,7 @@ use selfheal_monitor::{
     RunFilter, run_from_logs_path, skip_reason,
 };
 use selfheal_orchestrator::{
-    Approver, EventSink, Orchestrator, RepairJob, target_failure, write_record,
+    Approver, EventSink, LoopSettings, Orchestrator, RepairJob, target_failure, write_record,
 };
 use selfheal_publish::{PublishSettings, fingerprint_marker};
 use selfheal_reason::{Reasoner, RepairModel};
@@ -293,18 +293,31 @@ async fn handle_run(ctx: &HandleRun<'_>, run: RunInfo) -> anyhow::Result<Handled
     }
 
     let base_commit = resolve_base_commit(ctx, &run)?;
+    // The unpatched failing commit: what the project is, and what it needs.
+    let tree = repo.export_tree(&base_commit, None)?;
+    let mut loop_settings = resolved.loop_settings();
+    let base_image = choose_toolchain(resolved, tree.path(), &mut loop_settings);
     let install_started = std::time::Instant::now();
-    let image = prepare_image(ctx, &base_commit).await?;
+    let image = prepare_image(ctx, tree.path(), &base_image).await?;
     let install_ms = elapsed_ms(install_started);
+    drop(tree);
     // Every attempt of this run validates in the same prepared image.
     let sandbox = DockerSandbox::connect(&image, resolved.limits()).await?;
+    if !sandbox.image_present().await? {
+        bail!(
+            "sandbox image {image} is not present; hint: build it with scripts/build-sandbox-image.sh {}, or pass --image",
+            loop_settings
+                .ecosystem
+                .map_or("python", ecosystem_script_name)
+        );
+    }
     let orchestrator = Orchestrator {
         repo,
         model: ctx.model,
         sandbox: &sandbox,
         approver: ctx.approver,
         events: ctx.events,
-        settings: resolved.loop_settings(),
+        settings: loop_settings,
     };
     let job = RepairJob {
         run: run.clone(),
@@ -315,7 +328,7 @@ async fn handle_run(ctx: &HandleRun<'_>, run: RunInfo) -> anyhow::Result<Handled
     };
     let mut record = orchestrator.repair(&job).await?;
     record.timings_ms.insert(Stage::Analyze, analyze_ms);
-    if image != resolved.settings.validate.image {
+    if image != base_image {
         record.timings_ms.insert(Stage::Install, install_ms);
     }
     if matches!(ctx.source, Source::Github(_)) {
@@ -386,15 +399,18 @@ fn resolve_base_commit(ctx: &HandleRun<'_>, run: &RunInfo) -> anyhow::Result<Str
 /// when the project declares dependencies, that image with them installed
 /// (made once with the network on, from the unpatched failing commit, and
 /// cached by a hash of the base image, the command and the manifests).
-async fn prepare_image(ctx: &HandleRun<'_>, base_commit: &str) -> anyhow::Result<String> {
+async fn prepare_image(
+    ctx: &HandleRun<'_>,
+    tree: &Path,
+    base_image: &str,
+) -> anyhow::Result<String> {
     let validate = &ctx.resolved.settings.validate;
     if !validate.install {
-        return Ok(validate.image.clone());
+        return Ok(base_image.to_owned());
     }
     let repo = &ctx.resolved.repo;
-    let tree = repo.export_tree(base_commit, None)?;
-    let Some(spec) = selfheal_validate::detect_install(tree.path()) else {
-        return Ok(validate.image.clone());
+    let Some(spec) = selfheal_validate::detect_install(tree) else {
+        return Ok(base_image.to_owned());
     };
     ctx.events.emit(&Event::StageStarted {
         number: 0,
@@ -403,18 +419,17 @@ async fn prepare_image(ctx: &HandleRun<'_>, base_commit: &str) -> anyhow::Result
     let proxies = selfheal_validate::PROXY_ENV_VARS
         .iter()
         .filter_map(|name| process_env(name).map(|value| ((*name).to_owned(), value)));
-    let installer = selfheal_validate::Installer::connect(&validate.image)
+    let installer = selfheal_validate::Installer::connect(base_image)
         .await?
         .with_proxy_env(proxies)
         .with_log_dir(repo.root().join(".selfheal").join("install"));
     let ca = ca_bundle(validate.ca_bundle.as_deref());
     let prepared = installer
-        .prepare(tree.path(), &spec, ca.as_deref())
+        .prepare(tree, &spec, ca.as_deref())
         .await
         .with_context(|| {
             format!(
-                "installing the project's dependencies in {} failed; hint: fix the install, set [validate] install = false, or pass --image with the dependencies in it",
-                validate.image
+                "installing the project's dependencies in {base_image} failed; hint: fix the install, set [validate] install = false, or pass --image with the dependencies in it"
             )
         })?;
     tracing::info!(
@@ -424,6 +439,50 @@ async fn prepare_image(ctx: &HandleRun<'_>, base_commit: &str) -> anyhow::Result
         "dependencies installed"
     );
     Ok(prepared.image)
+}
+
+/// The image and test commands for the project's own toolchain, when the
+/// user named neither: a Rust, Go or Node project gets its runner and the
+/// selfheal image with that toolchain instead of pytest in the Python image.
+/// Returns the base image; `settings` gets the commands and the ecosystem.
+fn choose_toolchain(resolved: &Resolved, tree: &Path, settings: &mut LoopSettings) -> String {
+    let validate = &resolved.settings.validate;
+    let default_commands = validate.test_command.trim() == selfheal_config::DEFAULT_TEST_COMMAND
+        && validate.failing_test_command.trim() == selfheal_config::DEFAULT_FAILING_TEST_COMMAND;
+    let default_image = validate.image == selfheal_config::DEFAULT_IMAGE;
+    let Some(found) = selfheal_validate::detect_tests(tree, "") else {
+        return validate.image.clone();
+    };
+    if !default_commands {
+        return validate.image.clone();
+    }
+    tracing::info!(ecosystem = ?found.ecosystem, full = %found.full, "detected the project's tests");
+    settings.ecosystem = Some(found.ecosystem);
+    settings.test_command = found.full;
+    settings.failing_test_command = found.failing;
+    // No JDK image ships yet: a Java project keeps the configured image and
+    // is told what is missing by the environment check.
+    let java = matches!(
+        found.ecosystem,
+        selfheal_validate::Ecosystem::Maven | selfheal_validate::Ecosystem::Gradle
+    );
+    if default_image && !java {
+        found.image
+    } else {
+        validate.image.clone()
+    }
+}
+
+/// The argument `scripts/build-sandbox-image.sh` takes for an ecosystem's image.
+fn ecosystem_script_name(ecosystem: selfheal_validate::Ecosystem) -> &'static str {
+    use selfheal_validate::Ecosystem;
+    match ecosystem {
+        Ecosystem::Python => "python",
+        Ecosystem::Rust => "rust",
+        Ecosystem::Go => "go",
+        Ecosystem::Node => "node",
+        Ecosystem::Maven | Ecosystem::Gradle => "all",
+    }
 }
 
 /// The CA bundle the install phase trusts: the configured one, else

@@ -119,6 +119,7 @@ impl Resolved {
             signoff: s.git.signoff,
             model: s.llm.model.clone(),
             analyze: selfheal_analyze::AnalyzeOptions::default(),
+            ecosystem: None,
         }
     }
 }

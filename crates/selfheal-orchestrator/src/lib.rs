@@ -144,6 +144,10 @@ pub struct LoopSettings {
     /// Name of the model, for the record.
     pub model: String,
     pub analyze: AnalyzeOptions,
+    /// The project's test runner, when known: the failing tests' ids are
+    /// turned into the arguments it wants (`go test -run` takes one regex).
+    /// `None`: the ids are passed as the log names them.
+    pub ecosystem: Option<selfheal_validate::Ecosystem>,
 }
 
 /// One failed run to repair.
@@ -502,13 +506,15 @@ impl Orchestrator<'_> {
             );
         }
         // Without a command that runs single tests, the full suite alone decides.
-        let tests: &[String] = if self.settings.failing_test_command.trim().is_empty() {
-            &[]
+        let tests: Vec<String> = if self.settings.failing_test_command.trim().is_empty() {
+            Vec::new()
+        } else if let Some(ecosystem) = self.settings.ecosystem {
+            selfheal_validate::format_test_ids(ecosystem, &target.tests)
         } else {
-            &target.tests
+            target.tests.clone()
         };
         let plan = ValidationPlan::failing_then_full(
-            tests,
+            &tests,
             &self.settings.failing_test_command,
             &self.settings.test_command,
             self.settings.validation_timeout,

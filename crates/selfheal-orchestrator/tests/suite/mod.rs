@@ -474,6 +474,7 @@ pub fn settings() -> LoopSettings {
         signoff: false,
         model: "scripted".to_owned(),
         analyze: AnalyzeOptions::default(),
+        ecosystem: None,
     }
 }
 

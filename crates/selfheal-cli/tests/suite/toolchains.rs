@@ -1,0 +1,278 @@
+//! Projects in other languages, repaired end to end: selfheal recognises the
+//! project, validates in the selfheal image with its toolchain (built by
+//! `scripts/build-sandbox-image.sh all`), and runs its own test runner, the
+//! failing tests first where the runner can select them.
+
+use std::path::Path;
+
+use selfheal_types::{Outcome, ValidationOutcome};
+
+use super::MODEL;
+use crate::harness::{ModelServer, Reply, Selfheal, git, require_docker};
+
+/// A one-commit repository holding `files`, and a GitHub-style job log.
+fn project(files: &[(&str, &str)], log: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("repo");
+    for (path, text) in files {
+        let full = root.join(path);
+        std::fs::create_dir_all(full.parent().expect("a parent")).expect("mkdir");
+        std::fs::write(full, text).expect("write");
+    }
+    git(
+        dir.path(),
+        &["init", "-q", "-b", "main", root.to_str().expect("utf-8")],
+    );
+    git(&root, &["add", "-A"]);
+    git(
+        &root,
+        &[
+            "-c",
+            "user.name=dev",
+            "-c",
+            "user.email=dev@example.com",
+            "commit",
+            "-q",
+            "-m",
+            "broken",
+        ],
+    );
+    let stamped: String = log
+        .lines()
+        .map(|l| format!("2026-11-20T10:00:00.0000000Z {l}\n"))
+        .collect();
+    std::fs::write(dir.path().join("job.log"), stamped).expect("log");
+    (dir, root)
+}
+
+/// The image must exist: these tests prove the toolchain images, so a
+/// missing one fails with the command that builds it.
+fn require_image(image: &str) {
+    let ok = std::process::Command::new("docker")
+        .args(["image", "inspect", image])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "image {image} is missing; hint: run scripts/build-sandbox-image.sh all"
+    );
+}
+
+/// The toolchain image, or the image the install phase made from it (a
+/// `cargo fetch` or `go mod download` ran first, with the network on).
+#[track_caller]
+fn assert_in_toolchain_image(image: &str, toolchain: &str) {
+    if image == toolchain {
+        return;
+    }
+    assert!(
+        image.starts_with("selfheal-prepared:"),
+        "validated in {image}"
+    );
+    let out = std::process::Command::new("docker")
+        .args(["history", "--format", "{{.ID}}", "--no-trunc", image])
+        .output()
+        .expect("docker history runs");
+    let base = std::process::Command::new("docker")
+        .args(["image", "inspect", "--format", "{{.Id}}", toolchain])
+        .output()
+        .expect("docker inspect runs");
+    let base = String::from_utf8_lossy(&base.stdout).trim().to_owned();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&base),
+        "{image} is not built on {toolchain}"
+    );
+}
+
+async fn repair(
+    dir: &Path,
+    root: &Path,
+    reply: String,
+) -> (selfheal_types::RepairRecord, crate::harness::Output) {
+    let server = ModelServer::start(MODEL, vec![reply]).await;
+    let out = Selfheal::new(dir)
+        .model(&server)
+        .args(["run", "--yes", "--json", "--repo"])
+        .arg(root)
+        .arg("--logs")
+        .arg(dir.join("job.log"))
+        .run()
+        .await;
+    out.assert_code(0);
+    (out.record(), out)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rust_crate_is_repaired_with_cargo_in_the_rust_image() {
+    require_docker();
+    require_image("selfheal-sandbox-rust:trixie");
+    let (dir, root) = project(
+        &[
+            (
+                "Cargo.toml",
+                "[package]\nname = \"calc\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+            ),
+            (
+                "src/lib.rs",
+                "pub fn add(a: i32, b: i32) -> i32 {\n    a - b\n}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn adds() {\n        assert_eq!(super::add(2, 3), 5);\n    }\n\n    #[test]\n    fn zero() {\n        assert_eq!(super::add(0, 0), 0);\n    }\n}\n",
+            ),
+        ],
+        "##[group]Run cargo test\n\
+         running 2 tests\n\
+         test tests::zero ... ok\n\
+         test tests::adds ... FAILED\n\
+         \n\
+         failures:\n\
+         \n\
+         ---- tests::adds stdout ----\n\
+         \n\
+         thread 'tests::adds' panicked at src/lib.rs:9:9:\n\
+         assertion `left == right` failed\n\
+         \x20 left: -1\n\
+         \x20right: 5\n\
+         note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n\
+         \n\
+         \n\
+         failures:\n\
+         \x20   tests::adds\n\
+         \n\
+         test result: FAILED. 1 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s\n\
+         \n\
+         error: test failed, to rerun pass `--lib`\n\
+         ##[error]Process completed with exit code 101.\n",
+    );
+    let reply = Reply::edits(
+        "add() subtracts",
+        "add() returns a - b.",
+        &[("src/lib.rs", "    a - b\n", "    a + b\n")],
+    );
+    let (record, out) = repair(dir.path(), &root, reply).await;
+
+    assert!(
+        record.outcome.is_fixed(),
+        "{:?}\n{}",
+        record.outcome,
+        out.stderr
+    );
+    let report = record.attempts[0].validation.as_ref().expect("validated");
+    assert_eq!(report.outcome, ValidationOutcome::Passed);
+    assert_in_toolchain_image(&report.image, "selfheal-sandbox-rust:trixie");
+    let commands: Vec<&str> = report.steps.iter().map(|s| s.command.as_str()).collect();
+    assert_eq!(
+        commands.len(),
+        2,
+        "failing test first, then the suite: {commands:?}"
+    );
+    assert!(
+        commands[0].contains("cargo test") && commands[0].contains("tests::adds"),
+        "{commands:?}"
+    );
+    assert!(commands[1].contains("cargo test"), "{commands:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_go_module_is_repaired_with_go_test_in_the_go_image() {
+    require_docker();
+    require_image("selfheal-sandbox-go:bookworm");
+    let (dir, root) = project(
+        &[
+            ("go.mod", "module example.com/calc\n\ngo 1.19\n"),
+            (
+                "calc.go",
+                "package calc\n\nfunc Add(a, b int) int {\n\treturn a - b\n}\n",
+            ),
+            (
+                "calc_test.go",
+                "package calc\n\nimport \"testing\"\n\nfunc TestAdd(t *testing.T) {\n\tif got := Add(2, 3); got != 5 {\n\t\tt.Errorf(\"Add(2, 3) = %d, want 5\", got)\n\t}\n}\n\nfunc TestZero(t *testing.T) {\n\tif Add(0, 0) != 0 {\n\t\tt.Error(\"zero\")\n\t}\n}\n",
+            ),
+        ],
+        "##[group]Run go test ./...\n\
+         --- FAIL: TestAdd (0.00s)\n\
+         \x20   calc_test.go:7: Add(2, 3) = -1, want 5\n\
+         FAIL\n\
+         FAIL\texample.com/calc\t0.002s\n\
+         FAIL\n\
+         ##[error]Process completed with exit code 1.\n",
+    );
+    let reply = Reply::edits(
+        "Add subtracts",
+        "Add returns a - b.",
+        &[("calc.go", "return a - b", "return a + b")],
+    );
+    let (record, out) = repair(dir.path(), &root, reply).await;
+
+    assert!(
+        record.outcome.is_fixed(),
+        "{:?}\n{}",
+        record.outcome,
+        out.stderr
+    );
+    let report = record.attempts[0].validation.as_ref().expect("validated");
+    assert_in_toolchain_image(&report.image, "selfheal-sandbox-go:bookworm");
+    let commands: Vec<&str> = report.steps.iter().map(|s| s.command.as_str()).collect();
+    assert!(
+        commands.iter().any(|c| c.contains("go test")),
+        "{commands:?}"
+    );
+    assert!(
+        commands.last().is_some_and(|c| c.contains("go test ./...")),
+        "{commands:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_package_is_repaired_with_npm_test_in_the_node_image() {
+    require_docker();
+    require_image("selfheal-sandbox-node:bookworm");
+    let (dir, root) = project(
+        &[
+            (
+                "package.json",
+                "{\n  \"name\": \"calc\",\n  \"version\": \"1.0.0\",\n  \"scripts\": { \"test\": \"node --test\" }\n}\n",
+            ),
+            ("calc.js", "exports.add = (a, b) => a - b;\n"),
+            (
+                "test/calc.test.js",
+                "const test = require('node:test');\nconst assert = require('node:assert');\nconst { add } = require('../calc.js');\n\ntest('adds', () => {\n  assert.strictEqual(add(2, 3), 5);\n});\n",
+            ),
+        ],
+        "##[group]Run npm test\n\
+         > calc@1.0.0 test\n\
+         > node --test\n\
+         \n\
+         not ok 1 - adds\n\
+         \x20 ---\n\
+         \x20 location: '/home/runner/work/calc/calc/test/calc.test.js:5:1'\n\
+         \x20 failureType: 'testCodeFailure'\n\
+         \x20 error: |-\n\
+         \x20   Expected values to be strictly equal:\n\
+         \x20   \n\
+         \x20   -1 !== 5\n\
+         \x20 ...\n\
+         # tests 1\n\
+         # pass 0\n\
+         # fail 1\n\
+         npm ERR! Test failed.  See above for more details.\n\
+         ##[error]Process completed with exit code 1.\n",
+    );
+    let reply = Reply::edits(
+        "add subtracts",
+        "add returns a - b.",
+        &[("calc.js", "a - b", "a + b")],
+    );
+    let (record, out) = repair(dir.path(), &root, reply).await;
+
+    let Outcome::Fixed { .. } = &record.outcome else {
+        panic!("not fixed: {:?}\n{}", record.outcome, out.stderr);
+    };
+    let report = record.attempts[0].validation.as_ref().expect("validated");
+    assert_in_toolchain_image(&report.image, "selfheal-sandbox-node:bookworm");
+    assert!(
+        report
+            .steps
+            .last()
+            .is_some_and(|s| s.command.contains("npm test")),
+        "{:?}",
+        report.steps
+    );
+}
