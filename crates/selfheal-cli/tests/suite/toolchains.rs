@@ -37,10 +37,12 @@ fn project(files: &[(&str, &str)], log: &str) -> (tempfile::TempDir, std::path::
             "broken",
         ],
     );
-    let stamped: String = log
-        .lines()
-        .map(|l| format!("2026-11-20T10:00:00.0000000Z {l}\n"))
-        .collect();
+    let mut stamped = String::new();
+    for line in log.lines() {
+        stamped.push_str("2026-11-20T10:00:00.0000000Z ");
+        stamped.push_str(line);
+        stamped.push('\n');
+    }
     std::fs::write(dir.path().join("job.log"), stamped).expect("log");
     (dir, root)
 }
