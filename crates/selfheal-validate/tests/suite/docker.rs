@@ -473,6 +473,49 @@ async fn the_memory_limit_kills_a_hungry_step_and_says_so() {
 }
 
 #[tokio::test]
+async fn a_fork_bomb_is_contained_by_the_process_limit() {
+    let case = "fork-bomb";
+    if sandbox(case).await.is_none() {
+        return;
+    }
+    let limits = Limits {
+        pids: 64,
+        ..Limits::default()
+    };
+    let sandbox = DockerSandbox::connect_to(None, DEFAULT_IMAGE, limits)
+        .await
+        .expect("engine")
+        .with_label(super::TEST_LABEL, case);
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "README", "x\n");
+    // Far more processes than the limit allows, each waiting: without the
+    // limit this would fill the machine's process table.
+    let command = "i=0; while [ $i -lt 500 ]; do sleep 30 & i=$((i+1)); done; wait";
+
+    let started = Instant::now();
+    let report = sandbox
+        .validate(dir.path(), &one_step(command, Duration::from_secs(10)))
+        .await
+        .expect("validates");
+
+    assert_ne!(report.outcome, ValidationOutcome::Passed);
+    let step = &report.steps[0];
+    assert!(
+        step.output_tail.to_lowercase().contains("fork")
+            || step
+                .output_tail
+                .contains("Resource temporarily unavailable"),
+        "the shell hit the process limit: {}",
+        step.output_tail
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "killed in time"
+    );
+    assert_no_container_left(case).await;
+}
+
+#[tokio::test]
 async fn huge_output_keeps_only_the_tail() {
     let case = "huge";
     let Some(sandbox) = sandbox(case).await else {
