@@ -49,6 +49,7 @@ mod plan;
 mod project;
 mod tail;
 mod tree;
+mod workflow;
 
 pub use docker::{
     CONTAINER_LABEL, DEFAULT_DOCKER_HOST, DEFAULT_IMAGE, DEFAULT_TMP_BYTES, DockerSandbox,
@@ -69,6 +70,7 @@ pub use tail::{
     CAPTURE_MAX_BYTES, MIDDLE_OMITTED_MARKER, OMITTED_MARKER, TAIL_MAX_BYTES, TAIL_MAX_LINES,
 };
 pub use tree::SKIPPED_NAMES;
+pub use workflow::CiStep;
 
 /// Somewhere to prove a patch.
 #[async_trait::async_trait]
