@@ -1,0 +1,5 @@
+mod api;
+mod corpus;
+mod false_positives;
+mod known_values;
+pub mod samples;
