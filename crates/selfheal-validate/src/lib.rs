@@ -70,7 +70,7 @@ pub use tail::{
     CAPTURE_MAX_BYTES, MIDDLE_OMITTED_MARKER, OMITTED_MARKER, TAIL_MAX_BYTES, TAIL_MAX_LINES,
 };
 pub use tree::SKIPPED_NAMES;
-pub use workflow::CiStep;
+pub use workflow::{CiStep, WORKFLOW_MAX_BYTES, WORKFLOWS_DIR, find_ci_step, install_steps};
 
 /// Somewhere to prove a patch.
 #[async_trait::async_trait]

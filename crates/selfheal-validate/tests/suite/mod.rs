@@ -7,6 +7,7 @@ mod docker;
 mod environment;
 mod install;
 mod project;
+mod workflow;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
