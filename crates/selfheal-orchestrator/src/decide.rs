@@ -163,12 +163,32 @@ pub(crate) fn judge_failed_validation(
         .failures
         .iter()
         .any(|f| still_blocked(f, &target.failure));
-    let reason = match analysis.primary() {
-        Some(f) => format!("{what}: {}", f.message),
-        None => what,
+    // The tests CI saw fail now pass, yet the suite fails. When CI got as far
+    // as running the tests (a test failed, rather than the build or the
+    // collection), the others passed there: they broke because of the
+    // change, a regression, never progress to build on. When CI stopped
+    // before the tests ran (an import error at collection), failures
+    // elsewhere may be bugs it masked, and the loop may chase them.
+    let tests_ran_in_ci = matches!(
+        target.failure.category,
+        Category::TestFailure | Category::TestError
+    );
+    let regressed = tests_ran_in_ci
+        && step.name == selfheal_validate::FULL_STEP
+        && report.steps.iter().any(|s| {
+            s.name == selfheal_validate::FAILING_STEP && s.exit_code == Some(0) && !s.timed_out
+        });
+    let reason = match (analysis.primary(), regressed) {
+        (Some(f), true) => format!(
+            "the failing tests pass, but the change breaks other tests: {}",
+            f.message
+        ),
+        (None, true) => "the failing tests pass, but the change breaks other tests".to_owned(),
+        (Some(f), false) => format!("{what}: {}", f.message),
+        (None, false) => what,
     };
     // A time-out hides whether the targeted failure went away.
-    let progress = if still_failing || step.timed_out {
+    let progress = if still_failing || step.timed_out || regressed {
         None
     } else {
         pick_target(&analysis).ok().map(|mut t| {

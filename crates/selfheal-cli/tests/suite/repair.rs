@@ -399,3 +399,49 @@ fn plain_log_file(run_dir: &std::path::Path) -> std::path::PathBuf {
             )
         })
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_patch_that_passes_the_failing_test_but_breaks_another_is_rejected() {
+    require_docker();
+    let repo = prepare(SAMPLE);
+    // Makes the failing test pass by halving the 500 tier's discount, which
+    // breaks the tier table's own test: the full suite must catch it.
+    let breaks_another = Reply::edits(
+        "Lower the 500 tier's discount",
+        "The test expects 684.00, which a 5% discount gives.",
+        &[(
+            "src/pricing/discounts.py",
+            "(Decimal(\"500\"), Decimal(\"0.10\")),",
+            "(Decimal(\"500\"), Decimal(\"0.05\")),",
+        )],
+    );
+    let mut replies = vec![breaks_another];
+    replies.extend(repo.sample.fix_replies());
+    let server = ModelServer::start(MODEL, replies).await;
+
+    let out = Selfheal::new(&repo.home())
+        .model(&server)
+        .args(run_args(&repo))
+        .args(["--yes", "--json"])
+        .run()
+        .await;
+
+    out.assert_code(0);
+    let record = out.record();
+    assert_eq!(record.attempts.len(), 2);
+    let first = &record.attempts[0];
+    assert_eq!(first.outcome, AttemptOutcome::ValidationFailed);
+    let report = first.validation.as_ref().expect("validated");
+    let results: Vec<(&str, Option<i64>)> = report
+        .steps
+        .iter()
+        .map(|s| (s.name.as_str(), s.exit_code))
+        .collect();
+    assert_eq!(
+        results,
+        [("failing tests", Some(0)), ("full suite", Some(1))],
+        "the targeted test passed, the suite did not"
+    );
+    let branch = assert_fixed(&repo, &record);
+    assert_branch_has(&repo, &branch, &repo.sample.fix_files());
+}
