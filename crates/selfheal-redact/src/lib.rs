@@ -8,6 +8,24 @@
 //! one [`Redactor`] first. Each secret is replaced by `[REDACTED:<kind>]`,
 //! and the [`Finding`]s say what was found where (never the secret itself).
 //!
+//! ```
+//! use selfheal_redact::Redactor;
+//!
+//! // The environment is passed in (e.g. `std::env::vars()`), never read here.
+//! let env = [("DEPLOY_TOKEN".to_owned(), "opaque-deploy-value".to_owned())];
+//! let redactor = Redactor::builder()
+//!     .env(env)
+//!     .extra_pattern("ticket", r"TICKET-[0-9]{6}")
+//!     .build()?;
+//! let out = redactor.redact("push with opaque-deploy-value to postgres://ci:hunter22@db/x, TICKET-123456");
+//! assert_eq!(
+//!     out.text,
+//!     "push with [REDACTED:env:DEPLOY_TOKEN] to postgres://ci:[REDACTED:url-password]@db/x, [REDACTED:ticket]"
+//! );
+//! assert_eq!(out.findings.len(), 3);
+//! # Ok::<(), selfheal_redact::RedactError>(())
+//! ```
+//!
 //! # What is covered
 //!
 //! * **Known formats**, by prefix, length and charset: GitHub tokens
@@ -67,7 +85,9 @@
 //! * Encodings beyond base64 and URL encoding (hex, gzip, split across
 //!   lines or `***`-masked in part) are not undone.
 //! * Text redacted in pieces (line by line) can miss what spans pieces: a
-//!   private key block is only caught whole, or from its `BEGIN` line on.
+//!   private key block is caught whole, or from its `BEGIN` line over the
+//!   base64 lines that follow it in the same piece; its END line is looked
+//!   for within 64 KiB.
 //!   Redact whole texts where possible.
 //! * Base64 forms of a known value leave the one or two characters at each
 //!   edge that mix in neighbouring bytes; they carry a few bits, not the
@@ -369,6 +389,11 @@ impl Redactor {
                 if !rules::check(rule.check, whole.as_str(), secret.as_str()) {
                     continue;
                 }
+                let end = if rule.check == Check::PemBlock {
+                    rules::pem_end(text, secret.end())
+                } else {
+                    secret.end()
+                };
                 self.push(
                     &mut raw,
                     text,
@@ -377,7 +402,7 @@ impl Redactor {
                     whole.start(),
                     whole.end(),
                     secret.start(),
-                    secret.end(),
+                    end,
                 );
             }
         }

@@ -22,6 +22,9 @@ pub(crate) enum Check {
     /// name in prose: `RemoveAccessPassword: migrating` (a Rails migration
     /// log) is not an assignment.
     Assignment,
+    /// The match is a PEM header; the secret runs to its END line, or, when
+    /// the log was cut before it, over the base64 lines that follow.
+    PemBlock,
 }
 
 /// Bytes that may not sit right before or right after a match: a token
@@ -132,13 +135,17 @@ pub(crate) const BUILTIN: &[Spec] = &[
         r"(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{16,}",
         Edge::Word,
     ),
-    // A whole PEM block, or, when the log was cut before the END line, the
-    // header and the base64 lines after it.
-    token(
-        "private-key",
-        r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----(?:[\s\S]*?-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\s\\:,-]*)",
-        Edge::Any,
-    ),
+    // The header only; the block's end is found in code (`pem_end`), so that
+    // a header without an END line costs a bounded look-ahead rather than a
+    // scan to the end of the text.
+    Spec {
+        kind: "private-key",
+        pattern: r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----",
+        groups: &[],
+        before: Edge::Any,
+        after: Edge::Any,
+        check: Check::PemBlock,
+    },
     Spec {
         kind: "jwt",
         pattern: r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*",
@@ -190,12 +197,94 @@ pub(crate) fn edges_ok(text: &[u8], start: usize, end: usize, before: Edge, afte
 /// `whole` is the rule's whole match, `secret` the part to redact.
 pub(crate) fn check(check: Check, whole: &str, secret: &str) -> bool {
     match check {
-        Check::None => true,
+        Check::None | Check::PemBlock => true,
         Check::Jwt => jwt_header_ok(secret),
         Check::Value => !is_placeholder(secret),
         Check::Assignment => !is_placeholder(secret) && !is_type_name_in_prose(whole),
     }
 }
+
+/// How far past a PEM header (ending at `from`) its block goes.
+///
+/// The END line is looked for within [`PEM_LOOKAHEAD`] bytes. Without one
+/// (a truncated log), the block is the rest of the header's line if it is
+/// base64 or JSON-escaped newlines, then every following line that is all
+/// base64, a `Proc-Type:`/`DEK-Info:` header or a blank line inside the
+/// block. The first line of prose ends it, so nothing after the key goes.
+pub(crate) fn pem_end(text: &str, from: usize) -> usize {
+    let mut limit = text.len().min(from + PEM_LOOKAHEAD);
+    while !text.is_char_boundary(limit) {
+        limit -= 1;
+    }
+    let window = &text[from..limit];
+    if let Some(at) = window.find("-----END") {
+        let after = &window[at + "-----END".len()..];
+        let label_len = after
+            .find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == ' '))
+            .unwrap_or(after.len());
+        let label = after[..label_len].trim_end();
+        if (label.ends_with("PRIVATE KEY") || label.ends_with("PRIVATE KEY BLOCK"))
+            && after[label_len..].starts_with("-----")
+        {
+            return from + at + "-----END".len() + label_len + "-----".len();
+        }
+    }
+    let is_b64 = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=');
+    // The rest of the header's own line: `\n`-escaped body in JSON.
+    let line_end = text[from..].find('\n').map_or(text.len(), |i| from + i);
+    let rest = &text[from..line_end];
+    let mut end = from
+        + rest
+            .find(|c: char| !(is_b64(c) || c == '\\'))
+            .unwrap_or(rest.len());
+    // A real header stands alone on its line; one followed by prose is
+    // talk about keys, and the next lines are not its body.
+    if end < line_end && !text[end..line_end].trim().is_empty() {
+        return end;
+    }
+    let body_line = |line: &str| {
+        line.rsplit(char::is_whitespace)
+            .next()
+            .filter(|last| last.chars().all(is_b64))
+            .map(str::len)
+    };
+    let mut pending_blank = false;
+    let mut last_was_full = false;
+    let mut start = line_end + 1;
+    while start < limit {
+        let stop = text[start..].find('\n').map_or(text.len(), |i| start + i);
+        let line = text[start..stop].trim();
+        let body = body_line(line);
+        if line.is_empty() {
+            if pending_blank {
+                break;
+            }
+            pending_blank = true;
+            start = stop + 1;
+            continue;
+        }
+        pending_blank = false;
+        if body.is_some_and(|n| n >= 40)
+            || ["Proc-Type:", "DEK-Info:", "Comment:", "Version:"]
+                .iter()
+                .any(|h| line.starts_with(h))
+        {
+            last_was_full = body.is_some();
+            end = start + text[start..stop].trim_end().len();
+        } else if last_was_full && body.is_some() && !line.contains(char::is_whitespace) {
+            // The short last line of a body.
+            end = start + text[start..stop].trim_end().len();
+            break;
+        } else {
+            break;
+        }
+        start = stop + 1;
+    }
+    end
+}
+
+/// How far to look for a PEM block's END line; keys are a few KiB.
+pub(crate) const PEM_LOOKAHEAD: usize = 64 * 1024;
 
 /// `PascalCaseName: value`: a class, migration or test name followed by a
 /// colon, as in `== 20130625 RemoveAccessPassword: migrating`. Config keys
@@ -310,6 +399,29 @@ mod tests {
         assert!(!is_type_name_in_prose("password: abc"));
         assert!(!is_type_name_in_prose("DbPassword\": \"abc"));
         assert!(!is_type_name_in_prose("DB_PASSWORD: abc"));
+    }
+
+    #[test]
+    fn pem_block_ends_at_its_end_line_or_at_the_first_prose() {
+        let body = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2";
+        let header = "-----BEGIN RSA PRIVATE KEY-----";
+        let whole = format!("{header}\n{body}\n{body}\n-----END RSA PRIVATE KEY-----\nnext");
+        assert_eq!(pem_end(&whole, header.len()), whole.len() - "\nnext".len());
+        let cut = format!("{header}\n{body}\n2024-05-01T10:00:00Z {body}\nBuild failed.\n");
+        assert_eq!(
+            pem_end(&cut, header.len()),
+            cut.find("\nBuild").expect("in text")
+        );
+        let json = format!("{{\"key\":\"{header}\\n{body}\\n{body}\"}}");
+        let from = json.find(header).expect("in text") + header.len();
+        assert_eq!(&json[pem_end(&json, from)..], "\"}");
+        let prose = format!("{header} is what we look for\nok");
+        assert_eq!(pem_end(&prose, header.len()), header.len());
+        let short = format!("{header}\n{body}\nAAAA==\nok\n");
+        assert_eq!(
+            pem_end(&short, header.len()),
+            short.find("\nok").expect("in text")
+        );
     }
 
     #[test]

@@ -107,3 +107,18 @@ fn lookalikes_in_ordinary_logs_are_left_alone() {
         assert!(out.findings.is_empty(), "{line:?} -> {:?}", out.text);
     }
 }
+
+#[test]
+fn many_key_headers_without_an_end_stay_headers() {
+    // Regression: the block's end was a lazy regex, so each header without
+    // an END line scanned to the end of the text (quadratic on dumps).
+    let header = "-----BEGIN PRIVATE KEY-----";
+    let text = format!("{header} missing, see docs\n").repeat(2000);
+    let out = Redactor::builtin().redact(&text);
+    assert_eq!(out.findings.len(), 2000);
+    assert!(out.findings.iter().all(|f| f.end - f.start == header.len()));
+    assert!(
+        out.text
+            .ends_with("[REDACTED:private-key] missing, see docs\n")
+    );
+}
