@@ -296,9 +296,10 @@ async fn handle_run(ctx: &HandleRun<'_>, run: RunInfo) -> anyhow::Result<Handled
     // The unpatched failing commit: what the project is, and what it needs.
     let tree = repo.export_tree(&base_commit, None)?;
     let mut loop_settings = resolved.loop_settings();
-    let base_image = choose_toolchain(resolved, tree.path(), &mut loop_settings);
+    let workdir = ci_working_directory(tree.path(), &run, &analysis);
+    let base_image = choose_toolchain(resolved, tree.path(), &workdir, &mut loop_settings);
     let install_started = std::time::Instant::now();
-    let image = prepare_image(ctx, tree.path(), &base_image).await?;
+    let image = prepare_image(ctx, tree.path(), &workdir, &base_image).await?;
     let install_ms = elapsed_ms(install_started);
     drop(tree);
     // Every attempt of this run validates in the same prepared image.
@@ -402,6 +403,7 @@ fn resolve_base_commit(ctx: &HandleRun<'_>, run: &RunInfo) -> anyhow::Result<Str
 async fn prepare_image(
     ctx: &HandleRun<'_>,
     tree: &Path,
+    workdir: &str,
     base_image: &str,
 ) -> anyhow::Result<String> {
     let validate = &ctx.resolved.settings.validate;
@@ -409,7 +411,7 @@ async fn prepare_image(
         return Ok(base_image.to_owned());
     }
     let repo = &ctx.resolved.repo;
-    let Some(spec) = selfheal_validate::detect_install(tree) else {
+    let Some(spec) = selfheal_validate::detect_install_in(tree, workdir) else {
         return Ok(base_image.to_owned());
     };
     ctx.events.emit(&Event::StageStarted {
@@ -445,12 +447,17 @@ async fn prepare_image(
 /// user named neither: a Rust, Go or Node project gets its runner and the
 /// selfheal image with that toolchain instead of pytest in the Python image.
 /// Returns the base image; `settings` gets the commands and the ecosystem.
-fn choose_toolchain(resolved: &Resolved, tree: &Path, settings: &mut LoopSettings) -> String {
+fn choose_toolchain(
+    resolved: &Resolved,
+    tree: &Path,
+    workdir: &str,
+    settings: &mut LoopSettings,
+) -> String {
     let validate = &resolved.settings.validate;
     let default_commands = validate.test_command.trim() == selfheal_config::DEFAULT_TEST_COMMAND
         && validate.failing_test_command.trim() == selfheal_config::DEFAULT_FAILING_TEST_COMMAND;
     let default_image = validate.image == selfheal_config::DEFAULT_IMAGE;
-    let Some(found) = selfheal_validate::detect_tests(tree, "") else {
+    let Some(found) = selfheal_validate::detect_tests(tree, workdir) else {
         return validate.image.clone();
     };
     if !default_commands {
@@ -470,6 +477,30 @@ fn choose_toolchain(resolved: &Resolved, tree: &Path, settings: &mut LoopSetting
         found.image
     } else {
         validate.image.clone()
+    }
+}
+
+/// The folder the failing CI step ran in (`working-directory`, the job's or
+/// workflow's `defaults`), from the workflow file of the failing commit; ""
+/// for the repository root. In a monorepo the project, its install phase and
+/// its tests are found there, and test ids from the log are relative to it.
+fn ci_working_directory(tree: &Path, run: &RunInfo, analysis: &selfheal_types::Analysis) -> String {
+    let Ok(failure) = target_failure(analysis) else {
+        return String::new();
+    };
+    let (Some(job), Some(step)) = (&failure.job, &failure.step) else {
+        return String::new();
+    };
+    let hint = run.workflow_path.as_deref().or(run.workflow.as_deref());
+    let found = selfheal_validate::find_ci_step(tree, hint, job, step)
+        // A run.json may name a workflow that is not in this commit's files.
+        .or_else(|| selfheal_validate::find_ci_step(tree, None, job, step));
+    match found {
+        Some(ci) => {
+            tracing::info!(workflow = %ci.workflow, job = %ci.job, step = %ci.step, run = %ci.run, "the failing CI step");
+            ci.working_directory.unwrap_or_default()
+        }
+        None => String::new(),
     }
 }
 

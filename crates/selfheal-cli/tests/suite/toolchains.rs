@@ -278,3 +278,96 @@ async fn a_node_package_is_repaired_with_npm_test_in_the_node_image() {
         report.steps
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_project_in_a_monorepo_folder_is_tested_where_ci_ran_it() {
+    require_docker();
+    let (dir, root) = project(
+        &[
+            (
+                ".github/workflows/ci.yml",
+                "name: CI\non: [push]\njobs:\n  test:\n    runs-on: ubuntu-latest\n    defaults:\n      run:\n        working-directory: services/api\n    steps:\n      - uses: actions/checkout@v4\n      - name: Run tests\n        run: python -m pytest -q\n",
+            ),
+            (
+                "services/api/pyproject.toml",
+                "[tool.pytest.ini_options]\npythonpath = [\"src\"]\ntestpaths = [\"tests\"]\n",
+            ),
+            (
+                "services/api/src/calc.py",
+                "def add(a, b):\n    return a - b\n",
+            ),
+            (
+                "services/api/tests/test_calc.py",
+                "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n\n\ndef test_zero():\n    assert add(0, 0) == 0\n",
+            ),
+            (
+                "web/package.json",
+                "{\"name\": \"web\", \"private\": true}\n",
+            ),
+        ],
+        "",
+    );
+    // The run's logs as GitHub's zip unpacks them: the job's folder, one file per step.
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(logs.join("test")).expect("logs dir");
+    let step_log = "##[group]Run python -m pytest -q\n\
+         python -m pytest -q\n\
+         shell: /usr/bin/bash -e {0}\n\
+         ##[endgroup]\n\
+         F.                                                                       [100%]\n\
+         =================================== FAILURES ===================================\n\
+         ___________________________________ test_add ___________________________________\n\
+         \n\
+         \x20   def test_add():\n\
+         >       assert add(2, 3) == 5\n\
+         E       assert -1 == 5\n\
+         E        +  where -1 = add(2, 3)\n\
+         \n\
+         tests/test_calc.py:5: AssertionError\n\
+         =========================== short test summary info ============================\n\
+         FAILED tests/test_calc.py::test_add - assert -1 == 5\n\
+         1 failed, 1 passed in 0.01s\n\
+         ##[error]Process completed with exit code 1.\n";
+    let mut stamped = String::new();
+    for line in step_log.lines() {
+        stamped.push_str("2026-11-20T10:00:00.0000000Z ");
+        stamped.push_str(line);
+        stamped.push('\n');
+    }
+    std::fs::write(logs.join("test/2_Run tests.txt"), stamped).expect("step log");
+
+    let server = ModelServer::start(
+        MODEL,
+        vec![Reply::edits(
+            "add() subtracts",
+            "add() returns a - b.",
+            &[("services/api/src/calc.py", "return a - b", "return a + b")],
+        )],
+    )
+    .await;
+    let out = Selfheal::new(dir.path())
+        .model(&server)
+        .args(["run", "--yes", "--json", "--repo"])
+        .arg(&root)
+        .arg("--logs")
+        .arg(&logs)
+        .run()
+        .await;
+    out.assert_code(0);
+    let record = out.record();
+    assert!(
+        record.outcome.is_fixed(),
+        "{:?}\n{}",
+        record.outcome,
+        out.stderr
+    );
+    let report = record.attempts[0].validation.as_ref().expect("validated");
+    let commands: Vec<&str> = report.steps.iter().map(|s| s.command.as_str()).collect();
+    assert_eq!(commands.len(), 2, "{commands:?}");
+    assert!(
+        commands[0].contains("services/api")
+            && commands[0].contains("tests/test_calc.py::test_add"),
+        "the failing test, by its id relative to the step's folder: {commands:?}"
+    );
+    assert!(commands[1].contains("services/api"), "{commands:?}");
+}
