@@ -19,6 +19,7 @@ mod check;
 mod commands;
 mod interrupt;
 mod printer;
+mod redaction;
 mod run;
 mod settings;
 

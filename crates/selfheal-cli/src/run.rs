@@ -91,6 +91,11 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Status> {
         );
     }
     let reasoner = Reasoner::new(resolved.llm_settings(), resolved.prompts()?)?;
+    let redactor = crate::redaction::redactor(&resolved)?;
+    let model = crate::redaction::RedactingModel {
+        inner: &reasoner,
+        redactor: &redactor,
+    };
     let approver = crate::approve::choose(args.yes);
     // Progress and every proposed diff go to stderr in both modes: `--json`
     // owns stdout, but whoever approves a change must still see it, and a
@@ -130,7 +135,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Status> {
     let ctx = HandleRun {
         source: &source,
         resolved: &resolved,
-        model: &reasoner,
+        model: &model,
+        redactor: &redactor,
         approver: approver.as_ref(),
         ledger: &ledger,
         events,
@@ -151,7 +157,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Status> {
                 remove_containers(&sandbox).await;
                 // What the attempts so far did (their diffs, why they
                 // failed) is kept, as after any other ending.
-                if let Some(record) = recorder.interrupted_record() {
+                if let Some(record) = recorder
+                    .interrupted_record()
+                    .map(|r| crate::redaction::redact_record(&redactor, &r))
+                {
                     match write_record(&results_dir(repo), &record) {
                         Ok(path) => eprintln!("record: {}", path.display()),
                         Err(e) => eprintln!("warning: could not write the record: {e}"),
@@ -197,6 +206,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Status> {
 #[allow(clippy::struct_excessive_bools)]
 struct HandleRun<'a> {
     source: &'a Source,
+    /// Secrets out of records, pull requests and comments.
+    redactor: &'a selfheal_redact::Redactor,
     resolved: &'a Resolved,
     model: &'a dyn RepairModel,
     approver: &'a dyn Approver,
@@ -260,7 +271,7 @@ async fn handle_run(ctx: &HandleRun<'_>, run: RunInfo) -> anyhow::Result<Handled
     let analyze_started = std::time::Instant::now();
     let analysis = analyze_path(&logs, &resolved.loop_settings().analyze)?;
     let analyze_ms = elapsed_ms(analyze_started);
-    let excerpt = analysis.excerpt.clone();
+    let excerpt = ctx.redactor.redact_str(&analysis.excerpt);
     if let Ok(failure) = target_failure(&analysis)
         && !ctx.force
     {
@@ -327,7 +338,9 @@ async fn handle_run(ctx: &HandleRun<'_>, run: RunInfo) -> anyhow::Result<Handled
         analysis: Some(analysis),
         redo: ctx.force,
     };
-    let mut record = orchestrator.repair(&job).await?;
+    let record = orchestrator.repair(&job).await?;
+    // Everything below writes the record or sends it on: no secret goes with it.
+    let mut record = crate::redaction::redact_record(ctx.redactor, &record);
     record.timings_ms.insert(Stage::Analyze, analyze_ms);
     if image != base_image {
         record.timings_ms.insert(Stage::Install, install_ms);

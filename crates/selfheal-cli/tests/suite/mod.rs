@@ -6,6 +6,7 @@ mod install;
 mod interrupt;
 mod refusals;
 mod repair;
+mod secrets;
 mod toolchains;
 
 use std::path::PathBuf;

@@ -1,0 +1,88 @@
+//! Secrets out of what leaves the machine or lands on disk.
+//!
+//! One [`Redactor`] per invocation knows the built-in secret formats and
+//! the values of this process's secret-named variables and configured keys.
+//! The model only ever sees redacted requests ([`RedactingModel`]): log
+//! excerpts, source files, earlier diffs and validation output. An edit the
+//! model makes to a placeholder matches nothing in the real file and is
+//! refused as unusable, never applied. Records and pull request texts are
+//! redacted string by string before they are written or sent.
+
+use selfheal_reason::{Proposal, ReasonError, RepairModel, RepairRequest};
+use selfheal_redact::Redactor;
+use selfheal_types::RepairRecord;
+use serde_json::Value;
+
+use crate::settings::Resolved;
+
+/// The redactor for this invocation: built-in formats, every secret-named
+/// variable of the environment, and the keys the configuration resolved.
+pub fn redactor(resolved: &Resolved) -> anyhow::Result<Redactor> {
+    let s = &resolved.settings;
+    let mut builder = Redactor::builder().env(std::env::vars());
+    for (kind, value) in [
+        ("config:llm-key", s.llm.api_key.as_deref()),
+        ("config:github-token", s.github.token.as_deref()),
+        ("config:pr-token", s.github.pr_token.as_deref()),
+    ] {
+        if let Some(value) = value {
+            builder = builder.secret(kind, value);
+        }
+    }
+    Ok(builder.build()?)
+}
+
+/// Asks `inner` with every text of the request redacted.
+pub struct RedactingModel<'a> {
+    pub inner: &'a dyn RepairModel,
+    pub redactor: &'a Redactor,
+}
+
+#[async_trait::async_trait]
+impl RepairModel for RedactingModel<'_> {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    async fn propose(&self, req: &RepairRequest) -> Result<Proposal, ReasonError> {
+        let r = self.redactor;
+        let mut req = req.clone();
+        req.excerpt = r.redact_str(&req.excerpt);
+        req.failure.message = r.redact_str(&req.failure.message);
+        for file in &mut req.files {
+            file.content = r.redact_str(&file.content);
+        }
+        for previous in &mut req.previous {
+            previous.diff = previous.diff.as_deref().map(|d| r.redact_str(d));
+            previous.outcome = r.redact_str(&previous.outcome);
+            previous.validation_excerpt = previous
+                .validation_excerpt
+                .as_deref()
+                .map(|e| r.redact_str(e));
+        }
+        self.inner.propose(&req).await
+    }
+}
+
+/// `record` with every string in it redacted.
+pub fn redact_record(redactor: &Redactor, record: &RepairRecord) -> RepairRecord {
+    let Ok(mut value) = serde_json::to_value(record) else {
+        return record.clone();
+    };
+    redact_value(redactor, &mut value);
+    serde_json::from_value(value).unwrap_or_else(|_| record.clone())
+}
+
+fn redact_value(redactor: &Redactor, value: &mut Value) {
+    match value {
+        Value::String(s) => {
+            let red = redactor.redact_str(s);
+            if red != *s {
+                *s = red;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| redact_value(redactor, v)),
+        Value::Object(map) => map.values_mut().for_each(|v| redact_value(redactor, v)),
+        _ => {}
+    }
+}
