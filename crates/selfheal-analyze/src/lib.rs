@@ -21,7 +21,7 @@
 //! per-step files win over whole-job files, which repeat them.
 //!
 //! Measured with `selfheal-eval` on `../shared/corpora`: `LogChunks` hit@1
-//! 73% / hit@5 86% (tuning part 74% / 86%, held-out repositories 71% / 85%;
+//! 73.5% / hit@5 85% (tuning part 74% / 85%, held-out repositories 71.5% / 85%;
 //! see `eval/SPLIT.md`), `CiDiff` hit@1 92% (the naive last-error-lines baseline:
 //! 10% / 33% and 17%). Measured with `selfheal-speed`: 1 GiB of real GitHub
 //! Actions job logs in 1.4-1.6 s, 0.6-0.8x the speed of `grep -ciE
