@@ -1,4 +1,5 @@
 mod fixed;
+mod policy;
 mod retries;
 mod stops;
 
