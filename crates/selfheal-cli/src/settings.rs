@@ -111,6 +111,9 @@ impl Resolved {
             max_attempts: s.repair.max_attempts,
             context_token_budget: s.repair.context_token_budget,
             total_token_budget: s.repair.total_token_budget,
+            // Not configurable yet: [repair] model_retries and cost_limit_usd are to come.
+            model_retry: selfheal_orchestrator::ModelRetry::default(),
+            cost: None,
             failing_test_command: failing_test_command(&s.validate),
             test_command: s.validate.test_command.clone(),
             validation_timeout: s.validate.timeout(),

@@ -1,14 +1,20 @@
 //! The loop's decisions, as pure functions: which failure to target, when the
-//! token budget stops the loop, how an attempt's ending decides the next move
-//! (commit, try again keeping or reverting the change, or stop), and whether
-//! a failed validation still shows the targeted failure.
+//! token budget or the cost limit stops the loop, when a busy model server is
+//! asked again, how an attempt's ending decides the next move (commit, try
+//! again keeping or reverting the change, or stop), whether a failed
+//! validation still shows the targeted failure, and when the loop is stuck.
 //!
 //! Nothing here touches the tree, the model or the sandbox; the loop in
 //! `lib.rs` carries out what these functions decide.
 
+use std::fmt;
+use std::time::Duration;
+
 use selfheal_analyze::{AnalyzeOptions, analyze_reader};
-use selfheal_reason::ReasonError;
+use selfheal_reason::{ReasonError, RepairRequest};
 use selfheal_types::{Analysis, Category, Failure, Outcome, TokenUsage, ValidationReport};
+
+use crate::{CostLimit, ModelRetry};
 
 /// How many failing test ids are run before the full suite; more than this
 /// and the full suite alone says as much.
@@ -17,6 +23,9 @@ const MAX_FAILING_TESTS: usize = 20;
 /// Lines of raw validation output shown to the model when the analyser found
 /// nothing to excerpt.
 const RAW_EXCERPT_LINES: usize = 60;
+
+/// The longest wait before asking a busy model server again.
+const MAX_MODEL_BACKOFF: Duration = Duration::from_secs(30);
 
 /// The target of the next attempt: the failure and the log lines that show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +103,99 @@ pub(crate) fn budget_stop(used: TokenUsage, budget: u64, attempts_made: u32) -> 
     })
 }
 
+/// About how many tokens `req` costs as a prompt: a character is about a
+/// quarter of a token in code and logs. Counts what the loop controls (the
+/// failure, the excerpt, the files, the earlier attempts), not the prompt
+/// template around it, which the model client owns; the server's own count,
+/// added after each call, corrects the difference.
+pub fn estimate_prompt_tokens(req: &RepairRequest) -> u64 {
+    let chars = |s: &str| s.chars().count() as u64;
+    let mut total = chars(&req.failure.message) + chars(&req.excerpt);
+    for file in &req.files {
+        total += chars(&file.path) + chars(&file.content);
+    }
+    for previous in &req.previous {
+        total += previous.diff.as_deref().map_or(0, chars)
+            + chars(&previous.outcome)
+            + previous.validation_excerpt.as_deref().map_or(0, chars);
+    }
+    total.div_ceil(4)
+}
+
+/// Checked before each model call, with the call's prompt estimated
+/// ([`estimate_prompt_tokens`]): `Some` ends the repair when the tokens spent
+/// plus the estimate would go over the token budget or cost more than the
+/// cost limit. Only the prompt is estimated: how long the reply gets is the
+/// server's business, and the next check counts it.
+pub(crate) fn caps_stop(
+    spent: TokenUsage,
+    estimate: u64,
+    budget: u64,
+    cost: Option<&CostLimit>,
+    attempts_made: u32,
+) -> Option<Outcome> {
+    if let Some(outcome) = budget_stop(spent, budget, attempts_made) {
+        return Some(outcome);
+    }
+    let next = attempts_made + 1;
+    if spent.total() + estimate > budget {
+        return Some(Outcome::NotFixed {
+            reason: format!(
+                "token budget of {budget} would be exceeded by attempt {next}: {} tokens used, and its prompt is about {estimate} more; hint: raise [repair] total_token_budget",
+                spent.total()
+            ),
+        });
+    }
+    let limit = cost?;
+    let spent_usd = limit.usd(spent);
+    let next_usd = limit.usd(TokenUsage {
+        prompt: estimate,
+        completion: 0,
+    });
+    (spent_usd + next_usd > limit.max_usd).then(|| Outcome::NotFixed {
+        reason: format!(
+            "cost limit of {} would be exceeded by attempt {next}: {} spent ({} prompt and {} completion tokens), and its prompt costs about {} more; hint: raise [repair] cost_limit_usd",
+            usd(limit.max_usd),
+            usd(spent_usd),
+            spent.prompt,
+            spent.completion,
+            usd(next_usd)
+        ),
+    })
+}
+
+/// Dollars to at most four decimals and at least two: small models cost
+/// fractions of a cent per call, and a limit of $0.135 should not read $0.14.
+fn usd(amount: f64) -> String {
+    let mut text = format!("{amount:.4}");
+    while text.ends_with('0') && text.len() > text.find('.').map_or(0, |dot| dot + 3) {
+        text.pop();
+    }
+    format!("${text}")
+}
+
+/// Whether the same request is sent again, after [`model_backoff`], without
+/// using up an attempt: the server answered, but was rate limiting or
+/// failing (429, 5xx and the like), which says nothing about the request.
+/// Other retryable errors (time-outs, empty replies, no connection) move on
+/// to the next attempt as before: the client already retried connecting, and
+/// a slow or empty answer may go better with another prompt.
+pub(crate) fn ask_again(error: &ReasonError) -> bool {
+    matches!(error, ReasonError::Status { .. }) && error.is_retryable()
+}
+
+/// How long to wait before the `retry`th (0-based) repeat of a request:
+/// doubling from `base_delay`, capped at 30 s. [`ReasonError`] carries no
+/// server-given delay (`Retry-After`) today; when it does, that delay goes first.
+pub(crate) fn model_backoff(policy: ModelRetry, retry: u32) -> Duration {
+    let factor = 2u32.checked_pow(retry).unwrap_or(u32::MAX);
+    policy
+        .base_delay
+        .checked_mul(factor)
+        .unwrap_or(MAX_MODEL_BACKOFF)
+        .min(MAX_MODEL_BACKOFF)
+}
+
 /// The model call failed: another attempt only helps if calling again may.
 pub(crate) fn after_model_error(error: &ReasonError) -> Next {
     if error.is_retryable() {
@@ -112,6 +214,71 @@ pub(crate) struct Judgement {
     pub excerpt: String,
     /// `Some` when the targeted failure went away: the next target.
     pub progress: Option<Target>,
+    /// The first failure in the output, where the analyser found one.
+    pub spot: Option<FailureSpot>,
+}
+
+/// What a failed validation failed on first, and where: two reverted
+/// attempts in a row that leave the same spot mean the loop is stuck.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FailureSpot {
+    pub message: String,
+    /// `file:line` of the most relevant location, when the output names one.
+    pub location: Option<String>,
+}
+
+impl FailureSpot {
+    fn of(failure: &Failure) -> Self {
+        Self {
+            message: failure.message.clone(),
+            location: failure.locations.first().map(|l| match l.line {
+                Some(line) => format!("{}:{line}", l.file),
+                None => l.file.clone(),
+            }),
+        }
+    }
+}
+
+impl fmt::Display for FailureSpot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.location {
+            Some(location) => write!(f, "{} at {location}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// A diff as compared for repeats: the same change with different
+/// whitespace at line ends is the same change (models are careless there).
+pub(crate) fn normalise_diff(diff: &str) -> String {
+    let lines: Vec<&str> = diff.lines().map(str::trim_end).collect();
+    lines.join("\n").trim_end().to_owned()
+}
+
+/// `Some(reason)` when `diff` (normalised) is the change of an earlier
+/// attempt made on the same tree (`tried`: attempt number and normalised
+/// diff, since the tree last changed): it would fail the same way again.
+pub(crate) fn repeated_change(number: u32, diff: &str, tried: &[(u32, String)]) -> Option<String> {
+    let diff = normalise_diff(diff);
+    tried.iter().find(|(_, d)| *d == diff).map(|(earlier, _)| {
+        format!(
+            "stuck: attempt {number} proposed the same change as attempt {earlier}, which did not work; hint: a larger [repair] context_token_budget or another model may get further"
+        )
+    })
+}
+
+/// `Some(reason)` when a reverted attempt failed at the same spot as the
+/// reverted attempt before it (`last`), with nothing kept in between: the
+/// model keeps missing the cause.
+pub(crate) fn circling(
+    last: Option<&(u32, FailureSpot)>,
+    number: u32,
+    spot: &FailureSpot,
+) -> Option<String> {
+    let (earlier, _) = last.filter(|(_, s)| s == spot)?;
+    Some(format!(
+        "stuck: attempts {earlier} and {number} both failed with {spot}; hint: a larger [repair] context_token_budget or another model may get further"
+    ))
 }
 
 /// Reads a failed validation's output with the analyser: did the targeted
@@ -126,6 +293,7 @@ pub(crate) fn judge_failed_validation(
             reason: "validation failed".to_owned(),
             excerpt: String::new(),
             progress: None,
+            spot: None,
         };
     };
     let what = if step.timed_out {
@@ -157,6 +325,7 @@ pub(crate) fn judge_failed_validation(
             reason: what,
             excerpt,
             progress: None,
+            spot: None,
         };
     };
     let still_failing = analysis
@@ -202,6 +371,7 @@ pub(crate) fn judge_failed_validation(
         reason,
         excerpt,
         progress,
+        spot: analysis.primary().map(FailureSpot::of),
     }
 }
 
@@ -483,6 +653,7 @@ FAILED tests/test_calc.py::test_mul - assert 7 == 6
                 reason: "failing tests failed (exit code 1)".into(),
                 excerpt: expected,
                 progress: None,
+                spot: None,
             }
         );
     }

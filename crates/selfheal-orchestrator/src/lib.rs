@@ -30,8 +30,21 @@
 //!   retryable, a declined change, nobody to ask, a change that could not be
 //!   written, or a sandbox that could not run.
 //!
-//! Before every model call the loop also stops once the calls so far have
-//! used `total_token_budget` tokens.
+//! Before every model call the loop also stops when the call could go over a
+//! cap: the tokens the calls so far used, plus an estimate of this call's
+//! prompt ([`estimate_prompt_tokens`]), against `total_token_budget`, and
+//! their price against the optional [`CostLimit`].
+//!
+//! A model server that answers with a rate limit or a server error (429,
+//! 5xx) is asked the same request again after a back-off
+//! ([`ModelRetry`]); that does not use up an attempt. Only when those
+//! retries run out does the attempt fail, and the next one begins.
+//!
+//! The loop stops early when it is stuck: an attempt proposes the change an
+//! earlier attempt on the same tree already tried (caught before it is
+//! validated again), or two reverted attempts in a row fail with the same
+//! first failure at the same place. A new failure after a kept attempt is
+//! progress, and starts both checks afresh.
 //!
 //! Attempts build on each other only when they made progress: if the
 //! validation output no longer shows the failure the attempt targeted, its
@@ -61,9 +74,12 @@ use selfheal_types::{
 use selfheal_validate::{Sandbox, ValidationPlan};
 
 use changes::BaseContents;
-use decide::{Next, Target, after_model_error, budget_stop, judge_failed_validation, pick_target};
+use decide::{
+    FailureSpot, Next, Target, after_model_error, ask_again, budget_stop, caps_stop, circling,
+    judge_failed_validation, model_backoff, normalise_diff, pick_target, repeated_change,
+};
 
-pub use decide::target_failure;
+pub use decide::{estimate_prompt_tokens, target_failure};
 pub use record::write_record;
 
 /// Errors that stop a repair before or outside any attempt.
@@ -130,8 +146,14 @@ pub struct LoopSettings {
     pub max_attempts: u32,
     /// Tokens of source context shown to the model per attempt.
     pub context_token_budget: usize,
-    /// The loop stops once the model calls have used this many tokens.
+    /// The loop stops before a model call when the calls so far plus the
+    /// call's estimated prompt would use more tokens than this.
     pub total_token_budget: u64,
+    /// How often, and after how long, a rate-limited or failing model
+    /// server is asked again before the attempt counts as failed.
+    pub model_retry: ModelRetry,
+    /// `None`: no limit but the token budget.
+    pub cost: Option<CostLimit>,
     /// Runs the failing tests; `{tests}` is replaced by their ids. Empty:
     /// no such step, the full suite alone decides.
     pub failing_test_command: String,
@@ -148,6 +170,42 @@ pub struct LoopSettings {
     /// turned into the arguments it wants (`go test -run` takes one regex).
     /// `None`: the ids are passed as the log names them.
     pub ecosystem: Option<selfheal_validate::Ecosystem>,
+}
+
+/// Asking a busy model server again: up to `max_retries` more times per
+/// attempt, waiting `base_delay`, then twice as long each time (capped at 30 s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelRetry {
+    pub max_retries: u32,
+    pub base_delay: Duration,
+}
+
+impl Default for ModelRetry {
+    /// Three more tries, after 1, 2 and 4 seconds.
+    fn default() -> Self {
+        Self {
+            max_retries: 3,
+            base_delay: Duration::from_secs(1),
+        }
+    }
+}
+
+/// A ceiling on what the model calls of one repair may cost, from the
+/// model's prices.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CostLimit {
+    pub max_usd: f64,
+    pub usd_per_million_prompt: f64,
+    pub usd_per_million_completion: f64,
+}
+
+impl CostLimit {
+    /// What `tokens` cost at these prices.
+    pub fn usd(&self, tokens: TokenUsage) -> f64 {
+        (tokens.prompt as f64 * self.usd_per_million_prompt
+            + tokens.completion as f64 * self.usd_per_million_completion)
+            / 1_000_000.0
+    }
 }
 
 /// One failed run to repair.
@@ -279,6 +337,10 @@ impl Orchestrator<'_> {
         let mut kept = BaseContents::default();
         let mut previous: Vec<PreviousAttempt> = Vec::new();
         let mut last_reason = String::from("no attempt was made");
+        // Changes tried on the tree as it is now (attempt number, normalised
+        // diff), and the last reverted attempt's failure: the stuck checks.
+        let mut tried: Vec<(u32, String)> = Vec::new();
+        let mut last_failure: Option<(u32, FailureSpot)> = None;
 
         for number in 1..=max {
             if let Some(outcome) =
@@ -287,13 +349,23 @@ impl Orchestrator<'_> {
                 return Ok(outcome);
             }
             self.events.emit(&Event::AttemptStarted { number, max });
+            let step = AttemptStep {
+                number,
+                target: &target,
+                worktree,
+                previous: &previous,
+                tried: &tried,
+                spent: record.tokens,
+            };
             let AttemptResult {
                 attempt,
                 validation_excerpt,
+                spot,
                 next,
-            } = self
-                .one_attempt(number, &target, worktree, &previous, &mut kept)
-                .await;
+            } = match self.one_attempt(step, &mut kept).await {
+                Ok(result) => result,
+                Err(stopped) => return Ok(stopped),
+            };
             record.tokens += attempt.tokens;
             self.events.emit(&Event::AttemptFinished {
                 attempt: attempt.clone(),
@@ -309,6 +381,10 @@ impl Orchestrator<'_> {
                 validation_excerpt,
             });
             let diagnosis = attempt.diagnosis.clone().unwrap_or_default();
+            if let Some(diff) = &attempt.diff {
+                tried.push((number, normalise_diff(diff)));
+            }
+            let validation_failed = attempt.outcome == AttemptOutcome::ValidationFailed;
             record.attempts.push(attempt);
 
             match next {
@@ -359,6 +435,8 @@ impl Orchestrator<'_> {
                 } => {
                     kept.keep_attempt();
                     target = *next_target;
+                    tried.clear();
+                    last_failure = None;
                 }
                 Next::Retry { progress: None } => {
                     // Building on a change that made no progress would
@@ -367,6 +445,16 @@ impl Orchestrator<'_> {
                         return Ok(Outcome::NotFixed {
                             reason: format!("could not undo attempt {number}'s change: {e}"),
                         });
+                    }
+                    // Only validations say where an attempt failed; replies
+                    // without a usable edit leave the comparison as it was.
+                    if validation_failed {
+                        if let Some(spot) = &spot
+                            && let Some(reason) = circling(last_failure.as_ref(), number, spot)
+                        {
+                            return Ok(Outcome::NotFixed { reason });
+                        }
+                        last_failure = spot.map(|s| (number, s));
                     }
                 }
             }
@@ -378,15 +466,22 @@ impl Orchestrator<'_> {
 
     /// One pass of context → model → patch → policy → approval → validation.
     /// Writes the change into the tree when it gets that far; whether it
-    /// stays there is the loop's call, from [`AttemptResult::next`].
+    /// stays there is the loop's call, from [`AttemptResult::next`]. `Err`:
+    /// the caps stopped the repair before the model was called, so no
+    /// attempt was made.
     async fn one_attempt(
         &self,
-        number: u32,
-        target: &Target,
-        worktree: &Worktree,
-        previous: &[PreviousAttempt],
+        step: AttemptStep<'_>,
         kept: &mut BaseContents,
-    ) -> AttemptResult {
+    ) -> Result<AttemptResult, Outcome> {
+        let AttemptStep {
+            number,
+            target,
+            worktree,
+            previous,
+            tried,
+            spent,
+        } = step;
         let mut attempt = Attempt {
             number,
             outcome: AttemptOutcome::Error,
@@ -401,11 +496,12 @@ impl Orchestrator<'_> {
         let end = |mut attempt: Attempt, outcome, reason: String, next| {
             attempt.outcome = outcome;
             attempt.reason = Some(reason);
-            AttemptResult {
+            Ok(AttemptResult {
                 attempt,
                 validation_excerpt: None,
+                spot: None,
                 next,
-            }
+            })
         };
         let retry = Next::Retry { progress: None };
 
@@ -418,15 +514,25 @@ impl Orchestrator<'_> {
         );
         attempt.timings_ms.insert(Stage::Context, elapsed_ms(t));
 
-        self.stage(number, Stage::Reason);
-        let t = Instant::now();
         let request = RepairRequest {
             failure: target.failure.clone(),
             excerpt: target.excerpt.clone(),
             files,
             previous: previous.to_vec(),
         };
-        let proposal = self.model.propose(&request).await;
+        if let Some(stopped) = caps_stop(
+            spent,
+            estimate_prompt_tokens(&request),
+            self.settings.total_token_budget,
+            self.settings.cost.as_ref(),
+            number - 1,
+        ) {
+            return Err(stopped);
+        }
+
+        self.stage(number, Stage::Reason);
+        let t = Instant::now();
+        let proposal = self.propose(number, &request).await;
         attempt.timings_ms.insert(Stage::Reason, elapsed_ms(t));
         let proposal = match proposal {
             Ok(p) => p,
@@ -467,6 +573,12 @@ impl Orchestrator<'_> {
         let (diff, files) = (change.unified_diff(), change.paths());
         attempt.diff = Some(diff.clone());
         attempt.files.clone_from(&files);
+        // Before the policy, approval and the sandbox: the same change on
+        // the same tree ends the same way, and asking or validating again
+        // would only cost time.
+        if let Some(reason) = repeated_change(number, &diff, tried) {
+            return end(attempt, AttemptOutcome::NoUsableEdit, reason, Next::Stop);
+        }
         if let Err(reason) = policy::check(&change) {
             return end(attempt, AttemptOutcome::NoUsableEdit, reason, retry);
         }
@@ -553,22 +665,52 @@ impl Orchestrator<'_> {
         }
         if report.passed() {
             attempt.outcome = AttemptOutcome::Validated;
-            return AttemptResult {
+            return Ok(AttemptResult {
                 attempt,
                 validation_excerpt: None,
+                spot: None,
                 next: Next::Commit,
-            };
+            });
         }
 
         let judgement = judge_failed_validation(&report, target, &self.settings.analyze);
         attempt.outcome = AttemptOutcome::ValidationFailed;
         attempt.reason = Some(judgement.reason);
-        AttemptResult {
+        Ok(AttemptResult {
             attempt,
             validation_excerpt: Some(judgement.excerpt),
+            spot: judgement.spot,
             next: Next::Retry {
                 progress: judgement.progress.map(Box::new),
             },
+        })
+    }
+
+    /// The model's answer to `request`, asking again after a back-off while
+    /// the server is rate limiting or failing ([`ask_again`]), up to
+    /// [`ModelRetry::max_retries`] more times; the last error is returned.
+    async fn propose(
+        &self,
+        number: u32,
+        request: &RepairRequest,
+    ) -> Result<selfheal_reason::Proposal, selfheal_reason::ReasonError> {
+        let policy = self.settings.model_retry;
+        let mut retry = 0;
+        loop {
+            match self.model.propose(request).await {
+                Err(e) if retry < policy.max_retries && ask_again(&e) => {
+                    let delay = model_backoff(policy, retry);
+                    tracing::warn!(
+                        attempt = number,
+                        retry = retry + 1,
+                        delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                        "model server busy, asking again: {e}"
+                    );
+                    tokio::time::sleep(delay).await;
+                    retry += 1;
+                }
+                answer => return answer,
+            }
         }
     }
 
@@ -603,11 +745,25 @@ impl Orchestrator<'_> {
     }
 }
 
+/// What one attempt starts from.
+struct AttemptStep<'a> {
+    number: u32,
+    target: &'a Target,
+    worktree: &'a Worktree,
+    previous: &'a [PreviousAttempt],
+    /// Changes already tried on this tree: attempt number and normalised diff.
+    tried: &'a [(u32, String)],
+    /// Tokens the model calls so far used.
+    spent: TokenUsage,
+}
+
 /// How one attempt ended, and what the loop does next.
 struct AttemptResult {
     attempt: Attempt,
     /// For the next request's [`PreviousAttempt`], when validation failed.
     validation_excerpt: Option<String>,
+    /// Where validation failed first, for the stuck check.
+    spot: Option<FailureSpot>,
     next: Next,
 }
 

@@ -1,4 +1,5 @@
 mod fixed;
+mod loops;
 mod policy;
 mod retries;
 mod stops;
@@ -11,8 +12,8 @@ use std::time::Duration;
 use selfheal_analyze::AnalyzeOptions;
 use selfheal_git::{Repo, Signature};
 use selfheal_orchestrator::{
-    Approval, ApproveAll, Approver, EventSink, LoopSettings, Orchestrator, OrchestratorError,
-    RepairJob,
+    Approval, ApproveAll, Approver, EventSink, LoopSettings, ModelRetry, Orchestrator,
+    OrchestratorError, RepairJob,
 };
 use selfheal_patch::ChangeSet;
 use selfheal_reason::{Proposal, ReasonError, RepairModel, RepairRequest};
@@ -464,6 +465,12 @@ pub fn settings() -> LoopSettings {
         max_attempts: 3,
         context_token_budget: 4000,
         total_token_budget: 100_000,
+        // Milliseconds, so that back-offs do not slow the tests down.
+        model_retry: ModelRetry {
+            max_retries: 3,
+            base_delay: Duration::from_millis(1),
+        },
+        cost: None,
         failing_test_command: "python -m pytest -q {tests}".to_owned(),
         test_command: FULL_COMMAND.to_owned(),
         validation_timeout: Duration::from_secs(60),

@@ -39,26 +39,37 @@ fn stopped_whole_fix(outcome: AttemptOutcome, reason: &str, stages_run: &[Stage]
     }
 }
 
+/// A reply with no edit in it: an attempt that costs tokens, is never
+/// validated, and so never looks stuck.
+fn prose(used: selfheal_types::TokenUsage) -> selfheal_reason::Proposal {
+    selfheal_reason::Proposal {
+        diagnosis: diagnosis("Something is off in add()"),
+        reply: "Something is off in add(), but I cannot tell what.".to_owned(),
+        tokens: used,
+    }
+}
+
 #[tokio::test]
 async fn the_token_budget_stops_the_loop_before_the_next_model_call() -> Result<()> {
     let project = project()?;
-    let model = ScriptedModel::new((0..4).map(|_| Ok(no_progress(tokens(80, 20)))));
-    let sandbox = ScriptedSandbox::new((0..3).map(|_| Ok(failed(SAME_FAILURE_OUTPUT))));
+    let model = ScriptedModel::new((0..4).map(|_| Ok(prose(tokens(8000, 2000)))));
+    let sandbox = ScriptedSandbox::new([]);
     let events = Events::default();
     let mut setup = Setup::new(&project, &model, &sandbox, &events);
     setup.settings.max_attempts = 5;
-    // 100 tokens an attempt: 200 leaves room for a third call, 300 does not.
-    setup.settings.total_token_budget = 250;
+    // 10,000 tokens an attempt: 20,000 and the next prompt (a few hundred)
+    // leave room for a third call, 30,000 does not.
+    setup.settings.total_token_budget = 25_000;
 
     let record = without_times(setup.run().await?);
 
     assert_eq!(
         record.outcome,
         Outcome::NotFixed {
-            reason: "token budget of 250 exhausted after 3 attempts".to_owned()
+            reason: "token budget of 25000 exhausted after 3 attempts".to_owned()
         }
     );
-    assert_eq!(record.tokens, tokens(240, 60));
+    assert_eq!(record.tokens, tokens(24_000, 6000));
     assert_eq!(
         record
             .attempts
@@ -66,9 +77,9 @@ async fn the_token_budget_stops_the_loop_before_the_next_model_call() -> Result<
             .map(|a| (a.number, a.outcome))
             .collect::<Vec<_>>(),
         [
-            (1, AttemptOutcome::ValidationFailed),
-            (2, AttemptOutcome::ValidationFailed),
-            (3, AttemptOutcome::ValidationFailed),
+            (1, AttemptOutcome::NoUsableEdit),
+            (2, AttemptOutcome::NoUsableEdit),
+            (3, AttemptOutcome::NoUsableEdit),
         ]
     );
     assert_eq!((model.requests().len(), model.unused()), (3, 1));
@@ -261,24 +272,29 @@ async fn nobody_to_approve_stops_the_repair_with_the_hint() -> Result<()> {
 #[tokio::test]
 async fn running_out_of_attempts_reports_the_last_reason() -> Result<()> {
     let project = project()?;
-    let model = ScriptedModel::new([
-        Ok(no_progress(tokens(300, 40))),
-        Ok(no_progress(tokens(300, 40))),
-    ]);
-    let sandbox = ScriptedSandbox::new([
-        Ok(failed(SAME_FAILURE_OUTPUT)),
-        Ok(failed(SAME_FAILURE_OUTPUT)),
-    ]);
+    // Two different changes failing differently: the same change or the
+    // same failure twice would stop the loop as stuck (see loops.rs).
+    let rename = proposal(
+        "Rename bb to b2 in add()",
+        &[("calc/ops.py", "a + bb - 1", "a + b2 - 1")],
+        tokens(300, 40),
+    );
+    let b2_output = SAME_FAILURE_OUTPUT
+        .replace("int(bb)", "b2")
+        .replace("'bb'", "'b2'");
+    let model = ScriptedModel::new([Ok(no_progress(tokens(300, 40))), Ok(rename)]);
+    let sandbox = ScriptedSandbox::new([Ok(failed(SAME_FAILURE_OUTPUT)), Ok(failed(&b2_output))]);
     let events = Events::default();
     let mut setup = Setup::new(&project, &model, &sandbox, &events);
     setup.settings.max_attempts = 2;
 
     let record = without_times(setup.run().await?);
 
+    let b2_reason = "failing tests failed (exit code 1): NameError: name 'b2' is not defined";
     assert_eq!(
         record.outcome,
         Outcome::NotFixed {
-            reason: format!("no validated fix after 2 attempts; last: {SAME_REASON}")
+            reason: format!("no validated fix after 2 attempts; last: {b2_reason}")
         }
     );
     assert_eq!(
@@ -289,13 +305,19 @@ async fn running_out_of_attempts_reports_the_last_reason() -> Result<()> {
             .collect::<Vec<_>>(),
         [
             (1, AttemptOutcome::ValidationFailed, Some(SAME_REASON)),
-            (2, AttemptOutcome::ValidationFailed, Some(SAME_REASON)),
+            (2, AttemptOutcome::ValidationFailed, Some(b2_reason)),
         ]
     );
     assert_eq!(record.tokens, tokens(600, 80));
-    // The same edit applied twice: the first was undone before the second.
+    // The first change was undone before the second was made.
     let seen = sandbox.seen();
-    assert_eq!(seen[0].files, seen[1].files);
+    assert_eq!(
+        [&seen[0].files["calc/ops.py"], &seen[1].files["calc/ops.py"]],
+        [
+            "def add(a, b):\n    return a + int(bb) - 1\n\n\ndef mul(a, b):\n    return a * b\n",
+            "def add(a, b):\n    return a + b2 - 1\n\n\ndef mul(a, b):\n    return a * b\n",
+        ]
+    );
     assert_eq!(fix_branches(&project)?, Vec::<String>::new());
     Ok(())
 }
