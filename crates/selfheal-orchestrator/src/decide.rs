@@ -255,30 +255,64 @@ pub(crate) fn normalise_diff(diff: &str) -> String {
     lines.join("\n").trim_end().to_owned()
 }
 
-/// `Some(reason)` when `diff` (normalised) is the change of an earlier
-/// attempt made on the same tree (`tried`: attempt number and normalised
-/// diff, since the tree last changed): it would fail the same way again.
-pub(crate) fn repeated_change(number: u32, diff: &str, tried: &[(u32, String)]) -> Option<String> {
-    let diff = normalise_diff(diff);
-    tried.iter().find(|(_, d)| *d == diff).map(|(earlier, _)| {
-        format!(
-            "stuck: attempt {number} proposed the same change as attempt {earlier}, which did not work; hint: a larger [repair] context_token_budget or another model may get further"
-        )
-    })
+const STUCK_HINT: &str =
+    "hint: a larger [repair] context_token_budget or another model may get further";
+
+/// What the stuck checks remember between attempts. Both checks hold only
+/// while the tree stays as it is: a kept attempt ([`Self::kept`]) changes
+/// the tree and the target, so what failed before says nothing about what
+/// fails next.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct StuckCheck {
+    /// Changes tried on the tree as it is: attempt number, normalised diff.
+    tried: Vec<(u32, String)>,
+    /// The last reverted attempt that failed validation, and where.
+    last_failure: Option<(u32, FailureSpot)>,
 }
 
-/// `Some(reason)` when a reverted attempt failed at the same spot as the
-/// reverted attempt before it (`last`), with nothing kept in between: the
-/// model keeps missing the cause.
-pub(crate) fn circling(
-    last: Option<&(u32, FailureSpot)>,
-    number: u32,
-    spot: &FailureSpot,
-) -> Option<String> {
-    let (earlier, _) = last.filter(|(_, s)| s == spot)?;
-    Some(format!(
-        "stuck: attempts {earlier} and {number} both failed with {spot}; hint: a larger [repair] context_token_budget or another model may get further"
-    ))
+impl StuckCheck {
+    /// `Some(reason)` when attempt `number`'s `diff` is a change already
+    /// tried on this tree: it would fail the same way again, so it is not
+    /// worth approving or validating.
+    pub(crate) fn repeated_change(&self, number: u32, diff: &str) -> Option<String> {
+        let diff = normalise_diff(diff);
+        self.tried
+            .iter()
+            .find(|(_, d)| *d == diff)
+            .map(|(earlier, _)| {
+                format!(
+                    "stuck: attempt {number} proposed the same change as attempt {earlier}, which did not work; {STUCK_HINT}"
+                )
+            })
+    }
+
+    /// Remembers attempt `number`'s change.
+    pub(crate) fn tried(&mut self, number: u32, diff: &str) {
+        self.tried.push((number, normalise_diff(diff)));
+    }
+
+    /// Attempt made progress and its change stays: start afresh.
+    pub(crate) fn kept(&mut self) {
+        *self = Self::default();
+    }
+
+    /// Attempt `number` failed validation at `spot` (`None`: the analyser
+    /// found no failure in the output) and was reverted. `Some(reason)` when
+    /// the reverted attempt before it failed at the same spot: the model
+    /// keeps missing the cause. Attempts that were never validated (no
+    /// usable edit, a model error) say nothing about the spot and are not
+    /// passed here, so they neither break nor make a repeat.
+    pub(crate) fn reverted(&mut self, number: u32, spot: Option<FailureSpot>) -> Option<String> {
+        if let (Some((earlier, last)), Some(spot)) = (&self.last_failure, &spot)
+            && last == spot
+        {
+            return Some(format!(
+                "stuck: attempts {earlier} and {number} both failed with {spot}; {STUCK_HINT}"
+            ));
+        }
+        self.last_failure = spot.map(|s| (number, s));
+        None
+    }
 }
 
 /// Reads a failed validation's output with the analyser: did the targeted
@@ -570,6 +604,183 @@ FAILED tests/test_calc.py::test_mul - assert 7 == 6
                 reason: "token budget of 0 exhausted after 0 attempts".into()
             })
         );
+    }
+
+    fn request(excerpt: &str, file: &str, previous_diff: &str) -> RepairRequest {
+        RepairRequest {
+            failure: failure(None, "boom"),
+            excerpt: excerpt.into(),
+            files: vec![selfheal_reason::SourceFile {
+                path: "a.py".into(),
+                content: file.into(),
+            }],
+            previous: vec![selfheal_reason::PreviousAttempt {
+                number: 1,
+                diff: Some(previous_diff.into()),
+                outcome: "no".into(),
+                validation_excerpt: Some("é".into()),
+            }],
+        }
+    }
+
+    #[test]
+    fn the_prompt_estimate_is_a_quarter_of_its_characters_rounded_up() {
+        // 4 (message) + 8 + 4 + 5 + 3 + 2 + 1 (one character, two bytes) = 27.
+        assert_eq!(
+            estimate_prompt_tokens(&request("excerpt!", "12345", "+x\n")),
+            7
+        );
+        // 28 characters: exactly 7.
+        assert_eq!(
+            estimate_prompt_tokens(&request("excerpt!", "123456", "+x\n")),
+            7
+        );
+    }
+
+    #[test]
+    fn the_caps_count_the_next_prompt_before_the_call() {
+        let spent = TokenUsage {
+            prompt: 80,
+            completion: 20,
+        };
+        assert_eq!(caps_stop(spent, 50, 150, None, 1), None);
+        assert_eq!(
+            caps_stop(spent, 51, 150, None, 1),
+            Some(Outcome::NotFixed {
+                reason: "token budget of 150 would be exceeded by attempt 2: 100 tokens used, and its prompt is about 51 more; hint: raise [repair] total_token_budget".into()
+            })
+        );
+        // Spent already: the budget is exhausted, whatever comes next.
+        assert_eq!(
+            caps_stop(spent, 0, 100, None, 1),
+            budget_stop(spent, 100, 1)
+        );
+        assert!(caps_stop(spent, 0, 100, None, 1).is_some());
+    }
+
+    #[test]
+    fn the_cost_limit_counts_what_was_spent_and_the_next_prompt() {
+        let limit = CostLimit {
+            max_usd: 1.0,
+            usd_per_million_prompt: 10.0,
+            usd_per_million_completion: 30.0,
+        };
+        // $0.50 of prompt and $0.30 of completion.
+        let spent = TokenUsage {
+            prompt: 50_000,
+            completion: 10_000,
+        };
+        assert!((limit.usd(spent) - 0.8).abs() < 1e-9);
+        assert_eq!(caps_stop(spent, 10_000, 1_000_000, Some(&limit), 2), None);
+        assert_eq!(
+            caps_stop(spent, 30_000, 1_000_000, Some(&limit), 2),
+            Some(Outcome::NotFixed {
+                reason: "cost limit of $1.00 would be exceeded by attempt 3: $0.80 spent (50000 prompt and 10000 completion tokens), and its prompt costs about $0.30 more; hint: raise [repair] cost_limit_usd".into()
+            })
+        );
+        // The token budget is checked first, and names itself.
+        let stopped = caps_stop(spent, 30_000, 60_000, Some(&limit), 2);
+        assert!(
+            matches!(&stopped, Some(Outcome::NotFixed { reason }) if reason.starts_with("token budget of 60000 exhausted")),
+            "{stopped:?}"
+        );
+    }
+
+    #[test]
+    fn dollars_show_cents_and_fractions_of_them() {
+        let shown: Vec<String> = [0.0, 0.003, 0.13, 0.1305, 1.5, 12.0, 0.000_04]
+            .into_iter()
+            .map(usd)
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "$0.00", "$0.003", "$0.13", "$0.1305", "$1.50", "$12.00", "$0.00"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_busy_server_is_asked_again_after_doubling_waits() {
+        let status = |status| ReasonError::Status {
+            status,
+            url: "u".into(),
+            body: String::new(),
+        };
+        assert!(ask_again(&status(429)) && ask_again(&status(503)) && ask_again(&status(408)));
+        assert!(!ask_again(&status(400)) && !ask_again(&status(401)));
+        // Retryable, but a new attempt is the better retry.
+        let timeout = ReasonError::Timeout {
+            url: "u".into(),
+            secs: 5,
+        };
+        assert!(timeout.is_retryable() && !ask_again(&timeout));
+
+        let waits: Vec<Duration> = [0, 1, 2, 4, 5, 40]
+            .into_iter()
+            .map(|n| model_backoff(ModelRetry::default(), n))
+            .collect();
+        let secs = Duration::from_secs;
+        assert_eq!(
+            waits,
+            [secs(1), secs(2), secs(4), secs(16), secs(30), secs(30)]
+        );
+    }
+
+    fn spot(message: &str, location: &str) -> FailureSpot {
+        FailureSpot {
+            message: message.into(),
+            location: Some(location.into()),
+        }
+    }
+
+    #[test]
+    fn the_same_change_on_the_same_tree_is_a_repeat() {
+        let mut stuck = StuckCheck::default();
+        stuck.tried(1, "--- a/x\n+++ b/x\n-a\n+b\n");
+        assert_eq!(
+            stuck.repeated_change(2, "--- a/x\n+++ b/x\n-a  \n+b\t\n\n"),
+            Some(format!(
+                "stuck: attempt 2 proposed the same change as attempt 1, which did not work; {STUCK_HINT}"
+            ))
+        );
+        assert_eq!(
+            stuck.repeated_change(2, "--- a/x\n+++ b/x\n-a\n+ b\n"),
+            None
+        );
+        // A kept attempt changed the tree: the old change may do otherwise now.
+        stuck.kept();
+        assert_eq!(stuck.repeated_change(3, "--- a/x\n+++ b/x\n-a\n+b\n"), None);
+    }
+
+    #[test]
+    fn two_reverted_attempts_failing_at_the_same_spot_are_stuck() {
+        let mut stuck = StuckCheck::default();
+        assert_eq!(
+            stuck.reverted(1, Some(spot("NameError", "calc/ops.py:2"))),
+            None
+        );
+        // Same message elsewhere: another place, not a repeat.
+        assert_eq!(
+            stuck.reverted(2, Some(spot("NameError", "calc/ops.py:3"))),
+            None
+        );
+        assert_eq!(
+            stuck.reverted(3, Some(spot("NameError", "calc/ops.py:3"))),
+            Some(format!(
+                "stuck: attempts 2 and 3 both failed with NameError at calc/ops.py:3; {STUCK_HINT}"
+            ))
+        );
+    }
+
+    #[test]
+    fn a_kept_attempt_or_an_unreadable_failure_breaks_the_repeat() {
+        let mut stuck = StuckCheck::default();
+        assert_eq!(stuck.reverted(1, Some(spot("E", "a.py:1"))), None);
+        stuck.kept();
+        assert_eq!(stuck.reverted(2, Some(spot("E", "a.py:1"))), None);
+        assert_eq!(stuck.reverted(3, None), None);
+        assert_eq!(stuck.reverted(4, Some(spot("E", "a.py:1"))), None);
     }
 
     #[test]

@@ -75,8 +75,8 @@ use selfheal_validate::{Sandbox, ValidationPlan};
 
 use changes::BaseContents;
 use decide::{
-    FailureSpot, Next, Target, after_model_error, ask_again, budget_stop, caps_stop, circling,
-    judge_failed_validation, model_backoff, normalise_diff, pick_target, repeated_change,
+    FailureSpot, Next, StuckCheck, Target, after_model_error, ask_again, budget_stop, caps_stop,
+    judge_failed_validation, model_backoff, pick_target,
 };
 
 pub use decide::{estimate_prompt_tokens, target_failure};
@@ -337,10 +337,7 @@ impl Orchestrator<'_> {
         let mut kept = BaseContents::default();
         let mut previous: Vec<PreviousAttempt> = Vec::new();
         let mut last_reason = String::from("no attempt was made");
-        // Changes tried on the tree as it is now (attempt number, normalised
-        // diff), and the last reverted attempt's failure: the stuck checks.
-        let mut tried: Vec<(u32, String)> = Vec::new();
-        let mut last_failure: Option<(u32, FailureSpot)> = None;
+        let mut stuck = StuckCheck::default();
 
         for number in 1..=max {
             if let Some(outcome) =
@@ -354,7 +351,7 @@ impl Orchestrator<'_> {
                 target: &target,
                 worktree,
                 previous: &previous,
-                tried: &tried,
+                stuck: &stuck,
                 spent: record.tokens,
             };
             let AttemptResult {
@@ -382,7 +379,7 @@ impl Orchestrator<'_> {
             });
             let diagnosis = attempt.diagnosis.clone().unwrap_or_default();
             if let Some(diff) = &attempt.diff {
-                tried.push((number, normalise_diff(diff)));
+                stuck.tried(number, diff);
             }
             let validation_failed = attempt.outcome == AttemptOutcome::ValidationFailed;
             record.attempts.push(attempt);
@@ -435,8 +432,7 @@ impl Orchestrator<'_> {
                 } => {
                     kept.keep_attempt();
                     target = *next_target;
-                    tried.clear();
-                    last_failure = None;
+                    stuck.kept();
                 }
                 Next::Retry { progress: None } => {
                     // Building on a change that made no progress would
@@ -448,13 +444,8 @@ impl Orchestrator<'_> {
                     }
                     // Only validations say where an attempt failed; replies
                     // without a usable edit leave the comparison as it was.
-                    if validation_failed {
-                        if let Some(spot) = &spot
-                            && let Some(reason) = circling(last_failure.as_ref(), number, spot)
-                        {
-                            return Ok(Outcome::NotFixed { reason });
-                        }
-                        last_failure = spot.map(|s| (number, s));
+                    if validation_failed && let Some(reason) = stuck.reverted(number, spot) {
+                        return Ok(Outcome::NotFixed { reason });
                     }
                 }
             }
@@ -479,7 +470,7 @@ impl Orchestrator<'_> {
             target,
             worktree,
             previous,
-            tried,
+            stuck,
             spent,
         } = step;
         let mut attempt = Attempt {
@@ -576,7 +567,7 @@ impl Orchestrator<'_> {
         // Before the policy, approval and the sandbox: the same change on
         // the same tree ends the same way, and asking or validating again
         // would only cost time.
-        if let Some(reason) = repeated_change(number, &diff, tried) {
+        if let Some(reason) = stuck.repeated_change(number, &diff) {
             return end(attempt, AttemptOutcome::NoUsableEdit, reason, Next::Stop);
         }
         if let Err(reason) = policy::check(&change) {
@@ -751,8 +742,8 @@ struct AttemptStep<'a> {
     target: &'a Target,
     worktree: &'a Worktree,
     previous: &'a [PreviousAttempt],
-    /// Changes already tried on this tree: attempt number and normalised diff.
-    tried: &'a [(u32, String)],
+    /// What the stuck checks remember: the changes tried on this tree.
+    stuck: &'a StuckCheck,
     /// Tokens the model calls so far used.
     spent: TokenUsage,
 }
