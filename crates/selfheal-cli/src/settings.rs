@@ -112,8 +112,24 @@ impl Resolved {
             context_token_budget: s.repair.context_token_budget,
             total_token_budget: s.repair.total_token_budget,
             // Not configurable yet: [repair] model_retries and cost_limit_usd are to come.
-            model_retry: selfheal_orchestrator::ModelRetry::default(),
-            cost: None,
+            model_retry: selfheal_orchestrator::ModelRetry {
+                max_retries: s.repair.model_retries,
+                ..selfheal_orchestrator::ModelRetry::default()
+            },
+            cost: match (
+                s.repair.cost_limit_usd,
+                s.repair.usd_per_million_prompt,
+                s.repair.usd_per_million_completion,
+            ) {
+                (Some(max_usd), Some(prompt), Some(completion)) => {
+                    Some(selfheal_orchestrator::CostLimit {
+                        max_usd,
+                        usd_per_million_prompt: prompt,
+                        usd_per_million_completion: completion,
+                    })
+                }
+                _ => None,
+            },
             failing_test_command: failing_test_command(&s.validate),
             test_command: s.validate.test_command.clone(),
             validation_timeout: s.validate.timeout(),

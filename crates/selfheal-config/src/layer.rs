@@ -94,11 +94,22 @@ pub struct RepairLayer {
     pub max_attempts: Option<u32>,
     pub context_token_budget: Option<usize>,
     pub total_token_budget: Option<u64>,
+    /// Stop before a model call that would make the invocation cost more than this.
+    pub cost_limit_usd: Option<f64>,
+    /// The model's prices, for the cost limit.
+    pub usd_per_million_prompt: Option<f64>,
+    pub usd_per_million_completion: Option<f64>,
+    /// Times a rate-limited or failing model server is asked again without using up an attempt.
+    pub model_retries: Option<u32>,
 }
 combine_fields!(RepairLayer {
     max_attempts,
     context_token_budget,
-    total_token_budget
+    total_token_budget,
+    cost_limit_usd,
+    usd_per_million_prompt,
+    usd_per_million_completion,
+    model_retries
 });
 
 /// `[validate]`: the sandbox the tests run in.

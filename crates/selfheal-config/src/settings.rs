@@ -76,13 +76,19 @@ impl std::fmt::Debug for LlmConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RepairConfig {
     pub max_attempts: u32,
     /// Tokens of source context shown to the model per attempt.
     pub context_token_budget: usize,
     /// Tokens a whole repair may spend across attempts before giving up.
     pub total_token_budget: u64,
+    /// Dollars a repair may spend on the model; needs both prices.
+    pub cost_limit_usd: Option<f64>,
+    pub usd_per_million_prompt: Option<f64>,
+    pub usd_per_million_completion: Option<f64>,
+    /// Retries of a rate-limited or failing model server, per attempt.
+    pub model_retries: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -374,6 +380,10 @@ fn from_merged(merged: ConfigLayer, secrets: Secrets) -> Settings {
             max_attempts: repair.max_attempts.unwrap_or(3),
             context_token_budget: repair.context_token_budget.unwrap_or(6000),
             total_token_budget: repair.total_token_budget.unwrap_or(60_000),
+            cost_limit_usd: repair.cost_limit_usd,
+            usd_per_million_prompt: repair.usd_per_million_prompt,
+            usd_per_million_completion: repair.usd_per_million_completion,
+            model_retries: repair.model_retries.unwrap_or(3),
         },
         validate: ValidateConfig {
             image: validate.image.unwrap_or_else(|| DEFAULT_IMAGE.to_owned()),
@@ -645,6 +655,44 @@ impl Settings {
         }
 
         let repair = &self.repair;
+        if let Some(limit) = repair.cost_limit_usd {
+            if !(limit.is_finite() && limit > 0.0) {
+                return Err(invalid(
+                    "repair.cost_limit_usd",
+                    format!("must be more than 0 (got {limit})"),
+                ));
+            }
+            if repair.usd_per_million_prompt.is_none()
+                || repair.usd_per_million_completion.is_none()
+            {
+                return Err(invalid(
+                    "repair.cost_limit_usd",
+                    "needs the model's prices; hint: set [repair] usd_per_million_prompt and usd_per_million_completion",
+                ));
+            }
+        }
+        for (key, price) in [
+            (
+                "repair.usd_per_million_prompt",
+                repair.usd_per_million_prompt,
+            ),
+            (
+                "repair.usd_per_million_completion",
+                repair.usd_per_million_completion,
+            ),
+        ] {
+            if let Some(price) = price
+                && !(price.is_finite() && price >= 0.0)
+            {
+                return Err(invalid(key, format!("must be 0 or more (got {price})")));
+            }
+        }
+        if repair.model_retries > 10 {
+            return Err(invalid(
+                "repair.model_retries",
+                format!("must be from 0 to 10 (got {})", repair.model_retries),
+            ));
+        }
         if !(1..=10).contains(&repair.max_attempts) {
             return Err(invalid(
                 "repair.max_attempts",

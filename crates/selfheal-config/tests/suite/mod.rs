@@ -419,3 +419,44 @@ fn a_named_config_file_that_is_missing_is_an_error() {
         "{err}"
     );
 }
+
+#[test]
+fn a_cost_limit_needs_the_models_prices() {
+    let env = env_of(&[]);
+    let err = resolve(
+        Some(file("[repair]\ncost_limit_usd = 2.5\n")),
+        &env,
+        ConfigLayer::default(),
+    )
+    .expect_err("a limit without prices");
+    assert!(
+        err.to_string().contains("needs the model's prices"),
+        "{err}"
+    );
+    let s = resolve(
+        Some(file(
+            "[repair]\ncost_limit_usd = 2.5\nusd_per_million_prompt = 0.15\nusd_per_million_completion = 0.6\nmodel_retries = 5\n",
+        )),
+        &env,
+        ConfigLayer::default(),
+    )
+    .expect("resolves");
+    assert_eq!(s.repair.cost_limit_usd, Some(2.5));
+    assert_eq!(s.repair.usd_per_million_completion, Some(0.6));
+    assert_eq!(s.repair.model_retries, 5);
+    for bad in [
+        "cost_limit_usd = 0.0",
+        "usd_per_million_prompt = -1.0",
+        "model_retries = 11",
+    ] {
+        assert!(
+            resolve(
+                Some(file(&format!("[repair]\n{bad}\n"))),
+                &env,
+                ConfigLayer::default()
+            )
+            .is_err(),
+            "{bad}"
+        );
+    }
+}
