@@ -1,3 +1,4 @@
 mod api;
+mod fuzz_regressions;
 mod robustness;
 mod scenarios;
