@@ -2,7 +2,9 @@
 //! token budget or the cost limit stops the loop, when a busy model server is
 //! asked again, how an attempt's ending decides the next move (commit, try
 //! again keeping or reverting the change, or stop), whether a failed
-//! validation still shows the targeted failure, and when the loop is stuck.
+//! validation still shows the targeted failure (and whether it looks like a
+//! regression, which the loop then checks against the baseline), and when
+//! the loop is stuck.
 //!
 //! Nothing here touches the tree, the model or the sandbox; the loop in
 //! `lib.rs` carries out what these functions decide.
@@ -216,6 +218,10 @@ pub(crate) struct Judgement {
     pub progress: Option<Target>,
     /// The first failure in the output, where the analyser found one.
     pub spot: Option<FailureSpot>,
+    /// The targeted tests pass but the full suite fails, after CI ran the
+    /// tests: a regression, unless those failures were there before the
+    /// change (the loop asks the baseline, `baseline.rs`).
+    pub regressed: bool,
 }
 
 /// What a failed validation failed on first, and where: two reverted
@@ -328,6 +334,7 @@ pub(crate) fn judge_failed_validation(
             excerpt: String::new(),
             progress: None,
             spot: None,
+            regressed: false,
         };
     };
     let what = if step.timed_out {
@@ -360,6 +367,7 @@ pub(crate) fn judge_failed_validation(
             excerpt,
             progress: None,
             spot: None,
+            regressed: false,
         };
     };
     let still_failing = analysis
@@ -406,6 +414,7 @@ pub(crate) fn judge_failed_validation(
         excerpt,
         progress,
         spot: analysis.primary().map(FailureSpot::of),
+        regressed,
     }
 }
 
@@ -865,6 +874,7 @@ FAILED tests/test_calc.py::test_mul - assert 7 == 6
                 excerpt: expected,
                 progress: None,
                 spot: None,
+                regressed: false,
             }
         );
     }

@@ -52,7 +52,18 @@
 //! masking the other); otherwise the attempt's change is undone, so the next
 //! one starts from the same tree, and the model is told what did not work.
 //! The commit still names the failure CI saw, as the branch does.
+//!
+//! A suite that was already red for other reasons (a flaky or broken test
+//! unrelated to the failure) is judged against a baseline: when the
+//! targeted tests pass but the full suite fails, which would otherwise count
+//! as a regression, the full suite runs once on the unpatched failing commit
+//! (cached per repository, commit and command for the life of the process).
+//! If every test that fails after the change already failed there, the
+//! change is validated and its reason names those tests; if a test that
+//! passed there fails now, it is a regression that names it. Where either
+//! run cannot be read into test ids, the failures count as before.
 
+mod baseline;
 mod changes;
 mod decide;
 pub mod policy;
@@ -353,6 +364,7 @@ impl Orchestrator<'_> {
                 previous: &previous,
                 stuck: &stuck,
                 spent: record.tokens,
+                base_commit: &job.base_commit,
             };
             let AttemptResult {
                 attempt,
@@ -472,6 +484,7 @@ impl Orchestrator<'_> {
             previous,
             stuck,
             spent,
+            base_commit,
         } = step;
         let mut attempt = Attempt {
             number,
@@ -664,7 +677,28 @@ impl Orchestrator<'_> {
             });
         }
 
-        let judgement = judge_failed_validation(&report, target, &self.settings.analyze);
+        let mut judgement = judge_failed_validation(&report, target, &self.settings.analyze);
+        if judgement.regressed {
+            let t = Instant::now();
+            let verdict = self.against_baseline(base_commit, &plan, &report).await;
+            if let Some(ms) = attempt.timings_ms.get_mut(&Stage::Validate) {
+                *ms += elapsed_ms(t);
+            }
+            match verdict {
+                Some(verdict @ baseline::Verdict::PreExisting(_)) => {
+                    attempt.outcome = AttemptOutcome::Validated;
+                    attempt.reason = Some(verdict.reason());
+                    return Ok(AttemptResult {
+                        attempt,
+                        validation_excerpt: None,
+                        spot: None,
+                        next: Next::Commit,
+                    });
+                }
+                Some(verdict @ baseline::Verdict::New(_)) => judgement.reason = verdict.reason(),
+                None => {}
+            }
+        }
         attempt.outcome = AttemptOutcome::ValidationFailed;
         attempt.reason = Some(judgement.reason);
         Ok(AttemptResult {
@@ -675,6 +709,54 @@ impl Orchestrator<'_> {
                 progress: judgement.progress.map(Box::new),
             },
         })
+    }
+
+    /// How the tests failing in `report`'s full suite compare with the same
+    /// suite on the unpatched `base_commit` (the baseline, run at most once
+    /// per commit and command, see `baseline.rs`). `None` when either run
+    /// cannot be read into test ids, or the baseline cannot be run: the
+    /// failures then count as they did without a baseline.
+    async fn against_baseline(
+        &self,
+        base_commit: &str,
+        plan: &ValidationPlan,
+        report: &selfheal_types::ValidationReport,
+    ) -> Option<baseline::Verdict> {
+        let after = report
+            .steps
+            .iter()
+            .find(|s| s.name == selfheal_validate::FULL_STEP)
+            .and_then(|s| baseline::failed_tests(s, &self.settings.analyze))?;
+        let only_full = baseline::plan(plan)?;
+        let key = baseline::Key::new(self.repo.root(), base_commit, &only_full);
+        let before = if let Some(before) = baseline::cached(&key) {
+            before
+        } else {
+            // A baseline that cannot run is no verdict on the change: the
+            // failures count as they did without one, and the next attempt
+            // tries again.
+            let tree = match self.repo.export_tree(base_commit, None) {
+                Ok(tree) => tree,
+                Err(e) => {
+                    tracing::warn!("could not check out the baseline: {e}");
+                    return None;
+                }
+            };
+            let report = match self.sandbox.validate(tree.path(), &only_full).await {
+                Ok(report) => report,
+                Err(e) => {
+                    tracing::warn!("could not run the baseline: {e}");
+                    return None;
+                }
+            };
+            let before = baseline::read(&report, &self.settings.analyze);
+            baseline::store(key, before.clone());
+            before
+        };
+        match before {
+            baseline::Baseline::Failed(before) => Some(baseline::compare(&after, &before)),
+            baseline::Baseline::Unreadable => None,
+        }
     }
 
     /// The model's answer to `request`, asking again after a back-off while
@@ -746,6 +828,8 @@ struct AttemptStep<'a> {
     stuck: &'a StuckCheck,
     /// Tokens the model calls so far used.
     spent: TokenUsage,
+    /// The failing commit, where the baseline runs.
+    base_commit: &'a str,
 }
 
 /// How one attempt ended, and what the loop does next.

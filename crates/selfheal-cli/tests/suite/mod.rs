@@ -1,5 +1,6 @@
 //! The scenarios, grouped by what they pin; shared assertions live here.
 
+mod baseline;
 mod cli;
 mod github;
 mod install;

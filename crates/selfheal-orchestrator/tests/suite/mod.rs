@@ -1,3 +1,4 @@
+mod baseline;
 mod fixed;
 mod loops;
 mod policy;
@@ -621,4 +622,31 @@ pub fn fix_branches(project: &Project) -> Result<Vec<String>> {
 /// `selfheal/<run>-<short fingerprint>`, the branch a fix for `failure` goes on.
 pub fn fix_branch(failure: &Failure) -> String {
     selfheal_git::fix_branch_name("selfheal", "42", failure.short_fingerprint())
+}
+
+/// The failing tests passed; the full suite failed with `output`.
+pub fn suite_failed(output: &str) -> ValidationReport {
+    ValidationReport {
+        outcome: ValidationOutcome::Failed,
+        image: IMAGE.to_owned(),
+        steps: vec![
+            step("failing tests", FAILING_COMMAND, 0, "1 passed in 0.01s\n"),
+            step("full suite", FULL_COMMAND, 1, output),
+        ],
+        duration_ms: 1300,
+    }
+}
+
+/// The full suite alone, as run on the unpatched commit: exit code `code`.
+pub fn baseline_report(code: i64, output: &str) -> ValidationReport {
+    ValidationReport {
+        outcome: if code == 0 {
+            ValidationOutcome::Passed
+        } else {
+            ValidationOutcome::Failed
+        },
+        image: IMAGE.to_owned(),
+        steps: vec![step("full suite", FULL_COMMAND, code, output)],
+        duration_ms: 650,
+    }
 }
