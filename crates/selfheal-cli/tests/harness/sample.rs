@@ -228,6 +228,37 @@ impl SampleRepo {
         self.sample.run_id()
     }
 
+    /// Commits `files` on top of the broken commit and makes the cached run
+    /// say it tested that commit: the sample, changed before CI ran.
+    pub fn commit_before_the_run(&mut self, files: &[(&str, &str)], message: &str) {
+        for (path, text) in files {
+            let full = self.root.join(path);
+            std::fs::create_dir_all(full.parent().expect("a parent")).expect("mkdir");
+            std::fs::write(full, text).expect("write");
+            git(&self.root, &["add", path]);
+        }
+        git(
+            &self.root,
+            &[
+                "-c",
+                "user.name=dev",
+                "-c",
+                "user.email=dev@example.com",
+                "commit",
+                "-q",
+                "-m",
+                message,
+            ],
+        );
+        self.broken = git(&self.root, &["rev-parse", "HEAD"]);
+        let run_json = self.cached_logs().join("run.json");
+        let mut meta: Value =
+            serde_json::from_str(&std::fs::read_to_string(&run_json).expect("run.json"))
+                .expect("run.json is JSON");
+        meta["head_sha"] = Value::String(self.broken.clone());
+        std::fs::write(&run_json, meta.to_string()).expect("write run.json");
+    }
+
     /// The cached run-log folder inside the prepared repository.
     pub fn cached_logs(&self) -> PathBuf {
         self.root.join(".selfheal/logs").join(self.run_id())

@@ -6,7 +6,7 @@ use selfheal_types::{AttemptOutcome, ValidationOutcome};
 
 use super::{MODEL, assert_fixed, run_args};
 use crate::harness::sample::SampleRepo;
-use crate::harness::{ModelServer, Selfheal, git, prepare, require_docker};
+use crate::harness::{ModelServer, Selfheal, prepare, require_docker};
 
 const SAMPLE: &str = "test-expectation";
 const UNRELATED: &str = "tests/test_flaky.py::test_unrelated";
@@ -15,32 +15,13 @@ const UNRELATED: &str = "tests/test_flaky.py::test_unrelated";
 /// now tested that commit.
 fn with_unrelated_failure() -> SampleRepo {
     let mut repo = prepare(SAMPLE);
-    std::fs::write(
-        repo.root.join("tests/test_flaky.py"),
-        "def test_unrelated():\n    assert False\n",
-    )
-    .expect("test_flaky.py");
-    git(&repo.root, &["add", "tests/test_flaky.py"]);
-    git(
-        &repo.root,
-        &[
-            "-c",
-            "user.name=dev",
-            "-c",
-            "user.email=dev@example.com",
-            "commit",
-            "-q",
-            "-m",
-            "a test that always fails",
-        ],
+    repo.commit_before_the_run(
+        &[(
+            "tests/test_flaky.py",
+            "def test_unrelated():\n    assert False\n",
+        )],
+        "a test that always fails",
     );
-    repo.broken = git(&repo.root, &["rev-parse", "HEAD"]);
-    let run_json = repo.cached_logs().join("run.json");
-    let mut meta: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&run_json).expect("run.json"))
-            .expect("run.json is JSON");
-    meta["head_sha"] = serde_json::Value::String(repo.broken.clone());
-    std::fs::write(&run_json, meta.to_string()).expect("write run.json");
     repo
 }
 

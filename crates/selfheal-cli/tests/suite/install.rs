@@ -7,7 +7,7 @@ use selfheal_types::Stage;
 
 use super::{MODEL, assert_fixed, run_args};
 use crate::harness::sample::SampleRepo;
-use crate::harness::{ModelServer, Selfheal, git, prepare, require_docker};
+use crate::harness::{ModelServer, Selfheal, prepare, require_docker};
 
 const SAMPLE: &str = "test-expectation";
 
@@ -15,36 +15,16 @@ const SAMPLE: &str = "test-expectation";
 /// the cached run now tested that commit.
 fn with_dependency() -> SampleRepo {
     let mut repo = prepare(SAMPLE);
-    std::fs::write(repo.root.join("requirements.txt"), "six==1.16.0\n").expect("requirements");
-    std::fs::write(
-        repo.root.join("tests/conftest.py"),
-        "import six  # the suite needs its third-party dependencies\n\nassert six.PY3\n",
-    )
-    .expect("conftest");
-    git(
-        &repo.root,
-        &["add", "requirements.txt", "tests/conftest.py"],
-    );
-    git(
-        &repo.root,
+    repo.commit_before_the_run(
         &[
-            "-c",
-            "user.name=dev",
-            "-c",
-            "user.email=dev@example.com",
-            "commit",
-            "-q",
-            "-m",
-            "tests need six",
+            ("requirements.txt", "six==1.16.0\n"),
+            (
+                "tests/conftest.py",
+                "import six  # the suite needs its third-party dependencies\n\nassert six.PY3\n",
+            ),
         ],
+        "tests need six",
     );
-    repo.broken = git(&repo.root, &["rev-parse", "HEAD"]);
-    let run_json = repo.cached_logs().join("run.json");
-    let mut meta: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&run_json).expect("run.json"))
-            .expect("run.json is JSON");
-    meta["head_sha"] = serde_json::Value::String(repo.broken.clone());
-    std::fs::write(&run_json, meta.to_string()).expect("write run.json");
     repo
 }
 
