@@ -55,6 +55,8 @@ const SELF_DESTRUCT_GRACE: Duration = Duration::from_secs(120);
 /// Per-request limit for the engine API (time to response headers; streamed
 /// output is bounded by each step's timeout instead).
 const REQUEST_TIMEOUT_SECS: u64 = 120;
+/// How long [`DockerSandbox::remove_leftovers`] waits for removals the engine has under way.
+const LEFTOVER_REMOVAL_WAIT: Duration = Duration::from_secs(15);
 /// How long to wait for the engine to record a step's exit once its output has ended.
 const EXIT_CODE_WAIT: Duration = Duration::from_secs(10);
 
@@ -94,8 +96,7 @@ impl DockerSandbox {
     /// Connects to the engine named by `DOCKER_HOST`, or the local socket when it is unset,
     /// and agrees on an API version (Debian's docker.io 20.10 speaks only 1.41).
     pub async fn connect(image: &str, limits: Limits) -> Result<Self, ValidateError> {
-        let host = std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty());
-        Self::connect_to(host.as_deref(), image, limits).await
+        Self::connect_to(docker_host_from_env().as_deref(), image, limits).await
     }
 
     /// Like [`connect`](Self::connect) with the engine address given: `unix:///path`,
@@ -105,26 +106,7 @@ impl DockerSandbox {
         image: &str,
         limits: Limits,
     ) -> Result<Self, ValidateError> {
-        let host = host.unwrap_or(DEFAULT_DOCKER_HOST);
-        let version = bollard::API_DEFAULT_VERSION;
-        let connected = if host.starts_with("unix://") || host.starts_with('/') {
-            Docker::connect_with_unix(host, REQUEST_TIMEOUT_SECS, version)
-        } else if host.starts_with("tcp://") || host.starts_with("http://") {
-            Docker::connect_with_http(host, REQUEST_TIMEOUT_SECS, version)
-        } else {
-            return Err(ValidateError::UnsupportedHost {
-                host: host.to_owned(),
-            });
-        };
-        let unreachable = |source| ValidateError::EngineUnreachable {
-            host: host.to_owned(),
-            source,
-        };
-        let docker = connected
-            .map_err(unreachable)?
-            .negotiate_version()
-            .await
-            .map_err(unreachable)?;
+        let docker = connect_engine(host).await?;
         Ok(Self {
             docker,
             image: image.to_owned(),
@@ -197,12 +179,28 @@ impl DockerSandbox {
     }
 
     /// Removes every container this process created through a sandbox with the same
-    /// labels, and returns how many there were.
+    /// labels, waits until the engine has finished removing them, and returns
+    /// how many there were.
     ///
     /// Dropping a validation schedules removal of its container on the async
     /// runtime; a binary that exits right after Ctrl-C may shut the runtime down
-    /// before that runs. Awaiting this before exiting closes the gap.
+    /// before that runs. Awaiting this before exiting closes the gap. A removal
+    /// already under way answers at once (409), so this also waits, for up to
+    /// 15 seconds, until the containers are really gone.
     pub async fn remove_leftovers(&self) -> Result<usize, ValidateError> {
+        let ids = self.own_containers().await?;
+        for id in &ids {
+            remove_container(&self.docker, id).await;
+        }
+        let deadline = Instant::now() + LEFTOVER_REMOVAL_WAIT;
+        while Instant::now() < deadline && !self.own_containers().await?.is_empty() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(ids.len())
+    }
+
+    /// Ids of this process's containers made with this sandbox's labels.
+    async fn own_containers(&self) -> Result<Vec<String>, ValidateError> {
         let mut wanted = vec![format!("{CONTAINER_LABEL}={}", std::process::id())];
         wanted.extend(self.labels.iter().map(|(k, v)| format!("{k}={v}")));
         let filters = HashMap::from([("label", wanted)]);
@@ -218,11 +216,7 @@ impl DockerSandbox {
                 action: "list sandbox containers",
                 source,
             })?;
-        let ids: Vec<String> = left.into_iter().filter_map(|c| c.id).collect();
-        for id in &ids {
-            remove_container(&self.docker, id).await;
-        }
-        Ok(ids.len())
+        Ok(left.into_iter().filter_map(|c| c.id).collect())
     }
 
     /// Every container a selfheal process left on this engine, whoever owns it:
@@ -842,6 +836,39 @@ impl Drop for ContainerGuard {
             });
         }
     }
+}
+
+/// The engine address `DOCKER_HOST` names, as the Docker CLI reads it; `None`
+/// when unset or empty (the local socket).
+pub(crate) fn docker_host_from_env() -> Option<String> {
+    std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty())
+}
+
+/// Connects to the engine at `host` (`unix:///path`, a bare socket path, or
+/// `tcp://host:port`; `None`: the local socket) and agrees on an API version
+/// (Debian's docker.io 20.10 speaks only 1.41). The sandbox and the install
+/// phase both connect through here.
+pub(crate) async fn connect_engine(host: Option<&str>) -> Result<Docker, ValidateError> {
+    let host = host.unwrap_or(DEFAULT_DOCKER_HOST);
+    let version = bollard::API_DEFAULT_VERSION;
+    let connected = if host.starts_with("unix://") || host.starts_with('/') {
+        Docker::connect_with_unix(host, REQUEST_TIMEOUT_SECS, version)
+    } else if host.starts_with("tcp://") || host.starts_with("http://") {
+        Docker::connect_with_http(host, REQUEST_TIMEOUT_SECS, version)
+    } else {
+        return Err(ValidateError::UnsupportedHost {
+            host: host.to_owned(),
+        });
+    };
+    let unreachable = |source| ValidateError::EngineUnreachable {
+        host: host.to_owned(),
+        source,
+    };
+    connected
+        .map_err(unreachable)?
+        .negotiate_version()
+        .await
+        .map_err(unreachable)
 }
 
 async fn remove_container(docker: &Docker, id: &str) {

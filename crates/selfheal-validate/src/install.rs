@@ -45,7 +45,7 @@ use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
 use crate::error::status_code;
-use crate::{DEFAULT_DOCKER_HOST, PROJECT_DIR, SKIPPED_NAMES, ValidateError};
+use crate::{PROJECT_DIR, SKIPPED_NAMES, ValidateError};
 
 /// Repository of the images [`Installer::prepare`] commits; the tag is the first 16 hex digits of the key.
 pub const PREPARED_REPO: &str = "selfheal-prepared";
@@ -83,7 +83,6 @@ const INSTALL_USER: &str = "1000:1000";
 const INSTALL_UID: u64 = 1000;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20 * 60);
 const DEFAULT_MAX_UPLOAD_BYTES: u64 = 256 * 1024 * 1024;
-const REQUEST_TIMEOUT_SECS: u64 = 120;
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 /// Lines of the install's output an error quotes; the log file has all of it.
 const ERROR_TAIL_LINES: usize = 5;
@@ -372,32 +371,12 @@ pub struct Installer {
 impl Installer {
     /// Connects to the engine named by `DOCKER_HOST`, or the local socket when it is unset.
     pub async fn connect(base_image: &str) -> Result<Self, ValidateError> {
-        let host = std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty());
-        Self::connect_to(host.as_deref(), base_image).await
+        Self::connect_to(crate::docker::docker_host_from_env().as_deref(), base_image).await
     }
 
     /// Like [`connect`](Self::connect) with the engine address given (`None`: the local socket).
     pub async fn connect_to(host: Option<&str>, base_image: &str) -> Result<Self, ValidateError> {
-        let host = host.unwrap_or(DEFAULT_DOCKER_HOST);
-        let version = bollard::API_DEFAULT_VERSION;
-        let connected = if host.starts_with("unix://") || host.starts_with('/') {
-            Docker::connect_with_unix(host, REQUEST_TIMEOUT_SECS, version)
-        } else if host.starts_with("tcp://") || host.starts_with("http://") {
-            Docker::connect_with_http(host, REQUEST_TIMEOUT_SECS, version)
-        } else {
-            return Err(ValidateError::UnsupportedHost {
-                host: host.to_owned(),
-            });
-        };
-        let unreachable = |source| ValidateError::EngineUnreachable {
-            host: host.to_owned(),
-            source,
-        };
-        let docker = connected
-            .map_err(unreachable)?
-            .negotiate_version()
-            .await
-            .map_err(unreachable)?;
+        let docker = crate::docker::connect_engine(host).await?;
         Ok(Self {
             docker,
             base_image: base_image.to_owned(),
