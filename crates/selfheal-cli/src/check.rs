@@ -277,16 +277,7 @@ pub async fn clean(args: &crate::args::CleanArgs) -> anyhow::Result<Status> {
 /// logs, and (unless this is a dry run) push and open pull requests.
 async fn check_github(resolved: &Resolved, slug: Option<&str>) -> Vec<Check> {
     let github = &resolved.settings.github;
-    let slug = slug
-        .map(str::to_owned)
-        .or_else(|| github.repository.clone())
-        .or_else(|| {
-            resolved
-                .repo
-                .remote_url(&github.remote)
-                .ok()
-                .and_then(|u| selfheal_git::github_slug(&u))
-        });
+    let slug = resolved.github_slug(slug);
     let Some(slug) = slug else {
         return vec![Check::fail(
             "github",
@@ -318,16 +309,14 @@ async fn check_github(resolved: &Resolved, slug: Option<&str>) -> Vec<Check> {
         vec![("github", github.token.clone(), publishing)]
     };
     for (name, token, publish) in pairs {
-        let client = selfheal_github::GithubClient::new(selfheal_github::GithubSettings {
-            api_url: github.api_url.clone(),
-            repository: slug.clone(),
+        let client = resolved.github_client(
+            &slug,
             token,
-            cache_root: resolved.repo.root().to_path_buf(),
-            retry: selfheal_github::RetryPolicy {
+            selfheal_github::RetryPolicy {
                 max_retries: 1,
                 max_wait: Duration::from_secs(5),
             },
-        });
+        );
         let client = match client {
             Ok(c) => c,
             Err(e) => {

@@ -16,7 +16,7 @@ use anyhow::{Context, bail};
 use selfheal_analyze::analyze_path;
 use selfheal_config::env;
 use selfheal_git::{Credentials, Repo};
-use selfheal_github::{GithubClient, GithubSettings, RetryPolicy};
+use selfheal_github::{GithubClient, RetryPolicy};
 use selfheal_monitor::{
     CachedRun, CiProvider, Forge, Ledger, LedgerEntry, LedgerOutcome, OfflineCache, OwnWork,
     RunFilter, run_from_logs_path, skip_reason,
@@ -154,7 +154,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Status> {
             () = stop_requested() => {
                 // The dropped validation only schedules its container's removal;
                 // finish it before the runtime goes away.
-                remove_containers(&sandbox).await;
+                let _ = sandbox.remove_leftovers().await;
                 // What the attempts so far did (their diffs, why they
                 // failed) is kept, as after any other ending.
                 if let Some(record) = recorder
@@ -652,19 +652,12 @@ fn choose_source(
         return Ok(Source::Offline(OfflineCache::new(repo.root())));
     }
     let github = &resolved.settings.github;
-    let slug = match &github.repository {
-        Some(slug) => slug.clone(),
-        None => repo
-            .remote_url(&github.remote)
-            .ok()
-            .and_then(|url| selfheal_git::github_slug(&url))
-            .with_context(|| {
+    let slug = resolved.github_slug(None).with_context(|| {
                 format!(
                     "cannot tell which GitHub repository this is: no GITHUB_REPOSITORY, no [github] repository, and remote {} is not a GitHub URL; hint: pass --repo-slug OWNER/NAME, or --offline to replay cached logs",
                     github.remote
                 )
-            })?,
-    };
+            })?;
     if github.token.is_none() {
         bail!(
             "no GitHub token: {} is not set; hint: export {}=<token> (actions: read; contents and pull-requests: write to publish), or pass --offline to replay cached logs",
@@ -672,15 +665,8 @@ fn choose_source(
             github.token_env
         );
     }
-    let client = |token: Option<String>| {
-        GithubClient::new(GithubSettings {
-            api_url: github.api_url.clone(),
-            repository: slug.clone(),
-            token,
-            cache_root: repo.root().to_path_buf(),
-            retry: RetryPolicy::default(),
-        })
-    };
+    let client =
+        |token: Option<String>| resolved.github_client(&slug, token, RetryPolicy::default());
     let publish_token = github.publish_token().map(str::to_owned);
     Ok(Source::Github(Box::new(GithubSource {
         slug: slug.clone(),
@@ -792,19 +778,6 @@ fn switched_off(resolved: &Resolved) -> bool {
         );
     }
     resolved.settings.disabled
-}
-
-/// Removes this process's sandbox containers and waits until the engine has
-/// finished removing them (a removal already under way answers at once), so
-/// none outlives the process.
-async fn remove_containers(sandbox: &DockerSandbox) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    while let Ok(n) = sandbox.remove_leftovers().await {
-        if n == 0 || std::time::Instant::now() > deadline {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
 }
 
 fn print_warnings(resolved: &Resolved) {

@@ -74,6 +74,38 @@ impl Resolved {
         Self::load(&common, run)
     }
 
+    /// The GitHub repository (`owner/name`): `explicit`, else the
+    /// configuration (`GITHUB_REPOSITORY`, `--repo-slug`, `[github]
+    /// repository`), else the push remote's URL when it is a GitHub one.
+    pub fn github_slug(&self, explicit: Option<&str>) -> Option<String> {
+        let github = &self.settings.github;
+        explicit
+            .map(str::to_owned)
+            .or_else(|| github.repository.clone())
+            .or_else(|| {
+                self.repo
+                    .remote_url(&github.remote)
+                    .ok()
+                    .and_then(|url| selfheal_git::github_slug(&url))
+            })
+    }
+
+    /// A client for `slug` at the configured API URL, caching logs in this repository.
+    pub fn github_client(
+        &self,
+        slug: &str,
+        token: Option<String>,
+        retry: selfheal_github::RetryPolicy,
+    ) -> Result<selfheal_github::GithubClient, selfheal_github::GithubError> {
+        selfheal_github::GithubClient::new(selfheal_github::GithubSettings {
+            api_url: self.settings.github.api_url.clone(),
+            repository: slug.to_owned(),
+            token,
+            cache_root: self.repo.root().to_path_buf(),
+            retry,
+        })
+    }
+
     pub fn llm_settings(&self) -> LlmSettings {
         let llm = &self.settings.llm;
         LlmSettings {
