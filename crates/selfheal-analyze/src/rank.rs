@@ -86,6 +86,7 @@ pub(crate) fn finalize(
             log_file: c.log_file,
             log_span: c.span,
             fingerprint,
+            flaky: None,
         })
         .collect();
     Analysis::new(source, failures, excerpt)

@@ -464,6 +464,7 @@ mod tests {
             log_file: None,
             log_span: LineSpan::new(1, 2),
             fingerprint: "0123456789abcdef".into(),
+            flaky: None,
         }
     }
 

@@ -55,6 +55,7 @@ async fn main() -> anyhow::Result<()> {
         log_file: None,
         log_span: LineSpan::new(1, 8),
         fingerprint: "example".into(),
+        flaky: None,
     };
     let request = RepairRequest {
         files: collect_context(repo.path(), &failure, 6000),

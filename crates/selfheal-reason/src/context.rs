@@ -381,6 +381,7 @@ mod tests {
             log_file: None,
             log_span: selfheal_types::LineSpan::new(1, 1),
             fingerprint: String::new(),
+            flaky: None,
         };
         let shown: Vec<String> = collect_context(root, &failure, 6000)
             .into_iter()

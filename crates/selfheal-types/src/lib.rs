@@ -119,6 +119,12 @@ pub struct Failure {
     pub log_span: LineSpan,
     /// Stable across runs: volatile details (times, paths, addresses, ids) are normalised away.
     pub fingerprint: String,
+    /// A hint, kept apart from the category: `Some(true)` when the log itself
+    /// shows signs of a flaky failure (a test retried and then passed, a
+    /// "flaky" marker, a timing assertion), `None` when it shows none. Triage
+    /// weighs it together with the run history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flaky: Option<bool>,
 }
 
 impl Failure {
@@ -567,6 +573,7 @@ mod tests {
             log_file: None,
             log_span: LineSpan::new(1201, 1230),
             fingerprint: "abcdef0123".into(),
+            flaky: None,
         };
         let json = serde_json::to_value(&failure).expect("serializes");
         assert_eq!(

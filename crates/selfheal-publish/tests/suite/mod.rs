@@ -598,6 +598,7 @@ pub fn failure() -> Failure {
         log_file: None,
         log_span: LineSpan::new(118, 134),
         fingerprint: FINGERPRINT.to_owned(),
+        flaky: None,
     }
 }
 

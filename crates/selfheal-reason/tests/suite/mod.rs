@@ -26,6 +26,7 @@ pub fn failure() -> Failure {
         log_file: None,
         log_span: LineSpan::new(10, 20),
         fingerprint: "0123456789abcdef".into(),
+        flaky: None,
     }
 }
 
