@@ -210,6 +210,11 @@ struct Engine {
     prev: Vec<u8>,
     /// Whether some parser is inside a block and needs every line.
     any_active: bool,
+    /// The command the current step runs, as the CI printed it.
+    command: Option<String>,
+    /// Inside the header of a GitHub Actions `Run` step: the script and its
+    /// environment, echoed before the step runs. Not output.
+    in_script: bool,
 }
 
 /// Cleaned lines handed from the reading thread to the parsing thread.
@@ -405,6 +410,11 @@ const TAIL: usize = 6;
 
 impl Engine {
     fn new(ctx: FileContext) -> Self {
+        let command = ctx
+            .step
+            .as_deref()
+            .and_then(|s| s.strip_prefix("Run "))
+            .map(command_line);
         Self {
             parsers: parsers::all(),
             generic: Generic::default(),
@@ -421,6 +431,8 @@ impl Engine {
             last_no: 0,
             prev: Vec::new(),
             any_active: false,
+            command,
+            in_script: false,
         }
     }
 
@@ -435,13 +447,20 @@ impl Engine {
     /// One cleaned line, on the fast path or to the parsers.
     fn take(&mut self, line: &Cleaned, bytes: &[u8], lossy: &mut String) {
         let Cleaned { no, ts, facts, .. } = *line;
-        let hit = facts.keyword;
+        // A signature's literal is reason enough to look: `No Rakefile
+        // found` or `Task never defined` carry no failure word.
+        let hit = facts.keyword || facts.infra != 0;
         if ts {
             self.gha = true;
         }
         // The fast path: a line no parser wants costs two short copies and
         // is never decoded.
-        if !hit && !self.any_active && !bytes.starts_with(b"##[") && !bytes.starts_with(b"$ ") {
+        if !hit
+            && !self.any_active
+            && !bytes.starts_with(b"##[")
+            && !bytes.starts_with(b"$ ")
+            && !bytes.starts_with(b"travis_")
+        {
             if self.generic.wants_more() {
                 self.generic.quiet(no, bytes);
             }
@@ -480,12 +499,20 @@ impl Engine {
         let mut text = text;
         if let Some(rest) = text.strip_prefix("##[") {
             if let Some(name) = rest.strip_prefix("group]") {
-                if name.starts_with("Run ") && self.ctx.step.is_none() {
-                    self.boundary(Some(name.trim().chars().take(120).collect()));
+                if let Some(cmd) = name.strip_prefix("Run ") {
+                    if self.ctx.step.is_none() {
+                        self.boundary(Some(name.trim().chars().take(120).collect()));
+                    }
+                    self.command = Some(command_line(cmd));
+                    self.in_script = true;
                 }
                 return;
             }
-            if rest.starts_with("endgroup]") || rest.starts_with("debug]") {
+            if rest.starts_with("endgroup]") {
+                self.in_script = false;
+                return;
+            }
+            if rest.starts_with("debug]") {
                 return;
             }
             if let Some(msg) = rest.strip_prefix("error]") {
@@ -502,10 +529,20 @@ impl Engine {
                 text = msg;
             }
         }
+        if self.in_script && !gha_error {
+            // The step's script as GitHub echoes it: `echo "error: ..."`
+            // there is not an error.
+            self.quiet_line(no, text.as_bytes());
+            return;
+        }
         let exit_marker = exit_marker(text, gha_error);
         // Travis prints each command as `$ cmd`: a natural step boundary.
-        if !self.gha && text.starts_with("$ ") {
+        if !self.gha
+            && let Some(cmd) = travis_command(text)
+        {
             self.boundary(None);
+            self.command = Some(command_line(cmd));
+            return;
         }
         self.last_no = no;
         let line = Line {
@@ -513,7 +550,7 @@ impl Engine {
             text,
             gha_error,
             prev: std::str::from_utf8(&self.prev).unwrap_or(""),
-            hit: facts.keyword || gha_error,
+            hit: facts.keyword || facts.infra != 0 || gha_error,
             facts,
         };
         let hit = line.hit;
@@ -574,6 +611,7 @@ impl Engine {
         for c in &mut self.candidates[from..] {
             c.job.clone_from(&self.ctx.job);
             c.step.clone_from(&self.step);
+            c.command.clone_from(&self.command);
             c.segment = self.segment;
             c.seq = self.seq;
             self.seq += 1;
@@ -641,6 +679,24 @@ impl Engine {
             candidates: self.candidates,
         }
     }
+}
+
+/// The first line of a command, bounded: enough to tell what it runs.
+fn command_line(cmd: &str) -> String {
+    cmd.lines().next().unwrap_or("").trim().chars().take(300).collect()
+}
+
+/// The command of a Travis `$ cmd` line. Travis glues its fold and timer
+/// markers in front (`travis_fold:end:install travis_time:start:1a2b$ make`).
+fn travis_command(text: &str) -> Option<&str> {
+    if let Some(cmd) = text.strip_prefix("$ ") {
+        return Some(cmd);
+    }
+    if !text.starts_with("travis_") {
+        return None;
+    }
+    let i = text.find("$ ")?;
+    (!text[..i].contains(char::is_whitespace)).then(|| &text[i + 2..])
 }
 
 enum Marker {

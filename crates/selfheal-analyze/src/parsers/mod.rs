@@ -157,6 +157,8 @@ pub(crate) struct Candidate {
     // Filled in by the engine.
     pub job: Option<String>,
     pub step: Option<String>,
+    /// The command its step ran, where the log shows it.
+    pub command: Option<String>,
     pub segment: u32,
     pub seq: u32,
     /// Whether its step failed; `None` when the input marks no step verdicts.
@@ -178,6 +180,7 @@ impl Candidate {
             snippet: Vec::new(),
             job: None,
             step: None,
+            command: None,
             segment: 0,
             seq: 0,
             step_failed: None,
