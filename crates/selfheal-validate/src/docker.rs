@@ -31,10 +31,9 @@ use futures_util::StreamExt;
 use selfheal_types::{StepResult, ValidationOutcome, ValidationReport};
 
 use crate::error::status_code;
-use crate::tail::{CAPTURE_MAX_BYTES, Capture, TAIL_MAX_BYTES, TAIL_MAX_LINES, Tail};
+use crate::step::{self, millis};
 use crate::tree::{self, Owner};
 use crate::{Sandbox, TestStep, ValidateError, ValidationPlan};
-use crate::{environment, failures};
 
 /// The image `scripts/build-sandbox-image.sh` and the root `Dockerfile` build.
 pub const DEFAULT_IMAGE: &str = "selfheal-sandbox-python:bookworm";
@@ -373,21 +372,13 @@ impl DockerSandbox {
         &self,
         container: &ContainerGuard,
         step: &TestStep,
+        env: &[String],
         limit: Duration,
         first: bool,
         timings: &mut PhaseTimings,
     ) -> Result<StepResult, ValidateError> {
         let started = Instant::now();
-        let mut result = StepResult {
-            name: step.name.clone(),
-            command: step.display(),
-            exit_code: None,
-            duration_ms: 0,
-            timed_out: false,
-            output_tail: String::new(),
-            environment_error: None,
-            failure_section: None,
-        };
+        let mut result = step::started(step);
         let failed = |action| {
             let container = container.id.clone();
             move |source| ValidateError::Container {
@@ -411,6 +402,7 @@ impl DockerSandbox {
                     ),
                     attach_stdout: Some(true),
                     attach_stderr: Some(true),
+                    env: Some(env.iter().map(String::as_str).collect()),
                     working_dir: Some(PROJECT_DIR),
                     ..Default::default()
                 },
@@ -430,8 +422,7 @@ impl DockerSandbox {
             tty: false,
             output_capacity: None,
         };
-        let mut tail = Tail::new(TAIL_MAX_BYTES, TAIL_MAX_LINES);
-        let mut capture = Capture::new(CAPTURE_MAX_BYTES);
+        let mut collected_output = step::Output::new();
         let started_exec = match self.docker.start_exec(&exec.id, Some(start)).await {
             Ok(started) => started,
             Err(e) if first && container_gone(&e) => {
@@ -446,10 +437,7 @@ impl DockerSandbox {
                         match chunk? {
                             LogOutput::StdOut { message }
                             | LogOutput::StdErr { message }
-                            | LogOutput::Console { message } => {
-                                tail.push(&message);
-                                capture.push(&message);
-                            }
+                            | LogOutput::Console { message } => collected_output.push(&message),
                             LogOutput::StdIn { .. } => {}
                         }
                     }
@@ -478,13 +466,7 @@ impl DockerSandbox {
             }
         }
         result.duration_ms = millis(started.elapsed());
-        result.output_tail = tail.finish();
-        let output = capture.finish();
-        result.environment_error =
-            environment::classify(&step.command, result.exit_code, &output, &self.image);
-        if result.exit_code != Some(0) && result.environment_error.is_none() {
-            result.failure_section = failures::section(&output);
-        }
+        collected_output.finish(&mut result, &step.command, &format!("image {}", self.image));
         timings.collect += streamed.elapsed();
         if result.exit_code == Some(137) && result.environment_error.is_none() {
             // SIGKILL from inside the sandbox is almost always the memory limit;
@@ -635,22 +617,19 @@ impl DockerSandbox {
         }
         lap(&mut timings.start);
 
+        // HOME is the container's own (see `create`).
+        let env: Vec<String> = plan
+            .usable_env(&["HOME"])
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
         let mut outcome = ValidationOutcome::Passed;
         let mut steps = Vec::with_capacity(plan.steps.len());
         for (i, (step, limit)) in plan.steps.iter().zip(limits).enumerate() {
             tracing::debug!(step = %step.name, command = %step.display(), "running validation step");
             let result = self
-                .run_step(&container, step, limit, i == 0, &mut timings)
+                .run_step(&container, step, &env, limit, i == 0, &mut timings)
                 .await?;
-            let step_outcome = if result.timed_out {
-                ValidationOutcome::TimedOut
-            } else if result.environment_error.is_some() {
-                ValidationOutcome::EnvironmentError
-            } else if result.exit_code == Some(0) {
-                ValidationOutcome::Passed
-            } else {
-                ValidationOutcome::Failed
-            };
+            let step_outcome = step::outcome(&result);
             steps.push(result);
             if step_outcome != ValidationOutcome::Passed {
                 outcome = step_outcome;
@@ -922,10 +901,6 @@ fn container_name() -> String {
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
-}
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

@@ -24,11 +24,13 @@
 //! from pytest) never count.
 
 /// Why a step could not run, in one line, or `None` when its result is the tests' own.
+/// `place` says where it ran, as the message should name it: `image <name>`
+/// for a container, or the local sandbox.
 pub(crate) fn classify(
     script: &str,
     exit_code: Option<i64>,
     output: &str,
-    image: &str,
+    place: &str,
 ) -> Option<String> {
     let code = exit_code?;
     if code == 0 {
@@ -57,20 +59,20 @@ pub(crate) fn classify(
                 },
             ),
         };
-        return Some(kind.message(&name, image));
+        return Some(kind.message(&name, place));
     }
     if let Some(Complaint {
         name,
         kind: Some(kind),
     }) = first_line.and_then(complaint)
     {
-        return Some(kind.message(name, image));
+        return Some(kind.message(name, place));
     }
     let module = python_runner_module(script)?;
     let line = first_line?;
     let (_, missing) = line.rsplit_once(": No module named ")?;
     (missing == module).then(|| {
-        format!("the test runner \"python -m {module}\" is not installed in image {image} (No module named {module})")
+        format!("the test runner \"python -m {module}\" is not installed in {place} (No module named {module})")
     })
 }
 
@@ -81,11 +83,11 @@ enum Kind {
 }
 
 impl Kind {
-    fn message(self, name: &str, image: &str) -> String {
+    fn message(self, name: &str, place: &str) -> String {
         match self {
-            Self::NotFound => format!("the command \"{name}\" was not found in image {image}"),
+            Self::NotFound => format!("the command \"{name}\" was not found in {place}"),
             Self::NotExecutable => format!(
-                "the command \"{name}\" could not be executed (not executable, or not a program for this platform) in image {image}"
+                "the command \"{name}\" could not be executed (not executable, or not a program for this platform) in {place}"
             ),
         }
     }
@@ -169,7 +171,7 @@ fn first_word(script: &str) -> String {
 mod tests {
     use super::*;
 
-    const IMAGE: &str = "img:1";
+    const IMAGE: &str = "image img:1";
 
     fn check(script: &str, code: i64, output: &str) -> Option<String> {
         classify(script, Some(code), output, IMAGE)

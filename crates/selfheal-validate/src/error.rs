@@ -47,6 +47,14 @@ pub enum ValidateError {
         limit: u64,
     },
 
+    #[error("local sandbox failed to {action} {path}: {source}")]
+    Local {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     #[error("docker engine failed to {action}: {source}")]
     Engine {
         action: &'static str,

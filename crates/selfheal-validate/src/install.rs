@@ -119,6 +119,283 @@ impl InstallSpec {
     pub fn needs_whole_tree(&self) -> bool {
         self.manifests.iter().any(|m| m == WHOLE_TREE)
     }
+
+    /// The install phase for a `[validate] setup_command`: `script` (from the
+    /// user's or the repository's configuration, never from a log) run by
+    /// `sh -e -c` in the project directory `workdir` (repo-relative, `""`
+    /// the root), with the network on, in place of the ecosystem's default.
+    ///
+    /// The cache key covers the script and the manifests the ecosystem's
+    /// detector lists for the project; when it lists none (a project that
+    /// declares no dependencies, or one selfheal does not know), the whole
+    /// tree, since nothing says what the script reads. A Python project gets
+    /// the same venv as the default install (its `bin` first on `PATH`), so
+    /// that `pip install ...` works despite Debian's EXTERNALLY-MANAGED
+    /// marker. `None` when the script is blank.
+    #[must_use]
+    pub fn from_setup_command(tree: &Path, workdir: &str, script: &str) -> Option<Self> {
+        if script.trim().is_empty() {
+            return None;
+        }
+        let detected = detect_install_in(tree, workdir);
+        let python = detected.as_ref().map_or_else(
+            || {
+                crate::detect_tests(tree, workdir)
+                    .is_some_and(|t| t.ecosystem == crate::Ecosystem::Python)
+            },
+            is_python,
+        );
+        let manifests = detected
+            .map(|d| d.manifests)
+            .filter(|m| !m.is_empty())
+            .unwrap_or_else(|| vec![WHOLE_TREE.to_owned()]);
+        let (script, env) = if python {
+            (format!("{VENV_CREATE}\n{script}"), venv_env())
+        } else {
+            (script.to_owned(), Vec::new())
+        };
+        Some(Self {
+            command: sh_e(script),
+            manifests,
+            workdir: workdir.to_owned(),
+            env,
+        })
+    }
+}
+
+/// Creates the venv Python installs go into; `--system-site-packages`
+/// keeps the image's pytest importable from it.
+const VENV_CREATE: &str = "python3 -m venv --system-site-packages \"$VIRTUAL_ENV\"";
+
+fn sh_e(script: String) -> Vec<String> {
+    vec!["sh".to_owned(), "-e".to_owned(), "-c".to_owned(), script]
+}
+
+fn is_python(spec: &InstallSpec) -> bool {
+    spec.env.iter().any(|(k, _)| k == "VIRTUAL_ENV")
+}
+
+/// The install phase that replays the failing job's own install steps: the
+/// `run:` lines before the failing step that install packages (see
+/// [`install_steps`](crate::install_steps)), each step in a subshell with its
+/// own `env:` (workflow < job < step), all run by `sh -e -c` from the
+/// repository root. The script comes from the workflow file of the failing
+/// commit (`tree`), never from log text.
+///
+/// # When to use it
+/// Only where the project declares dependencies, that is where
+/// [`detect_install_in`] finds a spec for the failing step's working
+/// directory: then this replaces that ecosystem default, as the closest to
+/// how CI ran. `None` otherwise, and the caller keeps what it would do
+/// without it: a project that declares none keeps the image as it is, even
+/// when its CI runs `pip install pytest` (the image has pytest, and the
+/// bundled sample projects are like this); a workflow without install lines
+/// before the step, or that cannot be read again, leaves the ecosystem
+/// default in place.
+///
+/// # What is left out
+/// Lines with `sudo` or a `${{ }}` expression, and anything that is not an
+/// install command (`apt-get`, `actions/*` steps have no `run:` lines), are
+/// not run; a step with a non-POSIX shell or an unusable working directory is
+/// skipped. Of the `env:`, values that use expressions are never copied, and
+/// neither is a variable whose name looks like a credential (`*TOKEN*`,
+/// `*SECRET*`, `*PASSWORD*`, `*_KEY`, ...) or whose value carries a password
+/// in a URL; nor `PATH`, `HOME` or `VIRTUAL_ENV`, which the image decides.
+/// The variables live in the script only, not in the prepared image.
+///
+/// # Python
+/// The lines run inside the venv the default install would make
+/// ([`VENV_DIR`], first on `PATH`), so `pip install ...` and
+/// `python -m pip install ...` install there despite Debian's
+/// EXTERNALLY-MANAGED marker; `pip install --upgrade pip` upgrades the
+/// venv's pip.
+///
+/// # Cache key
+/// The script (with its variables), the venv settings and the manifests:
+/// the detector's, plus requirement files the lines name (`-r`, `-c`, and
+/// those they include); the whole tree ([`WHOLE_TREE`]) when a line installs
+/// the project itself (`pip install -e .`, `pip install .`, a local path,
+/// `poetry install`, `uv sync`).
+#[must_use]
+pub fn install_from_workflow(tree: &Path, ci: &crate::CiStep) -> Option<InstallSpec> {
+    let workdir = ci.working_directory.as_deref().unwrap_or("");
+    let detected = detect_install_in(tree, workdir)?;
+    let parts = crate::workflow::install_step_parts(tree, ci);
+    if parts.is_empty() {
+        return None;
+    }
+    let python = is_python(&detected);
+    let mut script = String::new();
+    if python {
+        script.push_str(VENV_CREATE);
+        script.push('\n');
+    }
+    let mut manifests = detected.manifests.clone();
+    for part in &parts {
+        script.push_str("(\n");
+        for (k, v) in &part.env {
+            if usable_workflow_var(k, v) {
+                // Writing to a String cannot fail.
+                let _ = writeln!(script, "export {k}={}", crate::shell_quote(v));
+            } else {
+                tracing::debug!(name = %k, "workflow variable left out of the install");
+            }
+        }
+        if let Some(dir) = &part.dir {
+            // Only manifests are copied in: the step's directory may hold none.
+            let dir = crate::shell_quote(dir);
+            let _ = writeln!(script, "mkdir -p {dir} && cd {dir}");
+        }
+        for line in &part.lines {
+            script.push_str(line);
+            script.push('\n');
+            manifests.extend(line_manifests(
+                tree,
+                part.dir.as_deref().unwrap_or(""),
+                line,
+            ));
+        }
+        script.push_str(")\n");
+    }
+    let manifests = if manifests.iter().any(|m| m == WHOLE_TREE) {
+        vec![WHOLE_TREE.to_owned()]
+    } else {
+        manifests.sort();
+        manifests.dedup();
+        manifests
+    };
+    Some(InstallSpec {
+        command: sh_e(script),
+        manifests,
+        workdir: String::new(),
+        env: if python { venv_env() } else { Vec::new() },
+    })
+}
+
+/// Whether a workflow `env:` entry may go into an install script: a shell
+/// name, not one the image decides, and nothing that looks like a credential.
+fn usable_workflow_var(name: &str, value: &str) -> bool {
+    const CREDENTIAL_WORDS: &[&str] = &[
+        "TOKEN",
+        "SECRET",
+        "PASSWORD",
+        "PASSWD",
+        "CREDENTIAL",
+        "PRIVATE",
+        "AUTH",
+        "APIKEY",
+        "API_KEY",
+        "ACCESS_KEY",
+        "SESSION",
+        "COOKIE",
+    ];
+    let shell_name = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let upper = name.to_ascii_uppercase();
+    shell_name
+        && !["PATH", "HOME", "VIRTUAL_ENV"].contains(&upper.as_str())
+        && !CREDENTIAL_WORDS.iter().any(|w| upper.contains(w))
+        && !upper.ends_with("KEY")
+        && !upper.ends_with("_PAT")
+        && !url_with_password(value)
+}
+
+/// `scheme://user:password@host...` anywhere in `value`.
+fn url_with_password(value: &str) -> bool {
+    value.match_indices("://").any(|(at, _)| {
+        let authority = value[at + 3..]
+            .split(['/', ' ', '"', '\''])
+            .next()
+            .unwrap_or("");
+        authority
+            .rsplit_once('@')
+            .is_some_and(|(userinfo, _)| userinfo.contains(':'))
+    })
+}
+
+/// What an install line reads from the checkout, for the cache key: the
+/// requirement files it names (and theirs), or [`WHOLE_TREE`] when it
+/// installs the project itself or names files through variables. Lenient:
+/// when in doubt, the whole tree, which costs cache hits, never correctness.
+fn line_manifests(tree: &Path, dir: &str, line: &str) -> Vec<String> {
+    let words: Vec<&str> = line
+        .split_whitespace()
+        .map(|w| w.trim_matches(['\'', '"']))
+        .collect();
+    let whole = || vec![WHOLE_TREE.to_owned()];
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        let w = words[i];
+        match w {
+            "poetry" | "uv"
+                if words
+                    .get(i + 1)
+                    .is_some_and(|n| matches!(*n, "install" | "sync")) =>
+            {
+                return whole();
+            }
+            "npm" | "yarn" | "pnpm" => {
+                out.extend(
+                    [
+                        "package.json",
+                        "package-lock.json",
+                        "npm-shrinkwrap.json",
+                        "yarn.lock",
+                        "pnpm-lock.yaml",
+                    ]
+                    .iter()
+                    .filter(|f| tree.join(dir).join(f).is_file())
+                    .map(|f| rel(dir, f)),
+                );
+            }
+            "go" => out.extend(
+                ["go.mod", "go.sum"]
+                    .iter()
+                    .filter(|f| tree.join(dir).join(f).is_file())
+                    .map(|f| rel(dir, f)),
+            ),
+            "cargo" | "-e" | "--editable" => return whole(),
+            _ if w.starts_with("--editable=") || w.starts_with("-e.") => return whole(),
+            "-r" | "--requirement" | "-c" | "--constraint" => {
+                let Some(file) = words.get(i + 1) else {
+                    return whole();
+                };
+                if file.contains('$') {
+                    return whole();
+                }
+                let found = requirement_manifests(tree, dir, &[(*file).to_owned()]);
+                if found.iter().any(|m| m == WHOLE_TREE) {
+                    return whole();
+                }
+                out.extend(found);
+                i += 1;
+            }
+            _ if ["--requirement=", "--constraint="]
+                .iter()
+                .any(|p| w.starts_with(p)) =>
+            {
+                let file = w.split_once('=').map_or("", |(_, f)| f);
+                if file.is_empty() || file.contains('$') {
+                    return whole();
+                }
+                let found = requirement_manifests(tree, dir, &[file.to_owned()]);
+                if found.iter().any(|m| m == WHOLE_TREE) {
+                    return whole();
+                }
+                out.extend(found);
+            }
+            _ if w.starts_with('.') || w.starts_with('/') || w.contains("file:") => {
+                return whole();
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out
 }
 
 /// A detector: given the tree and a workdir, the spec if its ecosystem applies.
@@ -183,12 +460,11 @@ fn venv_env() -> Vec<(String, String)> {
     .collect()
 }
 
-/// `--system-site-packages` keeps the image's pytest importable from the venv.
 fn venv_then(install: &str) -> Vec<String> {
     vec![
         "sh".to_owned(),
         "-c".to_owned(),
-        format!("python3 -m venv --system-site-packages \"$VIRTUAL_ENV\" && {install}"),
+        format!("{VENV_CREATE} && {install}"),
     ]
 }
 

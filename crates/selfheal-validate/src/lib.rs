@@ -20,6 +20,11 @@
 //! with a registry, from the root `Dockerfile`: one per ecosystem (Python,
 //! Rust on Debian 13, Go, Node), each with its toolchain, uid 1000 and `/work`.
 //!
+//! [`LocalSandbox`] is for users without Docker (`--sandbox local`): a
+//! temporary copy of the tree, each step a subprocess in its own process
+//! group with the same time limit, a scrubbed environment and the same
+//! report. It does not isolate the code, and must never be chosen silently.
+//!
 //! What to run comes from the project itself: [`detect_tests`] reads the files
 //! at the project's directory (`Cargo.toml`, `go.mod`, `pom.xml`,
 //! `build.gradle*`, a `package.json` with a `test` script, Python markers) and
@@ -45,8 +50,10 @@ mod environment;
 mod error;
 mod failures;
 mod install;
+mod local;
 mod plan;
 mod project;
+mod step;
 mod tail;
 mod tree;
 mod workflow;
@@ -60,7 +67,9 @@ pub use failures::{SECTION_CUT_MARKER, SECTION_MAX_BYTES, SECTION_MAX_LINES};
 pub use install::{
     CA_ENV_VARS, CA_PATH, InstallSpec, Installer, PREPARED_KEY_LABEL, PREPARED_REPO,
     PROXY_ENV_VARS, Prepared, VENV_DIR, WHOLE_TREE, detect_install, detect_install_in,
+    install_from_workflow,
 };
+pub use local::{LOCAL_SANDBOX, LocalSandbox, TOOLCHAIN_ENV_VARS};
 pub use plan::{FAILING_STEP, FULL_STEP, TestStep, ValidationPlan, shell_quote};
 pub use project::{
     Ecosystem, GO_IMAGE, JAVA_IMAGE, NODE_IMAGE, RUST_IMAGE, TestCommands, detect_tests,

@@ -72,6 +72,12 @@ pub struct ValidationPlan {
     /// step, and a ceiling over a step's own [`TestStep::timeout`]. The whole
     /// validation takes at most the sum of its steps' limits.
     pub timeout: Duration,
+    /// Extra environment for every step, as CI set it (the failing step's
+    /// `env:` from [`CiStep::env`](crate::CiStep::env)). From configuration or
+    /// the workflow file, never from log text; never credentials. A sandbox
+    /// keeps its own `HOME`, `TMPDIR` and (locally) `PATH` over these, and
+    /// skips a name that is empty or holds `=` or NUL.
+    pub env: Vec<(String, String)>,
 }
 
 /// Name of the step that reruns the tests the CI run saw fail.
@@ -84,7 +90,36 @@ impl ValidationPlan {
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
     pub fn new(steps: Vec<TestStep>, timeout: Duration) -> Self {
-        Self { steps, timeout }
+        Self {
+            steps,
+            timeout,
+            env: Vec::new(),
+        }
+    }
+
+    /// The same plan with `env` set for every step (see [`env`](Self::env)).
+    #[must_use]
+    pub fn with_env(mut self, env: Vec<(String, String)>) -> Self {
+        self.env = env;
+        self
+    }
+
+    /// The plan's variables a sandbox may set: names that are not empty and
+    /// hold neither `=` nor NUL, values without NUL, and none of `reserved`.
+    pub(crate) fn usable_env<'a>(
+        &'a self,
+        reserved: &'a [&str],
+    ) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        self.env.iter().filter_map(move |(k, v)| {
+            let ok = !k.is_empty()
+                && !k.contains(['=', '\0'])
+                && !v.contains('\0')
+                && !reserved.contains(&k.as_str());
+            if !ok {
+                tracing::debug!(name = %k, "plan variable skipped");
+            }
+            ok.then_some((k.as_str(), v.as_str()))
+        })
     }
 
     /// The default policy: the failing tests first (if any are known), then the whole suite;
@@ -120,7 +155,7 @@ impl ValidationPlan {
             );
         }
         steps.push(TestStep::new(FULL_STEP, full_command).with_timeout(timeout));
-        Self { steps, timeout }
+        Self::new(steps, timeout)
     }
 }
 
@@ -190,6 +225,7 @@ mod tests {
                     },
                 ],
                 timeout: Duration::from_secs(60),
+                env: vec![],
             }
         );
         assert_eq!(

@@ -21,21 +21,24 @@ pub(crate) struct Owner {
     pub gid: u64,
 }
 
-/// Builds an uncompressed tar of `root` with every entry under `prefix/`,
-/// keeping file modes and modification times and giving the files to `owner`.
-/// Symbolic links are stored as links, not followed, so a link cannot pull a
-/// file from outside the tree into the sandbox. Sockets, pipes and devices are
-/// skipped.
-pub(crate) fn pack(
-    root: &Path,
-    prefix: &str,
-    owner: Owner,
-    limit: u64,
-) -> Result<Vec<u8>, ValidateError> {
-    let read_err = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| ValidateError::ReadTree { path, source }
-    };
+/// What a walk of the tree found, in a stable order: parents before their
+/// contents, names sorted.
+#[derive(Debug)]
+pub(crate) struct Found {
+    /// Where it is on disk.
+    pub path: PathBuf,
+    /// `/`-separated, relative to the root.
+    pub rel: String,
+    pub meta: fs::Metadata,
+}
+
+/// Every directory, regular file and symbolic link under `root`, skipping
+/// [`SKIPPED_NAMES`] wherever they appear, names that are not UTF-8, and
+/// special files (sockets, pipes, devices). Links are listed, never followed.
+/// Fails once the regular files add up to more than `limit` bytes.
+/// Both the Docker upload and the local copy take the tree from here, so the
+/// two sandboxes see the same files.
+pub(crate) fn walk(root: &Path, limit: u64) -> Result<Vec<Found>, ValidateError> {
     let root_meta = fs::metadata(root).map_err(read_err(root))?;
     if !root_meta.is_dir() {
         return Err(ValidateError::ReadTree {
@@ -43,22 +46,11 @@ pub(crate) fn pack(
             source: std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory"),
         });
     }
-
-    let mut builder = tar::Builder::new(Vec::new());
-    let mut header = tar::Header::new_gnu();
-    header.set_entry_type(tar::EntryType::Directory);
-    header.set_mode(0o755);
-    header.set_mtime(mtime(&root_meta));
-    set_owner(&mut header, owner);
-    header.set_size(0);
-    builder
-        .append_data(&mut header, format!("{prefix}/"), std::io::empty())
-        .map_err(read_err(root))?;
-
+    let mut found = Vec::new();
     let mut total: u64 = 0;
-    // Depth-first with a sorted listing, so the archive is the same for the same tree.
-    let mut pending: Vec<(PathBuf, String)> = vec![(root.to_path_buf(), prefix.to_owned())];
-    while let Some((dir, name_in_tar)) = pending.pop() {
+    // Depth-first with a sorted listing, so the result is the same for the same tree.
+    let mut pending: Vec<(PathBuf, String)> = vec![(root.to_path_buf(), String::new())];
+    while let Some((dir, rel_dir)) = pending.pop() {
         let mut entries = fs::read_dir(&dir)
             .map_err(read_err(&dir))?
             .collect::<Result<Vec<_>, _>>()
@@ -78,17 +70,14 @@ pub(crate) fn pack(
             }
             let path = entry.path();
             let meta = fs::symlink_metadata(&path).map_err(read_err(&path))?;
-            let in_tar = format!("{name_in_tar}/{file_name}");
-            let mut header = tar::Header::new_gnu();
-            header.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
-            set_owner(&mut header, owner);
+            let rel = if rel_dir.is_empty() {
+                file_name.to_owned()
+            } else {
+                format!("{rel_dir}/{file_name}")
+            };
             let kind = meta.file_type();
             if kind.is_dir() {
-                header.set_size(0);
-                builder
-                    .append_data(&mut header, format!("{in_tar}/"), std::io::empty())
-                    .map_err(read_err(&path))?;
-                subdirs.push((path, in_tar));
+                subdirs.push((path.clone(), rel.clone()));
             } else if kind.is_file() {
                 total = total.saturating_add(meta.len());
                 if total > limit {
@@ -98,24 +87,103 @@ pub(crate) fn pack(
                         limit,
                     });
                 }
-                let file = fs::File::open(&path).map_err(read_err(&path))?;
-                builder
-                    .append_data(&mut header, &in_tar, file)
-                    .map_err(read_err(&path))?;
-            } else if kind.is_symlink() {
-                let target = fs::read_link(&path).map_err(read_err(&path))?;
-                header.set_size(0);
-                builder
-                    .append_link(&mut header, &in_tar, &target)
-                    .map_err(read_err(&path))?;
-            } else {
+            } else if !kind.is_symlink() {
                 tracing::debug!(path = %path.display(), "skipping a special file");
+                continue;
             }
+            found.push(Found { path, rel, meta });
         }
         // Reverse so that popping visits subdirectories in sorted order.
         pending.extend(subdirs.into_iter().rev());
     }
+    Ok(found)
+}
+
+fn read_err(path: &Path) -> impl FnOnce(std::io::Error) -> ValidateError {
+    let path = path.to_path_buf();
+    move |source| ValidateError::ReadTree { path, source }
+}
+
+/// Builds an uncompressed tar of `root` with every entry under `prefix/`,
+/// keeping file modes and modification times and giving the files to `owner`.
+/// Symbolic links are stored as links, not followed, so a link cannot pull a
+/// file from outside the tree into the sandbox. What goes in is [`walk`]'s.
+pub(crate) fn pack(
+    root: &Path,
+    prefix: &str,
+    owner: Owner,
+    limit: u64,
+) -> Result<Vec<u8>, ValidateError> {
+    let found = walk(root, limit)?;
+    let root_meta = fs::metadata(root).map_err(read_err(root))?;
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::Directory);
+    header.set_mode(0o755);
+    header.set_mtime(mtime(&root_meta));
+    set_owner(&mut header, owner);
+    header.set_size(0);
+    builder
+        .append_data(&mut header, format!("{prefix}/"), std::io::empty())
+        .map_err(read_err(root))?;
+    for Found { path, rel, meta } in &found {
+        let in_tar = format!("{prefix}/{rel}");
+        let mut header = tar::Header::new_gnu();
+        header.set_metadata_in_mode(meta, tar::HeaderMode::Complete);
+        set_owner(&mut header, owner);
+        let kind = meta.file_type();
+        if kind.is_dir() {
+            header.set_size(0);
+            builder
+                .append_data(&mut header, format!("{in_tar}/"), std::io::empty())
+                .map_err(read_err(path))?;
+        } else if kind.is_file() {
+            let file = fs::File::open(path).map_err(read_err(path))?;
+            builder
+                .append_data(&mut header, &in_tar, file)
+                .map_err(read_err(path))?;
+        } else {
+            let target = fs::read_link(path).map_err(read_err(path))?;
+            header.set_size(0);
+            builder
+                .append_link(&mut header, &in_tar, &target)
+                .map_err(read_err(path))?;
+        }
+    }
     builder.into_inner().map_err(read_err(root))
+}
+
+/// Copies [`walk`]'s entries of `root` into the existing, empty directory
+/// `dest`: regular files with their permission bits, links as links (never
+/// followed), directories created as they come.
+pub(crate) fn copy(root: &Path, dest: &Path, limit: u64) -> Result<(), ValidateError> {
+    use std::os::unix::fs::PermissionsExt;
+    let found = walk(root, limit)?;
+    let write_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ValidateError::Local {
+            action: "copy the project to",
+            path,
+            source,
+        }
+    };
+    for Found { path, rel, meta } in &found {
+        let to = dest.join(rel);
+        let kind = meta.file_type();
+        if kind.is_dir() {
+            fs::create_dir(&to).map_err(write_err(&to))?;
+        } else if kind.is_file() {
+            fs::copy(path, &to).map_err(write_err(&to))?;
+            // The checkout's permission bits (an executable script stays
+            // executable), without set-id bits, as the tar upload keeps them.
+            let mode = meta.permissions().mode() & 0o777;
+            fs::set_permissions(&to, fs::Permissions::from_mode(mode)).map_err(write_err(&to))?;
+        } else {
+            let target = fs::read_link(path).map_err(read_err(path))?;
+            std::os::unix::fs::symlink(&target, &to).map_err(write_err(&to))?;
+        }
+    }
+    Ok(())
 }
 
 fn set_owner(header: &mut tar::Header, owner: Owner) {

@@ -160,8 +160,38 @@ pub fn find_ci_step(
 /// expression or `sudo`; steps with a non-POSIX shell or a working directory
 /// that cannot be taken over are skipped. This is the replay an install phase
 /// can use; it is empty when the workflow or step cannot be found again.
+/// [`install_from_workflow`](crate::install_from_workflow) turns it, with each
+/// step's `env:`, into an install phase.
 #[must_use]
 pub fn install_steps(tree: &Path, ci: &CiStep) -> Vec<String> {
+    install_step_parts(tree, ci)
+        .into_iter()
+        .map(|part| {
+            let mut script = String::new();
+            if let Some(dir) = &part.dir {
+                script.push_str("cd ");
+                script.push_str(&shell_quote(dir));
+                script.push('\n');
+            }
+            script.push_str(&part.lines.join("\n"));
+            script
+        })
+        .collect()
+}
+
+/// One step's share of [`install_steps`], in pieces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct InstallPart {
+    /// Repo-relative directory the lines run in; `None`: the root.
+    pub dir: Option<String>,
+    /// The install lines, continuations joined.
+    pub lines: Vec<String>,
+    /// Workflow env < job env < this step's env, without values that use
+    /// `${{ }}` expressions (nor a lower layer's value for such a name).
+    pub env: Vec<(String, String)>,
+}
+
+pub(crate) fn install_step_parts(tree: &Path, ci: &CiStep) -> Vec<InstallPart> {
     let Some((_, wf)) = workflow_files(tree)
         .into_iter()
         .find(|(rel, _)| *rel == ci.workflow)
@@ -198,16 +228,40 @@ pub fn install_steps(tree: &Path, ci: &CiStep) -> Vec<String> {
                 Err(_) => continue,
             },
         };
-        let mut script = String::new();
-        if let Some(dir) = dir {
-            script.push_str("cd ");
-            script.push_str(&shell_quote(&dir));
-            script.push('\n');
-        }
-        script.push_str(&lines.join("\n"));
-        out.push(script);
+        let (env, _) = layered_env(&wf, job, s);
+        out.push(InstallPart { dir, lines, env });
     }
     out
+}
+
+/// Workflow env < job env < step env, in the order first set, without
+/// values that use `${{ }}` expressions; and what was left out, one line each.
+fn layered_env(wf: &Workflow, job: &Job, s: &Step) -> (Vec<(String, String)>, Vec<String>) {
+    let mut unresolved = Vec::new();
+    let mut env: Vec<(String, String)> = Vec::new();
+    for (layer, vars) in [("workflow", &wf.env), ("job", &job.env), ("step", &s.env)] {
+        if vars.whole.is_some() {
+            unresolved.push(format!("the {layer} env is a single expression"));
+        }
+        for (name, value) in &vars.entries {
+            let value = value.clone().unwrap_or_default();
+            let at = env.iter().position(|(n, _)| n == name);
+            if value.contains("${{") {
+                // Named, never quoted: the expression may be a secret's name.
+                unresolved.push(format!(
+                    "{layer} env {name} is set by an expression and was left out"
+                ));
+                if let Some(at) = at {
+                    env.remove(at);
+                }
+            } else if let Some(at) = at {
+                env[at].1 = value;
+            } else {
+                env.push((name.clone(), value));
+            }
+        }
+    }
+    (env, unresolved)
 }
 
 fn build(rel: &str, wf: &Workflow, job_id: &str, job: &Job, s: &Step) -> CiStep {
@@ -239,29 +293,8 @@ fn build(rel: &str, wf: &Workflow, job_id: &str, job: &Job, s: &Step) -> CiStep 
         },
     };
 
-    let mut env: Vec<(String, String)> = Vec::new();
-    for (layer, vars) in [("workflow", &wf.env), ("job", &job.env), ("step", &s.env)] {
-        if vars.whole.is_some() {
-            unresolved.push(format!("the {layer} env is a single expression"));
-        }
-        for (name, value) in &vars.entries {
-            let value = value.clone().unwrap_or_default();
-            let at = env.iter().position(|(n, _)| n == name);
-            if value.contains("${{") {
-                // Named, never quoted: the expression may be a secret's name.
-                unresolved.push(format!(
-                    "{layer} env {name} is set by an expression and was left out"
-                ));
-                if let Some(at) = at {
-                    env.remove(at);
-                }
-            } else if let Some(at) = at {
-                env[at].1 = value;
-            } else {
-                env.push((name.clone(), value));
-            }
-        }
-    }
+    let (env, left_out) = layered_env(wf, job, s);
+    unresolved.extend(left_out);
 
     let mut shell = s
         .shell

@@ -6,6 +6,7 @@
 mod docker;
 mod environment;
 mod install;
+mod local;
 mod project;
 mod workflow;
 
