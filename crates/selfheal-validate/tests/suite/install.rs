@@ -187,7 +187,7 @@ fn nothing_to_install_is_none() {
     clippy::print_stderr,
     reason = "a skipped Docker test must say so where the test output shows it"
 )]
-async fn installer(case: &str) -> Option<(Installer, Option<PathBuf>)> {
+pub(super) async fn installer(case: &str) -> Option<(Installer, Option<PathBuf>)> {
     if std::env::var("SELFHEAL_SKIP_DOCKER").as_deref() == Ok("1") {
         eprintln!(
             "!!! SKIPPED {case}: SELFHEAL_SKIP_DOCKER=1, the install phase was NOT tested !!!"
@@ -250,7 +250,7 @@ async fn image_env(image: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-async fn remove_image(image: &str) {
+pub(super) async fn remove_image(image: &str) {
     let options = bollard::query_parameters::RemoveImageOptionsBuilder::default()
         .force(true)
         .build();

@@ -8,6 +8,7 @@ mod environment;
 mod install;
 mod local;
 mod project;
+mod replay;
 mod workflow;
 
 use std::collections::{BTreeMap, HashMap};
