@@ -54,6 +54,10 @@ const KEYWORDS: &[&str] = &[
     "test session starts",
     "what went wrong",
     ".py:",
+    // erlc prints errors with no failure word: `src/x.erl:12: variable 'X' is unbound`.
+    ".erl:",
+    // Findings in documents: `README.md:12: Line longer than 80 characters`.
+    ".md:",
     "diff in ",
     // Jest's bullet before a failed test's name.
     "● ",
@@ -654,7 +658,21 @@ impl Engine {
         }
         self.segment_ends.push(self.last_no);
         let any_failed_step = !self.failed_segments.is_empty();
+        // The first verdict of each segment: a runner's summary tells what
+        // kind of failure the lines the fallback found are.
+        let mut verdicts: Vec<(u32, selfheal_types::Category)> = Vec::new();
+        for c in self.candidates.iter().filter(|c| c.verdict) {
+            if !verdicts.iter().any(|(s, _)| *s == c.segment) {
+                verdicts.push((c.segment, c.category));
+            }
+        }
         for c in &mut self.candidates {
+            if c.category == selfheal_types::Category::Unknown
+                && let Some((_, category)) = verdicts.iter().find(|(s, _)| *s == c.segment)
+            {
+                c.category = *category;
+            }
+            crate::refine::refine(c);
             c.step_failed = if any_failed_step {
                 Some(self.failed_segments.contains(&c.segment))
             } else {

@@ -39,6 +39,7 @@ mod input;
 mod lines;
 mod parsers;
 mod rank;
+mod refine;
 mod scan;
 #[doc(hidden)]
 pub mod split;

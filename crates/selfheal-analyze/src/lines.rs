@@ -111,6 +111,27 @@ impl<R: Read> LineSplitter<R> {
 /// Whether the line starts with a GitHub Actions RFC 3339 timestamp
 /// (`2026-11-25T10:00:01.1234567Z `); returns the length to strip.
 pub(crate) fn timestamp_len(line: &[u8]) -> usize {
+    let own = bare_timestamp_len(line);
+    if own > 0 || line.first().is_none_or(u8::is_ascii_digit) {
+        return own;
+    }
+    // `gh run view --log` puts the job and the step first, tab-separated:
+    // `build\tRun tests\t2021-12-01T13:01:04.37Z ...`.
+    let head = &line[..line.len().min(512)];
+    let Some(first) = memchr::memchr(b'\t', head) else {
+        return 0;
+    };
+    let Some(second) = memchr::memchr(b'\t', &head[first + 1..]) else {
+        return 0;
+    };
+    let at = first + 1 + second + 1;
+    match bare_timestamp_len(&line[at..]) {
+        0 => 0,
+        n => at + n,
+    }
+}
+
+fn bare_timestamp_len(line: &[u8]) -> usize {
     // Checked byte by byte: this runs on every line, a regex would dominate.
     if line.len() < 20 || line[4] != b'-' || line[7] != b'-' || line[10] != b'T' {
         return 0;
@@ -226,6 +247,9 @@ mod tests {
         assert_eq!(&l[timestamp_len(l)..], b"hello");
         assert_eq!(timestamp_len(b"2026-11-25 10:00:01 hello"), 0);
         assert_eq!(timestamp_len(b"short"), 0);
+        let gh = b"build\tRun tests\t2021-12-01T13:01:04.3785538Z > Task :test FAILED";
+        assert_eq!(&gh[timestamp_len(gh)..], b"> Task :test FAILED");
+        assert_eq!(timestamp_len(b"a\tb\tnot a time at all, no"), 0);
     }
 
     #[test]

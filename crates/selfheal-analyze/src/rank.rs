@@ -39,12 +39,17 @@ pub(crate) fn finalize(
         .filter(|c| c.tool != "generic" && c.confidence >= 30)
         .map(|c| (c.log_file.clone(), c.segment))
         .collect();
+    // A runner's verdict stands for its step only when nothing there says more.
     candidates.retain(|c| {
-        c.tool != "generic"
-            || (c.step_failed != Some(false)
-                && !explained
-                    .iter()
-                    .any(|(f, s)| *f == c.log_file && *s == c.segment))
+        let in_explained = || {
+            explained
+                .iter()
+                .any(|(f, s)| *f == c.log_file && *s == c.segment)
+        };
+        if c.verdict {
+            return !in_explained();
+        }
+        c.tool != "generic" || (c.step_failed != Some(false) && !in_explained())
     });
     candidates.sort_by(|a, b| {
         score(b)

@@ -137,7 +137,8 @@ fn logchunks(root: &Path, verbose: bool, out: &mut impl Write) -> Result<Vec<Sco
         if verbose && !verdict.hits[0] {
             writeln!(
                 out,
-                "  miss@1 {} (label {}-{})",
+                "  miss@{} {} (label {}-{})",
+                if verdict.hits[1] { 1 } else { 5 },
                 path.display(),
                 span.start,
                 span.end
@@ -203,7 +204,8 @@ fn cidiff(root: &Path, verbose: bool, out: &mut impl Write) -> Result<Vec<Scored
         let log = d.join("fail.log");
         let verdict = score(&log, &truth)?;
         if verbose && !verdict.hits[0] {
-            writeln!(out, "  miss@1 {}", d.display())?;
+            let at = if verdict.hits[1] { 1 } else { 5 };
+            writeln!(out, "  miss@{at} {}", d.display())?;
         }
         let file = log
             .strip_prefix(root)

@@ -38,6 +38,13 @@ static TSC_PRETTY: LazyLock<Regex> = LazyLock::new(|| {
     super::re(r"^(?P<file>\S+\.(?:tsx?|mts|cts|jsx?)):(?P<line>\d+):(?P<col>\d+) - (?P<sev>error|warning) (?P<msg>TS\d+: .+)$")
         .expect("valid regex")
 });
+/// A finding located in a document (markdownlint, remark-lint, vale,
+/// doc8, or a project's own README checker): no compiler reads these
+/// files, so whatever reports a line of one judges its form.
+static DOC: LazyLock<Regex> = LazyLock::new(|| {
+    super::re(r"^(?P<file>[^\s:]+\.(?:md|markdown|mdx|rst|adoc)):(?P<line>\d+)(?::(?P<col>\d+))?(?::\s*|\s+)(?P<msg>\S.*)$")
+        .expect("valid regex")
+});
 static PY_CODE: LazyLock<Regex> =
     LazyLock::new(|| super::re(r"^(?:\[\*\] )?[A-Z]{1,3}\d{2,4}\b").expect("valid regex"));
 static MYPY_CODE: LazyLock<Regex> =
@@ -147,6 +154,18 @@ fn classify(text: &str) -> Option<Hit> {
             message: c["msg"].to_owned(),
         });
     }
+    if let Some(c) = DOC.captures(body) {
+        return Some(Hit {
+            category: Category::Lint,
+            tool: "doc-lint",
+            location: loc(
+                &c["file"],
+                c["line"].parse().ok(),
+                c.name("col").and_then(|m| m.as_str().parse().ok()),
+            ),
+            message: c["msg"].to_owned(),
+        });
+    }
     let c = COLON.captures(body)?;
     let sev = c.name("sev").map(|m| m.as_str());
     let file = &c["file"];
@@ -184,11 +203,26 @@ fn classify(text: &str) -> Option<Hit> {
             message: msg.to_owned(),
         });
     }
+    // erlc marks warnings (`Warning:`) and leaves errors unmarked.
+    let erlc_error =
+        matches!(ext, "erl" | "hrl") && sev.is_none() && !msg.starts_with("Warning:");
     let is_error = matches!(sev, Some("error" | "fatal error"))
         || error_prefix
+        || erlc_error
         || msg.to_ascii_lowercase().contains("error");
-    if !is_error || msg.is_empty() {
+    // GHC and others put the message on the lines below `file:1:2: error:`.
+    if !is_error || (msg.is_empty() && sev.is_none()) {
         return None;
+    }
+    // animal-sniffer reports calls outside an API signature in javac's
+    // format; javac itself never says `Undefined reference`.
+    if matches!(ext, "java" | "kt" | "scala") && msg.starts_with("Undefined reference: ") {
+        return Some(Hit {
+            category: Category::Lint,
+            tool: "animal-sniffer",
+            location,
+            message: msg.to_owned(),
+        });
     }
     let tool = match ext {
         "java" | "groovy" => "javac",
@@ -250,6 +284,9 @@ impl Parser for Diag {
                     self.end(out);
                 } else if !text.trim().is_empty() && line.no == g.end + 1 && g.continuation < 6 {
                     // Code excerpts, carets and notes under the diagnostic.
+                    if g.message.is_empty() {
+                        g.message = text.trim().to_owned();
+                    }
                     g.continuation += 1;
                     g.end = line.no;
                     g.snip.push(line.no, text);
@@ -279,7 +316,11 @@ impl Diag {
         let Some(mut g) = self.group.take() else {
             return;
         };
-        let mut message = one_line(&g.message, 300);
+        let mut message = if g.message.is_empty() {
+            "error".to_owned()
+        } else {
+            one_line(&g.message, 300)
+        };
         if g.count > 1 {
             message = format!("{message} (and {} more)", g.count - 1);
         }
@@ -337,5 +378,47 @@ mod tests {
             Some(("pylint", Category::Lint))
         );
         assert_eq!(tool("see docs/a.py:3: for details"), None);
+        // erlc leaves errors unmarked and marks warnings.
+        assert_eq!(
+            tool("src/rabbit_vhost.erl:344: variable 'Description' is unbound"),
+            Some(("erlc", Category::CompileError))
+        );
+        assert_eq!(
+            tool("src/rabbit_vhost.erl:12: Warning: variable 'X' is unused"),
+            None
+        );
+        assert_eq!(
+            tool("README.md:2186:Line longer than 80 characters."),
+            Some(("doc-lint", Category::Lint))
+        );
+        assert_eq!(
+            tool("docs/index.md:12:81 MD013/line-length Line length [Expected: 80; Actual: 95]"),
+            Some(("doc-lint", Category::Lint))
+        );
+        assert_eq!(
+            tool("[ERROR] /w/src/main/java/a/Hex.java:348: Undefined reference: java.nio.ByteBuffer java.nio.ByteBuffer.flip()"),
+            Some(("animal-sniffer", Category::Lint))
+        );
+        // GHC puts the message under the location.
+        assert_eq!(
+            tool("src/Parser.hs:60:64: error:"),
+            Some(("ghc", Category::CompileError))
+        );
+    }
+
+    #[test]
+    fn a_message_below_the_location_becomes_the_message() {
+        let mut d = Diag::default();
+        let mut out = Vec::new();
+        for (no, text) in [
+            (1, "src/Parser.hs:60:64: error:"),
+            (2, "    Not in scope: type variable 'a'"),
+        ] {
+            d.feed(&Line::for_test(no, text), &mut out);
+        }
+        d.flush(&mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].message, "Not in scope: type variable 'a'");
+        assert_eq!((out[0].span.start, out[0].span.end), (1, 2));
     }
 }

@@ -345,9 +345,16 @@ impl Go {
         if let Some(p) = &b.package {
             message = format!("{message} (in {p})");
         }
+        // A package that does not compile hides its tests: its error comes
+        // before the test failures of the packages that did build.
+        let confidence = match (b.package.is_some(), category) {
+            (true, Category::CompileError) => 88,
+            (true, _) => 80,
+            (false, _) => 60,
+        };
         let mut c = Candidate::new(category, tool, message)
             .span(b.start, b.end)
-            .confidence(if b.package.is_some() { 80 } else { 60 })
+            .confidence(confidence)
             .snippet(b.snip.clone().take());
         c.locations = b.locations;
         out.push(c);

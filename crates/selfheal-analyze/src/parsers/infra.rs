@@ -22,6 +22,9 @@ struct Signature {
     category: Category,
     tool: &'static str,
     confidence: i32,
+    /// A runner's summary: it says what kind of failure its step holds,
+    /// never where (see [`Candidate::verdict`]).
+    verdict: bool,
 }
 
 const fn sig(
@@ -35,8 +38,24 @@ const fn sig(
         category,
         tool,
         confidence,
+        verdict: false,
     }
 }
+
+/// A runner's summary line; see [`Signature::verdict`].
+const fn verdict(pattern: &'static str, category: Category, tool: &'static str) -> Signature {
+    Signature {
+        pattern,
+        category,
+        tool,
+        confidence: VERDICT_CONFIDENCE,
+        verdict: true,
+    }
+}
+
+/// Below what the ranking counts as explaining a step, so the lines
+/// before a verdict are still looked for.
+const VERDICT_CONFIDENCE: i32 = 20;
 
 use Category::{BuildConfig, Dependency, Infra as Inf, Lint, Timeout};
 
@@ -134,6 +153,16 @@ static SIGNATURES: &[Signature] = &[
         "network",
         55,
     ),
+    // Maven and Leiningen try every repository: `Could not find artifact
+    // x in central` beside `Could not transfer artifact x from/to clojars:
+    // <network error>` means one repository could not be asked, and the
+    // artifact may well be there.
+    sig(
+        r"(?i)Could not transfer artifact .* from/to .*(?:timed out|Connection reset|Connection refused|fatal alert|handshake|Remote host (?:closed|terminated)|Unknown ?host|status code: 5\d\d|\b50[234]\b|Bad Gateway|Service Unavailable|No route to host|Network is unreachable)",
+        Inf,
+        "maven",
+        82,
+    ),
     // Dependency resolution.
     sig(
         r"(?i)Could not find a version that satisfies the requirement|No matching distribution found for|ResolutionImpossible|pip's dependency resolver",
@@ -154,7 +183,29 @@ static SIGNATURES: &[Signature] = &[
         80,
     ),
     sig(
-        r"missing go\.sum entry|cannot find module providing package|go: updates to go\.mod needed|module .* found, but does not contain package|unknown revision|invalid version: unknown revision",
+        r"(?i)no certificate subject alternative name matches|SSL certificate problem|certificate verify failed|Unable to establish SSL connection|Received fatal alert: \w+|SSLHandshakeException",
+        Inf,
+        "network",
+        50,
+    ),
+    // A dependency or plugin built for a newer Java than the build runs.
+    sig(
+        r"class file has wrong version \d+\.\d+, should be \d+\.\d+|UnsupportedClassVersionError|has been compiled by a more recent version of the Java Runtime",
+        Dependency,
+        "jvm",
+        85,
+    ),
+    // A check that the module files are tidy asks for `go mod tidy`.
+    sig(
+        r"(?i)\b(?:error|fatal|failed)\b.*\bgo mod tidy\b|go\.mod file is not tidy|go\.(?:mod|sum) (?:is|are) not (?:up[- ]to[- ]date|tidy)",
+        Dependency,
+        "go",
+        80,
+    ),
+    sig(
+        // `unknown revision v1.2.3` ends go's line; git's `unknown revision
+        // or path not in the working tree` is not about modules.
+        r"missing go\.sum entry|cannot find module providing package|go: updates to go\.mod needed|module .* found, but does not contain package|\bunknown revision v?[\w./+-]+$",
         Dependency,
         "go",
         80,
@@ -221,6 +272,59 @@ static SIGNATURES: &[Signature] = &[
         "linter",
         75,
     ),
+    // standard (eslint with a fixed configuration) announces itself before its findings.
+    sig(
+        r"^(?:semi)?standard: Use JavaScript (?:Semi-)?Standard Style",
+        Lint,
+        "standard",
+        70,
+    ),
+    sig(r"HTML-Proofer found \d+ failures?", Lint, "htmlproofer", 65),
+    // Maven names the plugin whose goal failed; the lint plugins' goals
+    // fail only on findings.
+    sig(
+        r"(?i)Failed to execute goal [\w.-]+:(?:maven-)?(?:checkstyle|pmd|spotbugs|findbugs|spotless|animal-sniffer|revapi|japicmp|forbiddenapis|apache-rat|rat|license|fmt|formatter|sortpom|impsort|editorconfig|scalastyle|scalafmt|ktlint|detekt)[\w-]*:",
+        Lint,
+        "maven",
+        60,
+    ),
+    verdict(
+        r"(?i)Failed to execute goal [\w.-]+:maven-(?:surefire|failsafe)-plugin:.*There (?:are|were) test failures",
+        Category::TestFailure,
+        "maven",
+    ),
+    // Gradle's failed task names the kind of work it did. Below the
+    // `What went wrong` section, which says why when it is there.
+    verdict(
+        r"^> Task (?::[\w.-]+)*:(?:checkstyle|spotless|ktlint|detekt|pmd|spotbugs|lint|ktfmt|scalafmt|scalastyle|eslint|prettier)\w* FAILED$",
+        Lint,
+        "gradle",
+    ),
+    verdict(
+        r"^> Task (?::[\w.-]+)*:compile\w* FAILED$",
+        Category::CompileError,
+        "gradle",
+    ),
+    verdict(
+        r"^> Task (?::[\w.-]+)*:(?:test|\w*Test) FAILED$",
+        Category::TestFailure,
+        "gradle",
+    ),
+    // Test runners' own verdicts, for runners without a parser here.
+    verdict(
+        r"^FAILED TEST SUMMARY$|\*\* TEST FAILED \*\*|^Error: testthat unit tests failed|^\s*\[ OK: \d+ \| SKIPPED: \d+ \| WARNINGS: \d+ \| FAILED: [1-9]",
+        Category::TestFailure,
+        "tests",
+    ),
+    // node cannot parse a script it loads (a syntax the runtime is too old for).
+    sig(r"^SyntaxError: ", Category::CompileError, "node", 55),
+    // Elixir's compiler, also on test files and doctests.
+    sig(
+        r"^\*\* \(CompileError\) |^== Compilation error in file ",
+        Category::CompileError,
+        "elixir",
+        70,
+    ),
     // pre-commit prints one `hook name.....Failed` line per failing hook.
     sig(r"^[\w][\w .:/()+-]*?\.{4,}Failed$", Lint, "pre-commit", 75),
     // npm names the failing script: `npm ERR! pkg@1.0.0 lint:css: `stylelint ...``.
@@ -229,6 +333,15 @@ static SIGNATURES: &[Signature] = &[
         Lint,
         "npm",
         65,
+    ),
+    // git refusing the job's own checkout: the workflow's setup, not the
+    // network (a container's user does not own the workspace; a shallow
+    // clone has no tags to describe).
+    sig(
+        r"fatal: unsafe repository|fatal: detected dubious ownership in repository|fatal: No tags can describe|fatal: No names found, cannot describe anything",
+        BuildConfig,
+        "git",
+        70,
     ),
     // git transport failures: the remote or the network, not the code.
     sig(
@@ -378,6 +491,7 @@ impl Parser for Infra {
         let s = &SIGNATURES[idx];
         if let Some(p) = self.pending.as_mut()
             && p.category == s.category
+            && p.verdict == s.verdict
             && line.no <= p.span.end + 2
         {
             p.span.end = line.no;
@@ -396,12 +510,12 @@ impl Parser for Infra {
         if let Some(c) = INPUT_NAME.captures(text) {
             message = format!("required input `{}` was not supplied", &c[1]);
         }
-        self.pending = Some(
-            Candidate::new(s.category, s.tool, message)
-                .span(line.no, line.no)
-                .confidence(s.confidence)
-                .snippet(vec![(line.no, text.to_owned())]),
-        );
+        let mut c = Candidate::new(s.category, s.tool, message)
+            .span(line.no, line.no)
+            .confidence(s.confidence)
+            .snippet(vec![(line.no, text.to_owned())]);
+        c.verdict = s.verdict;
+        self.pending = Some(c);
     }
 
     fn flush(&mut self, out: &mut Vec<Candidate>) {

@@ -17,7 +17,7 @@ use selfheal_types::{Category, Location};
 use super::{Anchor, Candidate, Line, Parser, Snip, loc, one_line};
 
 static SUREFIRE_OLD: LazyLock<Regex> = LazyLock::new(|| {
-    super::re(r"^(?:\[ERROR\] )?(\w+)\(([\w.$]+)\)\s+Time elapsed:.*<<< (FAILURE|ERROR)!")
+    super::re(r"^(?:\[ERROR\] )?(\w+)\(([\w.$]*)\)\s+Time elapsed:.*<<< (FAILURE|ERROR)!")
         .expect("valid regex")
 });
 static SUREFIRE_NEW: LazyLock<Regex> = LazyLock::new(|| {
@@ -177,9 +177,18 @@ impl Java {
             };
         let surefire = line.has(text, Anchor::TimeElapsed);
         if let Some(c) = surefire.then(|| SUREFIRE_OLD.captures(text)).flatten() {
+            // JUnit 5 on surefire 2 leaves the parentheses empty; the class
+            // is on the `Tests run: ... - in com.a.FooTest` line above.
+            let class = if c[2].is_empty() {
+                line.prev
+                    .rsplit_once(" - in ")
+                    .map_or("", |(_, class)| class.trim())
+            } else {
+                &c[2]
+            };
             return Some(new(
                 "maven",
-                Some(format!("{}#{}", &c[2], &c[1])),
+                Some(format!("{class}#{}", &c[1])),
                 &c[3] == "ERROR",
                 false,
                 None,
@@ -289,7 +298,18 @@ impl Java {
             Some(r) => format!("{} {r}", first.trim()),
             None => first.trim().to_owned(),
         };
-        let (category, confidence) = if joined.contains("There were failing tests") {
+        let task = failed_task(&joined);
+        let lint_task = task.is_some_and(is_lint_task);
+        let (category, confidence) = if lint_task {
+            // A lint task fails on findings, or because it could not run
+            // at all (its configuration file is missing or broken).
+            let lower = joined.to_ascii_lowercase();
+            if lower.contains("violation") || lower.contains("found") || lower.contains("finding") {
+                (Category::Lint, 60)
+            } else {
+                (Category::BuildConfig, 50)
+            }
+        } else if joined.contains("There were failing tests") {
             (Category::TestFailure, 30)
         } else if joined.contains("Compilation failed")
             || joined.contains("compileJava")
@@ -308,6 +328,32 @@ impl Java {
                 .snippet(lines),
         );
     }
+}
+
+/// The last part of the task named by `Execution failed for task ':a:b'`.
+fn failed_task(section: &str) -> Option<&str> {
+    let rest = &section[section.find("Execution failed for task '")? + 27..];
+    let name = &rest[..rest.find('\'')?];
+    name.rsplit(':').next()
+}
+
+/// Gradle tasks of the common lint and format plugins.
+fn is_lint_task(task: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "checkstyle",
+        "spotless",
+        "ktlint",
+        "detekt",
+        "pmd",
+        "spotbugs",
+        "lint",
+        "ktfmt",
+        "scalafmt",
+        "scalastyle",
+        "eslint",
+        "prettier",
+    ];
+    PREFIXES.iter().any(|p| task.starts_with(p))
 }
 
 #[cfg(test)]
@@ -330,6 +376,14 @@ mod tests {
             Some("com.acme.CalcTest#testAdd")
         );
         assert_eq!(id("> Task :test FAILED"), None);
+        let junit5 = Line {
+            prev: "Tests run: 2, Failures: 1, Errors: 0, Skipped: 0, Time elapsed: 0.088 sec <<< FAILURE! - in org.dirty.flag.DirtyFlagTest",
+            ..Line::for_test(2, "testIsDirty()  Time elapsed: 0.058 sec  <<< FAILURE!")
+        };
+        assert_eq!(
+            Java::start(&junit5, junit5.text).and_then(|b| b.test).as_deref(),
+            Some("org.dirty.flag.DirtyFlagTest#testIsDirty")
+        );
         assert_eq!(
             id("[info] - adds numbers *** FAILED ***").as_deref(),
             Some("adds numbers")

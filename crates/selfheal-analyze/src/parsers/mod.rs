@@ -165,6 +165,10 @@ pub(crate) struct Candidate {
     pub step_failed: Option<bool>,
     /// For multi-file inputs, the file within the input.
     pub log_file: Option<String>,
+    /// A runner's summary (`** TEST FAILED **`, `> Task :test FAILED`):
+    /// it gives its category to the step's unrecognised lines and stands
+    /// for the step only when nothing else does.
+    pub verdict: bool,
 }
 
 impl Candidate {
@@ -185,6 +189,7 @@ impl Candidate {
             seq: 0,
             step_failed: None,
             log_file: None,
+            verdict: false,
         }
     }
 

@@ -1,0 +1,161 @@
+//! Categories from the command a step ran, for failures that their own
+//! text does not place.
+//!
+//! A parser judges a failure by what the tool printed. Some tools print
+//! nothing that names them (a lint script that lists files, a link checker
+//! that lists URLs), so the fallback finds the lines but cannot say what
+//! kind of failure they are. The command the CI ran can: a step that runs
+//! `npm run lint:css`, `gometalinter`, `./build.sh verify-swiftlint` or
+//! `awesome_bot README.md` failed a check of the code's form, whatever it
+//! printed. Only failures that are still `unknown` change, so a specific
+//! parser's verdict always wins over the command.
+
+use selfheal_types::Category;
+
+use crate::parsers::Candidate;
+
+/// Programs that judge form or style, matched as whole words of the
+/// command. Anything with `lint` in a word (eslint, `lint:css`,
+/// golangci-lint, `verify-swiftlint`) is matched separately.
+const LINTERS: &[&str] = &[
+    "rubocop",
+    "prettier",
+    "standard",
+    "black",
+    "flake8",
+    "ruff",
+    "mypy",
+    "isort",
+    "pycodestyle",
+    "pydocstyle",
+    "shellcheck",
+    "checkstyle",
+    "scalastyle",
+    "scalafmt",
+    "spotlesscheck",
+    "clang-format",
+    "clang-tidy",
+    "gofmt",
+    "goimports",
+    "staticcheck",
+    "rustfmt",
+    // `cargo fmt`, `go fmt`, `terraform fmt`, `mix format`, `npm run format`.
+    "fmt",
+    "format",
+    "clippy",
+    "pre-commit",
+    "detekt",
+    "credo",
+    "hlint",
+    "vint",
+    "codespell",
+    "hadolint",
+    "editorconfig-checker",
+];
+
+/// Link checkers: a URL that does not answer is what they report, so
+/// their network errors are findings, not the network failing the job.
+const LINK_CHECKERS: &[&str] = &[
+    "awesome_bot",
+    "htmlproofer",
+    "html-proofer",
+    "markdown-link-check",
+    "lychee",
+    "linkchecker",
+];
+
+/// What the command of a step says about its failures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CommandKind {
+    Lint,
+    LinkCheck,
+    Other,
+}
+
+/// Words of a command: program names, script names, arguments.
+fn words(command: &str) -> impl Iterator<Item = &str> {
+    command
+        .split(|c: char| c.is_whitespace() || matches!(c, '/' | ':' | ',' | '"' | '\'' | '=' | ';' | '&' | '|' | '(' | ')' | '`'))
+        .filter(|w| !w.is_empty())
+}
+
+pub(crate) fn command_kind(command: &str) -> CommandKind {
+    let lower = command.to_ascii_lowercase();
+    let mut lint = false;
+    for word in words(&lower) {
+        // `./build.sh`, `lint.sh`, `check.py`: the name, not the extension.
+        let stem = word
+            .rsplit_once('.')
+            .filter(|(_, ext)| matches!(*ext, "sh" | "py" | "rb" | "js" | "pl" | "exe"))
+            .map_or(word, |(stem, _)| stem);
+        if LINK_CHECKERS.contains(&stem) {
+            return CommandKind::LinkCheck;
+        }
+        lint |= LINTERS.contains(&stem)
+            || stem.contains("lint")
+            || stem.starts_with("spotless")
+            || stem.starts_with("checkstyle");
+    }
+    if lint {
+        CommandKind::Lint
+    } else {
+        CommandKind::Other
+    }
+}
+
+/// Re-reads one failure's category in the light of its step's command.
+pub(crate) fn refine(c: &mut Candidate) {
+    let Some(command) = c.command.as_deref() else {
+        return;
+    };
+    match command_kind(command) {
+        CommandKind::Lint if c.category == Category::Unknown => c.category = Category::Lint,
+        CommandKind::LinkCheck
+            if c.category == Category::Unknown
+                || (c.category == Category::Infra && c.tool == "network") =>
+        {
+            c.category = Category::Lint;
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lint_commands_are_told_from_others() {
+        for lint in [
+            "npm run lint:css",
+            "go run build/ci.go lint",
+            "./build.sh verify-swiftlint",
+            "set -o errexit; source .travis/lint_06_script.sh",
+            "bundle exec rubocop",
+            "node_modules/.bin/prettier --list-different 'src/**/*.js'",
+            "cargo fmt -- --check",
+            "make lint",
+            "mix format --check-formatted",
+            "black --check .",
+            "./gradlew spotlessCheck",
+        ] {
+            assert_eq!(command_kind(lint), CommandKind::Lint, "{lint}");
+        }
+        for other in [
+            "npm test",
+            "make",
+            "bundle exec rake",
+            "mvn test -B",
+            "ci/script.sh",
+            "go test ./...",
+            "python setup.py install",
+            "./linker-test.sh",
+        ] {
+            assert_eq!(command_kind(other), CommandKind::Other, "{other}");
+        }
+        assert_eq!(
+            command_kind("awesome_bot README.md --allow-dupe"),
+            CommandKind::LinkCheck
+        );
+    }
+}
