@@ -32,6 +32,8 @@ pub enum Command {
     Fetch(FetchArgs),
     /// Remove sandbox and install containers left behind by a selfheal that crashed or was killed.
     Clean(CleanArgs),
+    /// Measure repairs on a suite of failing cases (default: the bundled samples); `bench capture` adds a case.
+    Bench(selfheal_bench::BenchArgs),
 }
 
 /// Options that locate the repository and the configuration.
@@ -113,9 +115,15 @@ pub struct RunArgs {
     /// Take the logs from a file, a run-log zip or an unpacked run-log folder.
     #[arg(long, value_name = "PATH")]
     pub logs: Option<PathBuf>,
-    /// Approve the change without asking.
+    /// Approve the change without asking. Does not consent to changes to
+    /// tests: that takes `--allow-test-edits`.
     #[arg(short, long)]
     pub yes: bool,
+    /// Accept a change to a test when the model says the test itself is
+    /// wrong (and why). Without it such a change is refused, or, at a
+    /// terminal, asked about separately, naming what changed in the tests.
+    #[arg(long)]
+    pub allow_test_edits: bool,
     /// How many patches to try.
     #[arg(long, value_name = "N")]
     pub max_attempts: Option<u32>,
@@ -125,6 +133,10 @@ pub struct RunArgs {
     /// Validation time limit in seconds.
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<u64>,
+    /// Where patches are validated: `docker` (isolated, the default) or
+    /// `local` (a temporary copy run as a plain subprocess: NOT isolated).
+    #[arg(long, value_name = "KIND")]
+    pub sandbox: Option<String>,
 }
 
 #[derive(Debug, Args)]
