@@ -49,6 +49,7 @@
 mod auth;
 mod error;
 mod export;
+mod metadata;
 mod names;
 mod remote;
 mod url;
@@ -162,6 +163,24 @@ impl Repo {
             .tree()
             .map_err(GitError::git("read the commit's tree"))?;
         export::export(&repo, &found.id().to_string(), &tree, parent)
+    }
+
+    /// Writes a minimal git directory for `commit` at `dest` (which must not
+    /// exist yet) and returns the commit's full sha: that one commit with its
+    /// tree and blobs (one pack), a `shallow` file naming it, `HEAD` detached
+    /// at it, the tags that point at it, and an index built from its tree.
+    /// No other history, branch, remote, config or hook.
+    ///
+    /// Meant to be placed as the `.git` of an exported tree (the validation
+    /// sandbox uploads it read-only), so that `git rev-parse HEAD`,
+    /// `git log` and `git describe --tags` inside the sandbox answer as in
+    /// CI's checkout, for builds that take their version from git. The
+    /// repository itself is only read. On error nothing is left at `dest`.
+    pub fn write_shallow_metadata(&self, commit: &str, dest: &Path) -> Result<String, GitError> {
+        let repo = self.repo();
+        let found = resolve(&repo, commit, &self.root)?;
+        metadata::write(&repo, found.id(), dest)?;
+        Ok(found.id().to_string())
     }
 
     /// Whether the local branch `branch` exists.

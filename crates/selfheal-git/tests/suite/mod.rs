@@ -2,6 +2,7 @@ mod commit;
 mod export;
 mod fetch;
 mod https;
+mod metadata;
 mod push;
 mod repo;
 mod server;
