@@ -53,7 +53,16 @@ fn main() -> ExitCode {
             Command::Clean(args) => check::clean(&args).await,
             Command::Analyze(args) => commands::analyze(&args),
             Command::Check(args) => check::run(args).await,
-            Command::Bench(args) => selfheal_bench::run(args, &std::env::current_exe()?).await.map(|s| if s == selfheal_bench::BenchStatus::Ran { Status::Success } else { Status::Error }).map_err(Into::into),
+            Command::Bench(args) => selfheal_bench::run(args, &std::env::current_exe()?)
+                .await
+                .map(|s| {
+                    if s == selfheal_bench::BenchStatus::Ran {
+                        Status::Success
+                    } else {
+                        Status::Error
+                    }
+                })
+                .map_err(Into::into),
         }
     });
     match result {
