@@ -457,6 +457,12 @@ impl Engine {
         if ts {
             self.gha = true;
         }
+        if self.in_script && !bytes.starts_with(b"##[") {
+            // The step's script as GitHub echoes it: `echo "error: ..."`
+            // there is not an error, nor is it what the step printed.
+            self.last_no = no;
+            return;
+        }
         // The fast path: a line no parser wants costs two short copies and
         // is never decoded.
         if !hit
@@ -533,12 +539,6 @@ impl Engine {
                 text = msg;
             }
         }
-        if self.in_script && !gha_error {
-            // The step's script as GitHub echoes it: `echo "error: ..."`
-            // there is not an error.
-            self.quiet_line(no, text.as_bytes());
-            return;
-        }
         let exit_marker = exit_marker(text, gha_error);
         // Travis prints each command as `$ cmd`: a natural step boundary.
         if !self.gha
@@ -594,6 +594,10 @@ impl Engine {
             .drain(..)
             .map(|(n, b)| (n, String::from_utf8_lossy(&b).into_owned()))
             .collect();
+        // A step that printed nothing says nothing: an error printed by an
+        // earlier step that carried on (`git describe` failing inside a
+        // step that swallowed its status) explains it better.
+        let confidence = if snippet.is_empty() { -30 } else { -4 };
         snippet.push((no, marker.trim().to_owned()));
         let start = snippet.first().map_or(no, |s| s.0);
         let message = snippet
@@ -605,7 +609,7 @@ impl Engine {
         self.candidates.push(
             Candidate::new(selfheal_types::Category::Unknown, "generic", message)
                 .span(start, no)
-                .confidence(-4)
+                .confidence(confidence)
                 .snippet(snippet),
         );
         self.stamp(before);
@@ -701,7 +705,13 @@ impl Engine {
 
 /// The first line of a command, bounded: enough to tell what it runs.
 fn command_line(cmd: &str) -> String {
-    cmd.lines().next().unwrap_or("").trim().chars().take(300).collect()
+    cmd.lines()
+        .next()
+        .unwrap_or("")
+        .trim()
+        .chars()
+        .take(300)
+        .collect()
 }
 
 /// The command of a Travis `$ cmd` line. Travis glues its fold and timer

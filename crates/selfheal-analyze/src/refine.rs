@@ -75,7 +75,13 @@ pub(crate) enum CommandKind {
 /// Words of a command: program names, script names, arguments.
 fn words(command: &str) -> impl Iterator<Item = &str> {
     command
-        .split(|c: char| c.is_whitespace() || matches!(c, '/' | ':' | ',' | '"' | '\'' | '=' | ';' | '&' | '|' | '(' | ')' | '`'))
+        .split(|c: char| {
+            c.is_whitespace()
+                || matches!(
+                    c,
+                    '/' | ':' | ',' | '"' | '\'' | '=' | ';' | '&' | '|' | '(' | ')' | '`'
+                )
+        })
         .filter(|w| !w.is_empty())
 }
 

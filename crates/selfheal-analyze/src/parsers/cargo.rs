@@ -171,6 +171,10 @@ impl Parser for Cargo {
             self.end(out);
             return;
         }
+        // Older toolchains quote a multi-line message: the location closes it.
+        if b.tool == "cargo-test" && line.no <= b.start + 4 && text.contains("/build.rs:") {
+            b.category = Category::BuildConfig;
+        }
         b.end = line.no;
         b.snip.push(line.no, text);
         if let Some(c) = ARROW.captures(text)
@@ -213,7 +217,15 @@ impl Cargo {
         let test_id = (thread != "main" && !thread.starts_with("tokio-")).then_some(thread);
         let expect_more = inline.is_none();
         let message = inline.unwrap_or_default();
-        let category = if message.contains("assertion") {
+        // A build script that panics did not run a test: it failed to
+        // build a native part, almost always for want of a tool or
+        // library in the image; the tool's own lines above say which.
+        let build_script = location
+            .as_ref()
+            .is_some_and(|l| l.file == "build.rs" || l.file.ends_with("/build.rs"));
+        let category = if build_script {
+            Category::BuildConfig
+        } else if message.contains("assertion") {
             Category::TestFailure
         } else {
             Category::TestError

@@ -204,8 +204,7 @@ fn classify(text: &str) -> Option<Hit> {
         });
     }
     // erlc marks warnings (`Warning:`) and leaves errors unmarked.
-    let erlc_error =
-        matches!(ext, "erl" | "hrl") && sev.is_none() && !msg.starts_with("Warning:");
+    let erlc_error = matches!(ext, "erl" | "hrl") && sev.is_none() && !msg.starts_with("Warning:");
     let is_error = matches!(sev, Some("error" | "fatal error"))
         || error_prefix
         || erlc_error
@@ -285,7 +284,7 @@ impl Parser for Diag {
                 } else if !text.trim().is_empty() && line.no == g.end + 1 && g.continuation < 6 {
                     // Code excerpts, carets and notes under the diagnostic.
                     if g.message.is_empty() {
-                        g.message = text.trim().to_owned();
+                        text.trim().clone_into(&mut g.message);
                     }
                     g.continuation += 1;
                     g.end = line.no;
@@ -396,7 +395,9 @@ mod tests {
             Some(("doc-lint", Category::Lint))
         );
         assert_eq!(
-            tool("[ERROR] /w/src/main/java/a/Hex.java:348: Undefined reference: java.nio.ByteBuffer java.nio.ByteBuffer.flip()"),
+            tool(
+                "[ERROR] /w/src/main/java/a/Hex.java:348: Undefined reference: java.nio.ByteBuffer java.nio.ByteBuffer.flip()"
+            ),
             Some(("animal-sniffer", Category::Lint))
         );
         // GHC puts the message under the location.

@@ -316,6 +316,14 @@ static SIGNATURES: &[Signature] = &[
         Category::TestFailure,
         "tests",
     ),
+    // libyaml's syntax errors, as Ruby's Psych reports them with the
+    // file: a project file that does not parse.
+    sig(
+        r"^\(\S+\): (?:found character that cannot start any token|did not find expected .*|mapping values are not allowed in this context|could not find expected ':'|found unexpected end of stream|found undefined tag handle) while (?:scanning|parsing)",
+        Category::CompileError,
+        "yaml",
+        60,
+    ),
     // node cannot parse a script it loads (a syntax the runtime is too old for).
     sig(r"^SyntaxError: ", Category::CompileError, "node", 55),
     // Elixir's compiler, also on test files and doctests.
@@ -392,6 +400,8 @@ static SIGNATURES: &[Signature] = &[
         "sanitizer",
         75,
     ),
+    // googletest, and busted's gtest-style output: one line per failed test.
+    sig(r"^\[  FAILED  \] ", Category::TestFailure, "gtest", 72),
     sig(
         r"^\s*[\w.]+(?:\(.*\))? \[FAIL\]$",
         Category::TestFailure,

@@ -381,7 +381,9 @@ mod tests {
             ..Line::for_test(2, "testIsDirty()  Time elapsed: 0.058 sec  <<< FAILURE!")
         };
         assert_eq!(
-            Java::start(&junit5, junit5.text).and_then(|b| b.test).as_deref(),
+            Java::start(&junit5, junit5.text)
+                .and_then(|b| b.test)
+                .as_deref(),
             Some("org.dirty.flag.DirtyFlagTest#testIsDirty")
         );
         assert_eq!(

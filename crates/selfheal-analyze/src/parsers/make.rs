@@ -16,6 +16,8 @@ use super::{Anchor, Candidate, Line, Parser, Snip, loc, one_line};
 static CMAKE: LazyLock<Regex> = LazyLock::new(|| {
     super::re(r"^CMake Error(?: at (\S+?):(\d+) \(([^)]*)\))?:\s*(.*)$").expect("valid regex")
 });
+static TESTS_FAILED: LazyLock<Regex> =
+    LazyLock::new(|| super::re(r"(?i)\btests? (?:have )?failed\b").expect("valid regex"));
 static MAKE: LazyLock<Regex> = LazyLock::new(|| {
     super::re(r"^(?:g?make|mingw32-make|ninja)(?:\[\d+\])?: \*\*\* (?:\[(.+?)\] )?(.*)$")
         .expect("valid regex")
@@ -204,6 +206,12 @@ impl Make {
         };
         if b.message.is_empty() {
             b.message = format!("{} failed", b.tool);
+        }
+        // A CMake script that runs the tests (`RunTests.cmake`) reports their
+        // failure as a configuration error: it is a test verdict.
+        if b.tool == "cmake" && TESTS_FAILED.is_match(&b.message) {
+            b.category = Category::TestFailure;
+            b.confidence = 45;
         }
         let mut c = Candidate::new(b.category, b.tool, one_line(&b.message, 300))
             .span(b.start, b.end)

@@ -55,6 +55,12 @@ pub(crate) fn category_for(message: &str, frames: &[(String, u32)]) -> Category 
         "ModuleNotFoundError" | "ImportError" => import_category(message, frames),
         "AssertionError" => Category::TestFailure,
         "MemoryError" => Category::Infra,
+        "VersionConflict" | "ContextualVersionConflict" | "DistributionNotFound" => {
+            Category::Dependency
+        }
+        // pkg_resources names the requirement it could not meet, whatever
+        // wraps it (a pytest plugin that needs a newer pytest).
+        _ if message.contains("Requirement.parse(") => Category::Dependency,
         _ => Category::TestError,
     }
 }
@@ -252,6 +258,24 @@ mod tests {
         assert!(is_exception_line("requests.exceptions.HTTPError: 500"));
         assert!(!is_exception_line("Error messages follow"));
         assert!(!is_exception_line("  ValueError: indented"));
+    }
+
+    #[test]
+    fn unmet_requirements_are_dependency_problems() {
+        assert_eq!(
+            category_for(
+                "pluggy.PluginValidationError: Plugin 'pytest_cov' could not be loaded: (pytest 3.5.0 (/env/lib/python3.4/site-packages), Requirement.parse('pytest>=3.6'))!",
+                &[]
+            ),
+            Category::Dependency
+        );
+        assert_eq!(
+            category_for(
+                "pkg_resources.ContextualVersionConflict: (six 1.10.0 (/env/lib/python3.6/site-packages), Requirement.parse('six>=1.12'), {'astroid'})",
+                &[]
+            ),
+            Category::Dependency
+        );
     }
 
     #[test]
