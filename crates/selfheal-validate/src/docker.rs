@@ -89,6 +89,7 @@ pub struct DockerSandbox {
     labels: HashMap<String, String>,
     max_upload_bytes: u64,
     tmp_bytes: u64,
+    git_metadata: Option<std::path::PathBuf>,
 }
 
 impl DockerSandbox {
@@ -117,7 +118,21 @@ impl DockerSandbox {
             labels: HashMap::new(),
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             tmp_bytes: DEFAULT_TMP_BYTES,
+            git_metadata: None,
         })
+    }
+
+    /// Uploads the directory `git_dir` (a `.git` written by
+    /// `selfheal_git::Repo::write_shallow_metadata`) as the project's `.git`,
+    /// owned by root, files 0444 and directories 0555, so the tests can ask
+    /// git for the commit (`git rev-parse HEAD`, `git describe`) but cannot
+    /// change it. Since git refuses a repository owned by another user, the
+    /// steps get `safe.directory` for [`PROJECT_DIR`] through git's
+    /// `GIT_CONFIG_COUNT` variables (only when this is set).
+    #[must_use]
+    pub fn with_git_metadata(mut self, git_dir: impl Into<std::path::PathBuf>) -> Self {
+        self.git_metadata = Some(git_dir.into());
+        self
     }
 
     /// Runs steps as `uid:gid` (default 1000:1000, the image's `sandbox` user), or as
@@ -309,6 +324,22 @@ impl DockerSandbox {
         let mut labels = self.labels.clone();
         labels.insert(CONTAINER_LABEL.to_owned(), std::process::id().to_string());
         let life = (timeout + SELF_DESTRUCT_GRACE).as_secs().to_string();
+        let mut env = vec![
+            "PYTHONDONTWRITEBYTECODE=1".to_owned(),
+            "CI=true".to_owned(),
+            // The sandbox user may have no home in an arbitrary image; tools
+            // that write caches there need somewhere writable.
+            "HOME=/tmp".to_owned(),
+        ];
+        if self.git_metadata.is_some() {
+            // The `.git` is root's and git refuses another user's repository
+            // ("dubious ownership"); command-line scope may lift that.
+            env.extend([
+                "GIT_CONFIG_COUNT=1".to_owned(),
+                "GIT_CONFIG_KEY_0=safe.directory".to_owned(),
+                format!("GIT_CONFIG_VALUE_0={PROJECT_DIR}"),
+            ]);
+        }
         let config = ContainerCreateBody {
             image: Some(self.image.clone()),
             cmd: Some(vec!["sleep".to_owned(), life]),
@@ -316,13 +347,7 @@ impl DockerSandbox {
             entrypoint: Some(Vec::new()),
             user: self.user.map(|o| format!("{}:{}", o.uid, o.gid)),
             working_dir: Some(PROJECT_DIR.to_owned()),
-            env: Some(vec![
-                "PYTHONDONTWRITEBYTECODE=1".to_owned(),
-                "CI=true".to_owned(),
-                // The sandbox user may have no home in an arbitrary image; tools
-                // that write caches there need somewhere writable.
-                "HOME=/tmp".to_owned(),
-            ]),
+            env: Some(env),
             labels: Some(labels),
             network_disabled: Some(true),
             host_config: Some(HostConfig {
@@ -553,8 +578,15 @@ impl DockerSandbox {
         let root = workdir.to_path_buf();
         let owner = self.user.unwrap_or(Owner { uid: 0, gid: 0 });
         let limit = self.max_upload_bytes;
+        let git = self.git_metadata.clone();
         let archive = tokio::task::spawn_blocking(move || {
-            tree::pack(&root, PROJECT_DIR.trim_start_matches('/'), owner, limit)
+            tree::pack(
+                &root,
+                PROJECT_DIR.trim_start_matches('/'),
+                owner,
+                limit,
+                git.as_deref(),
+            )
         })
         .await
         .map_err(|join| ValidateError::ReadTree {

@@ -108,11 +108,14 @@ fn read_err(path: &Path) -> impl FnOnce(std::io::Error) -> ValidateError {
 /// keeping file modes and modification times and giving the files to `owner`.
 /// Symbolic links are stored as links, not followed, so a link cannot pull a
 /// file from outside the tree into the sandbox. What goes in is [`walk`]'s.
+/// With `git`, that directory goes in as `prefix/.git`, read-only (see
+/// [`append_read_only`]).
 pub(crate) fn pack(
     root: &Path,
     prefix: &str,
     owner: Owner,
     limit: u64,
+    git: Option<&Path>,
 ) -> Result<Vec<u8>, ValidateError> {
     let found = walk(root, limit)?;
     let root_meta = fs::metadata(root).map_err(read_err(root))?;
@@ -150,7 +153,52 @@ pub(crate) fn pack(
                 .map_err(read_err(path))?;
         }
     }
+    if let Some(git) = git {
+        append_read_only(&mut builder, git, &format!("{prefix}/.git"), limit)?;
+    }
     builder.into_inner().map_err(read_err(root))
+}
+
+/// Appends the directory `dir` as `in_tar`, owned by root, files 0444 and
+/// directories 0555: the sandbox user can read it and write nothing in it.
+/// Only directories and regular files are taken (a git directory has nothing else).
+fn append_read_only(
+    builder: &mut tar::Builder<Vec<u8>>,
+    dir: &Path,
+    in_tar: &str,
+    limit: u64,
+) -> Result<(), ValidateError> {
+    let root = Owner { uid: 0, gid: 0 };
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::Directory);
+    header.set_mode(0o555);
+    set_owner(&mut header, root);
+    header.set_size(0);
+    builder
+        .append_data(&mut header, format!("{in_tar}/"), std::io::empty())
+        .map_err(read_err(dir))?;
+    for Found { path, rel, meta } in walk(dir, limit)? {
+        let mut header = tar::Header::new_gnu();
+        set_owner(&mut header, root);
+        header.set_mtime(mtime(&meta));
+        if meta.is_dir() {
+            header.set_entry_type(tar::EntryType::Directory);
+            header.set_mode(0o555);
+            header.set_size(0);
+            builder
+                .append_data(&mut header, format!("{in_tar}/{rel}/"), std::io::empty())
+                .map_err(read_err(&path))?;
+        } else if meta.is_file() {
+            header.set_entry_type(tar::EntryType::Regular);
+            header.set_mode(0o444);
+            header.set_size(meta.len());
+            let file = fs::File::open(&path).map_err(read_err(&path))?;
+            builder
+                .append_data(&mut header, format!("{in_tar}/{rel}"), file)
+                .map_err(read_err(&path))?;
+        }
+    }
+    Ok(())
 }
 
 /// Copies [`walk`]'s entries of `root` into the existing, empty directory
@@ -274,7 +322,7 @@ mod tests {
         write(root, "web/node_modules/left-pad/index.js", "junk");
         std::os::unix::fs::symlink("src/app.py", root.join("link.py")).expect("symlink");
 
-        let tar_bytes = pack(root, "work", OWNER, 1 << 20).expect("packs");
+        let tar_bytes = pack(root, "work", OWNER, 1 << 20, None).expect("packs");
         let got = entries(&tar_bytes);
         let expected: BTreeMap<String, (char, u32, u64, String)> = [
             ("work/", ('d', 0o755, 1000, "")),
@@ -291,11 +339,38 @@ mod tests {
     }
 
     #[test]
+    fn git_metadata_goes_in_read_only_and_owned_by_root() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("tree");
+        write(&root, "a.py", "x\n");
+        write(&root, ".git/HEAD", "stale, skipped\n");
+        let git = dir.path().join("meta");
+        write(&git, "HEAD", "0123\n");
+        write(&git, "objects/pack/p.pack", "PACK");
+        let tar_bytes = pack(&root, "work", OWNER, 1 << 20, Some(&git)).expect("packs");
+        let got: BTreeMap<String, (char, u32, u64, String)> = entries(&tar_bytes)
+            .into_iter()
+            .filter(|(p, _)| p.starts_with("work/.git"))
+            .collect();
+        let expected: BTreeMap<String, (char, u32, u64, String)> = [
+            ("work/.git/", ('d', 0o555, 0, "")),
+            ("work/.git/HEAD", ('f', 0o444, 0, "0123\n")),
+            ("work/.git/objects/", ('d', 0o555, 0, "")),
+            ("work/.git/objects/pack/", ('d', 0o555, 0, "")),
+            ("work/.git/objects/pack/p.pack", ('f', 0o444, 0, "PACK")),
+        ]
+        .into_iter()
+        .map(|(p, (k, m, u, b))| (p.to_owned(), (k, m, u, b.to_owned())))
+        .collect();
+        assert_eq!(got, expected);
+    }
+
+    #[test]
     fn a_tree_over_the_limit_is_refused_with_its_size() {
         let dir = tempfile::tempdir().expect("tempdir");
         write(dir.path(), "a.txt", &"a".repeat(600));
         write(dir.path(), "b.txt", &"b".repeat(600));
-        let err = pack(dir.path(), "work", OWNER, 1000).expect_err("too large");
+        let err = pack(dir.path(), "work", OWNER, 1000, None).expect_err("too large");
         assert!(
             matches!(
                 err,
@@ -314,7 +389,7 @@ mod tests {
     fn a_missing_tree_is_a_read_error_naming_the_path() {
         let dir = tempfile::tempdir().expect("tempdir");
         let missing = dir.path().join("nope");
-        let err = pack(&missing, "work", OWNER, 1000).expect_err("missing");
+        let err = pack(&missing, "work", OWNER, 1000, None).expect_err("missing");
         assert!(
             matches!(&err, ValidateError::ReadTree { path, .. } if *path == missing),
             "{err:?}"

@@ -5,6 +5,7 @@
 
 mod docker;
 mod environment;
+mod git;
 mod install;
 mod local;
 mod project;
