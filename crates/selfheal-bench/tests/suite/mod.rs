@@ -1,5 +1,5 @@
-// mod capture;
-// mod e2e;
+mod capture;
+mod e2e;
 mod harness;
 mod output;
 mod parse;
