@@ -34,6 +34,8 @@ pub mod suite;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -76,6 +78,12 @@ pub struct BenchArgs {
     /// Keep the prepared repositories (their path is printed on stderr).
     #[arg(long)]
     pub keep: bool,
+    /// Also write each run's full repair record to DIR/<case>-<n>.json.
+    #[arg(long, value_name = "DIR")]
+    pub records: Option<PathBuf>,
+    /// More arguments for every `selfheal run`, after `--` (e.g. `-- --timeout 120`).
+    #[arg(last = true, value_name = "RUN ARGS")]
+    pub run_args: Vec<String>,
 }
 
 #[derive(Debug, Clone, clap::Subcommand)]
@@ -91,6 +99,8 @@ pub enum BenchStatus {
     Ran,
     /// The harness could not measure some run (exit 2).
     HarnessBroken,
+    /// Ctrl-C stopped it; the runs measured so far were reported (exit 130).
+    Interrupted,
 }
 
 impl BenchStatus {
@@ -98,6 +108,7 @@ impl BenchStatus {
         match self {
             BenchStatus::Ran => 0,
             BenchStatus::HarnessBroken => 2,
+            BenchStatus::Interrupted => 130,
         }
     }
 }
@@ -131,6 +142,14 @@ pub async fn run(args: BenchArgs, selfheal_exe: &Path) -> Result<BenchStatus, Be
         }),
         max_attempts: args.max_attempts,
         timeout: Duration::from_secs(args.case_timeout.max(1)),
+        run_args: args.run_args.clone(),
+        records: match &args.records {
+            Some(dir) => {
+                std::fs::create_dir_all(dir).map_err(BenchError::io(dir))?;
+                Some(dir.canonicalize().map_err(BenchError::io(dir))?)
+            }
+            None => None,
+        },
     };
     let report = bench(&suite, &runner, args.repeat, args.keep).await?;
     let text = if args.json {
@@ -139,7 +158,9 @@ pub async fn run(args: BenchArgs, selfheal_exe: &Path) -> Result<BenchStatus, Be
         report.to_table()
     };
     write_stdout(&text)?;
-    Ok(if report.harness_ok() {
+    Ok(if report.interrupted {
+        BenchStatus::Interrupted
+    } else if report.harness_ok() {
         BenchStatus::Ran
     } else {
         BenchStatus::HarnessBroken
@@ -205,6 +226,18 @@ pub async fn bench(
     prepare::prepare_case(first, &preflight_repo)?;
     runner.preflight(&preflight_repo).await?;
 
+    // Ctrl-C reaches the running selfheal too (same process group), which
+    // cleans up and exits 130; the bench then stops instead of starting the
+    // next case, and reports what it measured.
+    let stop = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let stop = Arc::clone(&stop);
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                stop.store(true, Ordering::SeqCst);
+            }
+        })
+    };
     let mut results = Vec::new();
     let mut interrupted = false;
     for case in &suite.cases {
@@ -221,18 +254,23 @@ pub async fn bench(
             progress.bar.set_message(label.clone());
             let repo = work.path().join(format!("{}-{n}", case.name));
             let result = match prepare::prepare_case(case, &repo) {
-                Ok(_) => runner.run_case(case, &repo).await,
+                Ok(_) => {
+                    runner
+                        .run_case(case, &repo, &format!("{}-{n}", case.name))
+                        .await
+                }
                 Err(e) => RunResult::error(format!("could not prepare the case: {e}"), None, 0),
             };
-            // Ctrl-C reaches selfheal too (same process group); stop rather
-            // than start the next case.
-            interrupted = result.exit_code == Some(130);
+            interrupted = result.exit_code == Some(130) || stop.load(Ordering::SeqCst);
             progress.line(&run_line(&label, &result));
             progress.bar.inc(1);
             if !keep {
                 let _ = std::fs::remove_dir_all(&repo);
             }
             runs.push(result);
+        }
+        if runs.is_empty() {
+            break;
         }
         results.push(CaseResult::new(
             case.name.clone(),
@@ -244,6 +282,7 @@ pub async fn bench(
             runs,
         ));
     }
+    watcher.abort();
     progress.bar.finish_and_clear();
     if keep {
         let kept = work.keep();

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use selfheal_types::{Stage, TokenUsage};
+use selfheal_types::{AttemptOutcome, Stage, TokenUsage};
 use serde::{Deserialize, Serialize};
 
 use crate::guard::TestsVerdict;
@@ -44,6 +44,9 @@ pub struct RunResult {
     pub stages_ms: BTreeMap<Stage, u64>,
     /// Wall time of the whole `selfheal run`, process start to exit.
     pub wall_ms: u64,
+    /// Each attempt's outcome and tokens, in order.
+    #[serde(default)]
+    pub per_attempt: Vec<AttemptSummary>,
     /// Paths the accepted patch changed (empty unless fixed).
     #[serde(default)]
     pub files: Vec<String>,
@@ -66,11 +69,22 @@ impl RunResult {
             tokens: TokenUsage::default(),
             stages_ms: BTreeMap::new(),
             wall_ms,
+            per_attempt: Vec::new(),
             files: Vec::new(),
             tests: None,
             tests_note: None,
         }
     }
+}
+
+/// One attempt of a run, as its record tells it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptSummary {
+    pub outcome: AttemptOutcome,
+    pub tokens: TokenUsage,
+    /// Why it did not validate, in one line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// Every run of one case.
@@ -134,6 +148,9 @@ pub struct Report {
     pub repeat: u32,
     pub cases: Vec<CaseResult>,
     pub totals: Totals,
+    /// Ctrl-C stopped the bench: the cases after the last run are missing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
 }
 
 impl Report {
@@ -164,6 +181,7 @@ impl Report {
             repeat,
             cases,
             totals,
+            interrupted: false,
         }
     }
 

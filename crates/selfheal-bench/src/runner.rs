@@ -14,7 +14,7 @@ use serde::Deserialize;
 use crate::error::BenchError;
 use crate::guard;
 use crate::prepare::one_line;
-use crate::report::{RunResult, RunStatus};
+use crate::report::{AttemptSummary, RunResult, RunStatus};
 use crate::suite::Case;
 
 /// The options passed on to every `selfheal run` (and to the pre-flight `check`).
@@ -26,6 +26,10 @@ pub struct Runner {
     pub max_attempts: Option<u32>,
     /// A run still going after this long is killed and counted as a harness error.
     pub timeout: Duration,
+    /// More arguments for every `selfheal run`, verbatim.
+    pub run_args: Vec<String>,
+    /// Where to keep each run's record (`<case>-<n>.json`), when set.
+    pub records: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -106,8 +110,9 @@ impl Runner {
         }
     }
 
-    /// One `selfheal run` of `case`, prepared at `repo`.
-    pub async fn run_case(&self, case: &Case, repo: &Path) -> RunResult {
+    /// One `selfheal run` of `case`, prepared at `repo`; `label` names its
+    /// kept record.
+    pub async fn run_case(&self, case: &Case, repo: &Path, label: &str) -> RunResult {
         let mut cmd = self.command();
         cmd.args(["run", "--offline", "--yes", "--json", "--repo"])
             .arg(repo)
@@ -119,6 +124,7 @@ impl Runner {
             cmd.arg("--max-attempts").arg(n.to_string());
         }
         self.common_args(&mut cmd);
+        cmd.args(&self.run_args);
         let started = Instant::now();
         let child = match cmd.spawn() {
             Ok(child) => child,
@@ -153,13 +159,24 @@ impl Runner {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let record =
             parse_stdout(&String::from_utf8_lossy(&out.stdout)).or_else(|| newest_record(repo));
-        result_of(record, code, &stderr, wall_ms, repo, case)
+        let mut result = result_of(record.as_ref(), code, &stderr, wall_ms, repo, case);
+        if let (Some(dir), Some(record)) = (&self.records, &record) {
+            let path = dir.join(format!("{label}.json"));
+            let written = serde_json::to_string_pretty(record)
+                .map_err(std::io::Error::other)
+                .and_then(|text| std::fs::write(&path, text + "\n"));
+            if let Err(e) = written {
+                result.status = RunStatus::Error;
+                result.reason = Some(format!("cannot keep the record in {}: {e}", path.display()));
+            }
+        }
+        result
     }
 }
 
 /// What a finished `selfheal run` amounts to.
 fn result_of(
-    record: Option<RepairRecord>,
+    record: Option<&RepairRecord>,
     code: Option<i32>,
     stderr: &str,
     wall_ms: u64,
@@ -191,6 +208,15 @@ fn result_of(
         tokens: record.tokens,
         stages_ms,
         wall_ms,
+        per_attempt: record
+            .attempts
+            .iter()
+            .map(|a| AttemptSummary {
+                outcome: a.outcome,
+                tokens: a.tokens,
+                reason: a.reason.as_deref().map(one_line),
+            })
+            .collect(),
         files: Vec::new(),
         tests: None,
         tests_note: None,

@@ -55,12 +55,10 @@ fn main() -> ExitCode {
             Command::Check(args) => check::run(args).await,
             Command::Bench(args) => selfheal_bench::run(args, &std::env::current_exe()?)
                 .await
-                .map(|s| {
-                    if s == selfheal_bench::BenchStatus::Ran {
-                        Status::Success
-                    } else {
-                        Status::Error
-                    }
+                .map(|s| match s {
+                    selfheal_bench::BenchStatus::Ran => Status::Success,
+                    selfheal_bench::BenchStatus::HarnessBroken => Status::Error,
+                    selfheal_bench::BenchStatus::Interrupted => Status::Interrupted,
                 })
                 .map_err(Into::into),
         }

@@ -36,6 +36,7 @@ async fn bench_fixes_two_samples_with_their_known_fixes() {
     let before = snapshot(&names);
     let server = ModelServer::start(MODEL, names.iter().map(|n| sample_replies(n)).collect()).await;
     let home = tempfile::tempdir().expect("home");
+    let records = home.path().join("records");
     let out = selfheal(home.path(), &server.base_url(), MODEL)
         .current_dir(samples_dir())
         .args([
@@ -43,7 +44,11 @@ async fn bench_fixes_two_samples_with_their_known_fixes() {
             "--json",
             "--cases",
             "syntax-error,test-expectation",
+            "--records",
         ])
+        .arg(&records)
+        // Passed on to every `selfheal run`.
+        .args(["--", "--timeout", "240"])
         .output()
         .await
         .expect("selfheal bench runs");
@@ -82,6 +87,18 @@ async fn bench_fixes_two_samples_with_their_known_fixes() {
             "{run:?}"
         );
         assert!(run.wall_ms > 0);
+        assert_eq!(run.per_attempt.len(), 1, "{run:?}");
+        assert_eq!(
+            run.per_attempt[0].outcome,
+            selfheal_types::AttemptOutcome::Validated
+        );
+        let kept: selfheal_types::RepairRecord = serde_json::from_str(
+            &std::fs::read_to_string(records.join(format!("{}-1.json", case.name)))
+                .expect("the record was kept"),
+        )
+        .expect("a repair record");
+        assert_eq!(kept.tokens, run.tokens);
+        assert!(kept.outcome.is_fixed());
         assert_eq!(case.fixed, 1);
         assert!((case.rate - 1.0).abs() < f64::EPSILON);
     }

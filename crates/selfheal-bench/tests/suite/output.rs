@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use selfheal_bench::guard::TestsVerdict;
-use selfheal_bench::report::{CaseResult, Report, RunResult, RunStatus};
-use selfheal_types::{Stage, TokenUsage};
+use selfheal_bench::report::{AttemptSummary, CaseResult, Report, RunResult, RunStatus};
+use selfheal_types::{AttemptOutcome, Stage, TokenUsage};
 use serde_json::json;
 
 fn fixed(attempts: u32, prompt: u64, wall_ms: u64, tests: TestsVerdict) -> RunResult {
@@ -21,6 +21,14 @@ fn fixed(attempts: u32, prompt: u64, wall_ms: u64, tests: TestsVerdict) -> RunRe
         },
         stages_ms: BTreeMap::from([(Stage::Reason, 2_000), (Stage::Validate, 8_000)]),
         wall_ms,
+        per_attempt: vec![AttemptSummary {
+            outcome: AttemptOutcome::Validated,
+            tokens: TokenUsage {
+                prompt,
+                completion: 100,
+            },
+            reason: None,
+        }],
         files: vec!["tests/test_cart.py".to_owned()],
         tests: Some(tests),
         tests_note: None,
@@ -40,6 +48,17 @@ fn not_fixed(wall_ms: u64) -> RunResult {
         },
         stages_ms: BTreeMap::from([(Stage::Reason, 6_000), (Stage::Validate, 0)]),
         wall_ms,
+        per_attempt: vec![
+            AttemptSummary {
+                outcome: AttemptOutcome::NoUsableEdit,
+                tokens: TokenUsage {
+                    prompt: 1_000,
+                    completion: 100,
+                },
+                reason: Some("the edit's old text is not in src/a.py".to_owned()),
+            };
+            3
+        ],
         files: Vec::new(),
         tests: None,
         tests_note: None,
@@ -101,6 +120,7 @@ fn json_has_every_case_and_the_totals() {
                         "tokens": {"prompt": 1000, "completion": 100},
                         "stages_ms": {"reason": 2000, "validate": 8000},
                         "wall_ms": 12000,
+                        "per_attempt": [{"outcome": "validated", "tokens": {"prompt": 1000, "completion": 100}}],
                         "files": ["tests/test_cart.py"],
                         "tests": "as_known_fix"
                     }]
@@ -120,6 +140,11 @@ fn json_has_every_case_and_the_totals() {
                         "tokens": {"prompt": 3000, "completion": 300},
                         "stages_ms": {"reason": 6000, "validate": 0},
                         "wall_ms": 30000,
+                        "per_attempt": [
+                            {"outcome": "no_usable_edit", "tokens": {"prompt": 1000, "completion": 100}, "reason": "the edit's old text is not in src/a.py"},
+                            {"outcome": "no_usable_edit", "tokens": {"prompt": 1000, "completion": 100}, "reason": "the edit's old text is not in src/a.py"},
+                            {"outcome": "no_usable_edit", "tokens": {"prompt": 1000, "completion": 100}, "reason": "the edit's old text is not in src/a.py"}
+                        ],
                         "files": []
                     }]
                 },
@@ -137,6 +162,7 @@ fn json_has_every_case_and_the_totals() {
                         "tokens": {"prompt": 0, "completion": 0},
                         "stages_ms": {},
                         "wall_ms": 0,
+                        "per_attempt": [],
                         "files": []
                     }]
                 }
