@@ -470,6 +470,7 @@ impl Engine {
             && !bytes.starts_with(b"##[")
             && !bytes.starts_with(b"$ ")
             && !bytes.starts_with(b"travis_")
+            && !bytes.starts_with(b"> ")
         {
             if self.generic.wants_more() {
                 self.generic.quiet(no, bytes);
@@ -547,6 +548,14 @@ impl Engine {
             self.boundary(None);
             self.command = Some(command_line(cmd));
             return;
+        }
+        // npm and pnpm name the script they run, then its command:
+        // `> shop@1.0.0 lint:js` / `> eslint src`. What a step's `npm test`
+        // runs is what the step is.
+        if let Some(cmd) = text.strip_prefix("> ")
+            && is_npm_header(&self.prev)
+        {
+            self.command = Some(command_line(cmd));
         }
         self.last_no = no;
         let line = Line {
@@ -701,6 +710,24 @@ impl Engine {
             candidates: self.candidates,
         }
     }
+}
+
+/// npm's `> name@version script [cwd]` line before a script's command.
+fn is_npm_header(prev: &[u8]) -> bool {
+    let Some(rest) = prev.strip_prefix(b"> ") else {
+        return false;
+    };
+    let words = rest
+        .split(u8::is_ascii_whitespace)
+        .filter(|w| !w.is_empty());
+    let (mut n, mut first_has_at) = (0, false);
+    for (i, w) in words.enumerate() {
+        if i == 0 {
+            first_has_at = w.iter().skip(1).any(|&b| b == b'@');
+        }
+        n = i + 1;
+    }
+    first_has_at && (2..=3).contains(&n)
 }
 
 /// The first line of a command, bounded: enough to tell what it runs.
@@ -885,6 +912,24 @@ mod tests {
             lines > 10_000 && matched >= samples.len(),
             "{lines} lines, {matched} matched"
         );
+    }
+
+    #[test]
+    fn commands_are_found_behind_ci_markers() {
+        assert_eq!(travis_command("$ make test"), Some("make test"));
+        assert_eq!(
+            travis_command(
+                "travis_time:end:0796ad5a:start=1,finish=2,duration=3travis_fold:start:install$ npm ci"
+            ),
+            Some("npm ci")
+        );
+        assert_eq!(travis_command("echo $ 5"), None);
+        assert!(is_npm_header(b"> shop@1.0.0 lint:js"));
+        assert!(is_npm_header(
+            b"> git-it@4.0.0 test /home/travis/build/jlord/git-it"
+        ));
+        assert!(is_npm_header(b"> @acme/ui@2.1.0 lint"));
+        assert!(!is_npm_header(b"> Task :app:test"));
     }
 
     #[test]

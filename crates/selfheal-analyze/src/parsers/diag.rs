@@ -213,6 +213,16 @@ fn classify(text: &str) -> Option<Hit> {
     if !is_error || (msg.is_empty() && sev.is_none()) {
         return None;
     }
+    // XCTest reports a failed assertion as a compiler-style error on the
+    // test's line: `-[Suite testX] : XCTAssertEqual failed: ...`.
+    if matches!(ext, "swift" | "m" | "mm") && msg.starts_with("-[") && msg.contains("] : ") {
+        return Some(Hit {
+            category: Category::TestFailure,
+            tool: "xctest",
+            location,
+            message: msg.to_owned(),
+        });
+    }
     // animal-sniffer reports calls outside an API signature in javac's
     // format; javac itself never says `Undefined reference`.
     if matches!(ext, "java" | "kt" | "scala") && msg.starts_with("Undefined reference: ") {
@@ -244,6 +254,27 @@ fn classify(text: &str) -> Option<Hit> {
     })
 }
 
+/// ruff's default (full) format: the rule and message on one line
+/// (`F401 [*] 'os' imported but unused`), the location on the next
+/// (`--> src/x.py:1:8`).
+fn ruff_full(text: &str, prev: &str) -> Option<Hit> {
+    let c = RUFF_ARROW.captures(text)?;
+    let prev = prev.trim();
+    if !PY_CODE.is_match(prev) {
+        return None;
+    }
+    Some(Hit {
+        category: Category::Lint,
+        tool: "ruff",
+        location: loc(&c["file"], c["line"].parse().ok(), c["col"].parse().ok()),
+        message: prev.to_owned(),
+    })
+}
+
+static RUFF_ARROW: LazyLock<Regex> = LazyLock::new(|| {
+    super::re(r"^\s*--> (?P<file>\S+\.pyi?):(?P<line>\d+):(?P<col>\d+)$").expect("valid regex")
+});
+
 impl Parser for Diag {
     fn active(&self) -> bool {
         self.group.is_some()
@@ -251,7 +282,7 @@ impl Parser for Diag {
 
     fn feed(&mut self, line: &Line<'_>, out: &mut Vec<Candidate>) {
         let text = line.text.trim_end();
-        let hit = classify(text);
+        let hit = classify(text).or_else(|| ruff_full(text, line.prev));
         match (self.group.as_mut(), hit) {
             (Some(g), Some(h)) if same_run(g, &h) && line.no <= g.end + 6 => {
                 g.end = line.no;
@@ -399,6 +430,12 @@ mod tests {
                 "[ERROR] /w/src/main/java/a/Hex.java:348: Undefined reference: java.nio.ByteBuffer java.nio.ByteBuffer.flip()"
             ),
             Some(("animal-sniffer", Category::Lint))
+        );
+        assert_eq!(
+            tool(
+                "/Users/ci/shop/ShopTests/CartTests.swift:21: error: -[ShopTests.CartTests testTotal] : XCTAssertEqual failed: (\"3\") is not equal to (\"4\")"
+            ),
+            Some(("xctest", Category::TestFailure))
         );
         // GHC puts the message under the location.
         assert_eq!(

@@ -61,7 +61,7 @@ static TRAILER: LazyLock<GatedSet> = LazyLock::new(|| {
         r"^ERROR: Job failed",
         r"^Error: Process completed",
         // npm and yarn repeat a failed script's exit after its output.
-        r"^npm ERR! |(?i)^\s*error (?:A complete log of this run|Lifecycle script|command failed|code \w+$)",
+        r"^npm ERR! |^npm error |(?i)^\s*error (?:A complete log of this run|Lifecycle script|command failed|code \w+$)",
         r"(?i)^\s*error: Recipe `.*` failed",
         r"(?i)(?:make|gmake|ninja)(?:\[\d+\])?: \*\*\*",
         r"(?i)^\s*\[ERROR\]\s*$",

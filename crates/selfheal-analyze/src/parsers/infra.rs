@@ -165,13 +165,13 @@ static SIGNATURES: &[Signature] = &[
     ),
     // Dependency resolution.
     sig(
-        r"(?i)Could not find a version that satisfies the requirement|No matching distribution found for|ResolutionImpossible|pip's dependency resolver",
+        r"(?i)Could not find a version that satisfies the requirement|No matching distribution found for|ResolutionImpossible|pip's dependency resolver|because these package versions have conflicting dependencies",
         Dependency,
         "pip",
         80,
     ),
     sig(
-        r"(?i)npm ERR! code (?:ERESOLVE|E404|ETARGET|ENOVERSIONS)|npm ERR! (?:404|notarget)|Unable to resolve dependency tree|Couldn't find any versions for|No matching version found for",
+        r"(?i)npm (?:ERR!|error) code (?:ERESOLVE|E404|ETARGET|ENOVERSIONS)|npm (?:ERR!|error) (?:404|notarget)|Unable to resolve dependency tree|Couldn't find any versions for|No matching version found for",
         Dependency,
         "npm",
         80,
@@ -554,9 +554,29 @@ mod tests {
                 Timeout,
             ),
             ("Input required and not supplied: token", BuildConfig),
+            (
+                "go: example.com/m@v1.2.0: reading example.com/m/go.mod at revision v1.2.0: unknown revision v1.2.0",
+                Dependency,
+            ),
+            (
+                "Could not transfer artifact a:b:jar:1.0 from/to central (https://repo1.maven.org/maven2): Connection reset",
+                Inf,
+            ),
+            (
+                "Could not find artifact a:b:jar:1.0 in central (https://repo1.maven.org/maven2)",
+                Dependency,
+            ),
+            ("npm error code ERESOLVE", Dependency),
         ] {
             let idx = SET.first_match(line).expect(line);
             assert_eq!(SIGNATURES[idx].category, category, "{line}");
         }
+        // git's own `unknown revision` is not about modules.
+        assert_eq!(
+            SET.first_match(
+                "fatal: ambiguous argument 'src': unknown revision or path not in the working tree."
+            ),
+            None
+        );
     }
 }
