@@ -14,6 +14,11 @@
 //!   creates the branch ref with a single atomic ref update. The branch is
 //!   never checked out; `HEAD` and the index are never opened for writing.
 //!
+//! [`Repo::write_shallow_metadata`] writes, for the validation sandbox, a
+//! `.git` that knows only the failing commit (its objects, a `shallow` file,
+//! a detached `HEAD`, its tags and an index), for builds that ask git for a
+//! version; the repository is only read.
+//!
 //! If the process dies midway, what is left is at most a temporary directory
 //! outside the checkout and some unreferenced objects that `git gc` collects.
 //!

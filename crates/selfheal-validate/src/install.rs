@@ -208,7 +208,7 @@ fn is_python(spec: &InstallSpec) -> bool {
 /// ([`VENV_DIR`], first on `PATH`), so `pip install ...` and
 /// `python -m pip install ...` install there despite Debian's
 /// EXTERNALLY-MANAGED marker; `pip install --upgrade pip` upgrades the
-/// venv's pip.
+/// venv's pip; a `--user` flag is dropped, as it would install outside the venv.
 ///
 /// # Cache key
 /// The script (with its variables), the venv settings and the manifests:
@@ -247,12 +247,17 @@ pub fn install_from_workflow(tree: &Path, ci: &crate::CiStep) -> Option<InstallS
             let _ = writeln!(script, "mkdir -p {dir} && cd {dir}");
         }
         for line in &part.lines {
-            script.push_str(line);
+            let line = if python {
+                without_user_flag(line)
+            } else {
+                line.clone()
+            };
+            script.push_str(&line);
             script.push('\n');
             manifests.extend(line_manifests(
                 tree,
                 part.dir.as_deref().unwrap_or(""),
-                line,
+                &line,
             ));
         }
         script.push_str(")\n");
@@ -270,6 +275,21 @@ pub fn install_from_workflow(tree: &Path, ci: &crate::CiStep) -> Option<InstallS
         workdir: String::new(),
         env: if python { venv_env() } else { Vec::new() },
     })
+}
+
+/// `pip install --user ...` without `--user`: in the venv it would install
+/// under the install's `HOME`, which the test phase does not use.
+fn without_user_flag(line: &str) -> String {
+    let pip = ["pip ", "pip3 ", "python -m pip ", "python3 -m pip "]
+        .iter()
+        .any(|p| line.starts_with(p));
+    if !pip {
+        return line.to_owned();
+    }
+    line.split(' ')
+        .filter(|w| *w != "--user")
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Whether a workflow `env:` entry may go into an install script: a shell

@@ -79,6 +79,9 @@ pub struct LocalSandbox {
 }
 
 impl LocalSandbox {
+    /// What to tell the user whenever this sandbox is chosen (one line, no period).
+    pub const WARNING: &str = "the local sandbox does not isolate the code: the project's tests run as you, with your network and your files, without memory or process limits";
+
     /// A sandbox whose steps find programs on this process's `PATH`.
     ///
     /// **It does not isolate the code.** The tests run as the current user,
@@ -300,7 +303,7 @@ async fn run_step(
     // The command holds the pipe's writing end; until it is gone the output never ends.
     drop(command);
     let mut child = spawned.map_err(local("start sh for a step in"))?;
-    let group = Group(child.id());
+    let mut group = Group(child.id());
     let mut pipe = tokio::net::unix::pipe::Receiver::from_owned_fd(OwnedFd::from(reader))
         .map_err(local("read the output of a step in"))?;
 
@@ -360,15 +363,15 @@ async fn run_step(
 }
 
 /// A step's process group, killed when this is dropped (a validation
-/// abandoned mid-step) as well as when asked.
+/// abandoned mid-step) unless it was killed already.
 struct Group(Option<u32>);
 
 impl Group {
-    /// SIGKILL to every process in the group. Harmless when none is left.
-    /// The group's id cannot be taken by a new process while any member
+    /// SIGKILL to every process in the group, once. Harmless when none is
+    /// left. The group's id cannot be taken by a new process while any member
     /// lives, so this reaches only the step's processes.
-    fn kill(&self) {
-        let Some(pgid) = self.0 else {
+    fn kill(&mut self) {
+        let Some(pgid) = self.0.take() else {
             return;
         };
         let killed = std::process::Command::new("sh")

@@ -62,7 +62,7 @@ jobs:
         run: |
           python -m pip install --upgrade pip
           sudo apt-get install -y libpq-dev
-          pip install -r requirements.txt
+          pip install --user -r requirements.txt
           pip install ${{ matrix.extra }}
           pip install iniconfig==2.0.0
       - name: Test
