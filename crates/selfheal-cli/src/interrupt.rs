@@ -113,6 +113,7 @@ impl EventSink for Recorder<'_> {
                         reason: None,
                         tokens: TokenUsage::default(),
                         timings_ms: BTreeMap::new(),
+                        test_change: None,
                     });
                 }
                 Event::Diagnosed {

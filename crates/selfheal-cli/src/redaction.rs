@@ -8,9 +8,10 @@
 //! refused as unusable, never applied. Records and pull request texts are
 //! redacted string by string before they are written or sent.
 
+use selfheal_orchestrator::EventSink;
 use selfheal_reason::{Proposal, ReasonError, RepairModel, RepairRequest};
 use selfheal_redact::Redactor;
-use selfheal_types::RepairRecord;
+use selfheal_types::{Event, RepairRecord};
 use serde_json::Value;
 
 use crate::settings::Resolved;
@@ -29,7 +30,17 @@ pub fn redactor(resolved: &Resolved) -> anyhow::Result<Redactor> {
             builder = builder.secret(kind, value);
         }
     }
-    Ok(builder.build()?)
+    for (i, pattern) in s.redact.patterns.iter().enumerate() {
+        builder = builder.extra_pattern(format!("config:pattern-{}", i + 1), pattern.clone());
+    }
+    for literal in &s.redact.allow {
+        builder = builder.allow(literal.clone());
+    }
+    builder.build().map_err(|e| {
+        anyhow::anyhow!(
+            "[redact] patterns: {e}; hint: each pattern is a regular expression (Rust regex syntax)"
+        )
+    })
 }
 
 /// Asks `inner` with every text of the request redacted.
@@ -61,6 +72,26 @@ impl RepairModel for RedactingModel<'_> {
                 .map(|e| r.redact_str(e));
         }
         self.inner.propose(&req).await
+    }
+}
+
+/// Passes every event on to `inner` with its texts redacted: the terminal
+/// shows diagnoses, diffs and test output, and none of it may show a secret.
+pub struct RedactingEvents<'a> {
+    pub inner: &'a dyn EventSink,
+    pub redactor: &'a Redactor,
+}
+
+impl EventSink for RedactingEvents<'_> {
+    fn emit(&self, event: &Event) {
+        let Ok(mut value) = serde_json::to_value(event) else {
+            return;
+        };
+        redact_value(self.redactor, &mut value);
+        // An event that no longer reads back is not shown rather than shown unredacted.
+        if let Ok(redacted) = serde_json::from_value::<Event>(value) {
+            self.inner.emit(&redacted);
+        }
     }
 }
 

@@ -101,7 +101,11 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Status> {
     // owns stdout, but whoever approves a change must still see it, and a
     // prompt never appears without the diff above it.
     let human = HumanPrinter::new();
-    let recorder = Recorder::new(&human, &settings.llm.model);
+    let shown = crate::redaction::RedactingEvents {
+        inner: &human,
+        redactor: &redactor,
+    };
+    let recorder = Recorder::new(&shown, &settings.llm.model);
     let events: &dyn EventSink = &recorder;
     let ledger = Ledger::new(repo.root());
     let publishing = matches!(source, Source::Github(_)) && !args.no_publish;

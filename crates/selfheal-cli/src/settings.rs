@@ -96,14 +96,21 @@ impl Resolved {
         slug: &str,
         token: Option<String>,
         retry: selfheal_github::RetryPolicy,
-    ) -> Result<selfheal_github::GithubClient, selfheal_github::GithubError> {
-        selfheal_github::GithubClient::new(selfheal_github::GithubSettings {
+    ) -> anyhow::Result<selfheal_github::GithubClient> {
+        let client = selfheal_github::GithubClient::new(selfheal_github::GithubSettings {
             api_url: self.settings.github.api_url.clone(),
             repository: slug.to_owned(),
             token,
             cache_root: self.repo.root().to_path_buf(),
             retry,
-        })
+        })?;
+        // Logs reach the cache with their secrets already out.
+        let redactor = std::sync::Arc::new(crate::redaction::redactor(self)?);
+        Ok(
+            client.with_log_filter(std::sync::Arc::new(move |text: &str| {
+                redactor.redact_str(text)
+            })),
+        )
     }
 
     pub fn llm_settings(&self) -> LlmSettings {
@@ -171,7 +178,22 @@ impl Resolved {
             model: s.llm.model.clone(),
             analyze: selfheal_analyze::AnalyzeOptions::default(),
             ecosystem: None,
+            policy: self.policy(),
         }
+    }
+
+    /// The built-in policy with the configuration's additions: its denied
+    /// globs come on top of the built-in ones, never instead of them.
+    pub fn policy(&self) -> selfheal_orchestrator::policy::Policy {
+        let p = &self.settings.policy;
+        let mut policy = selfheal_orchestrator::policy::Policy::default();
+        policy.denied_paths.extend(p.deny.iter().cloned());
+        policy.allowed_paths.clone_from(&p.allow);
+        policy.max_files = p.max_files;
+        policy.max_changed_lines = p.max_changed_lines;
+        policy.allow_new_dependencies = p.allow_new_dependencies;
+        policy.allow_test_edits = p.allow_test_edits;
+        policy
     }
 }
 
@@ -203,6 +225,15 @@ fn resolve_settings(
         }
         if run.dry_run {
             flags.dry_run = Some(true);
+        }
+        if run.allow_test_edits {
+            flags.policy = Some(selfheal_config::PolicyLayer {
+                allow_test_edits: Some(true),
+                ..selfheal_config::PolicyLayer::default()
+            });
+        }
+        if let Some(v) = flags.validate.as_mut() {
+            v.sandbox.clone_from(&run.sandbox);
         }
         if run.comment {
             flags

@@ -59,6 +59,11 @@ async fn repair_with_real_model(sample: &str, url: &str, model: &str) {
         ])
         .arg(&repo.root)
         .args(["--run-id", &repo.run_id()])
+        // A sample whose right fix is in its tests declares it.
+        .args(
+            (repo.sample.meta["allow_test_edits"] == serde_json::Value::Bool(true))
+                .then_some("--allow-test-edits"),
+        )
         .run()
         .await;
 

@@ -46,6 +46,8 @@ pub struct ConfigLayer {
     pub git: Option<GitLayer>,
     pub prompts: Option<PromptsLayer>,
     pub github: Option<GithubLayer>,
+    pub policy: Option<PolicyLayer>,
+    pub redact: Option<RedactLayer>,
 }
 
 impl Combine for ConfigLayer {
@@ -59,6 +61,8 @@ impl Combine for ConfigLayer {
             git: self.git.combine(lower.git),
             prompts: self.prompts.combine(lower.prompts),
             github: self.github.combine(lower.github),
+            policy: self.policy.combine(lower.policy),
+            redact: self.redact.combine(lower.redact),
         }
     }
 }
@@ -127,6 +131,12 @@ pub struct ValidateLayer {
     pub install: Option<bool>,
     /// The CA bundle the install phase trusts (copied into its container).
     pub ca_bundle: Option<PathBuf>,
+    /// A shell script that installs the project's dependencies, run with the
+    /// network on before any patch, instead of the detected install.
+    pub setup_command: Option<String>,
+    /// `docker` (the default) or `local`: a temporary copy run as a plain
+    /// subprocess, not isolated, for machines without Docker.
+    pub sandbox: Option<String>,
 }
 combine_fields!(ValidateLayer {
     image,
@@ -137,7 +147,9 @@ combine_fields!(ValidateLayer {
     test_command,
     failing_test_command,
     install,
-    ca_bundle
+    ca_bundle,
+    setup_command,
+    sandbox
 });
 
 /// `[git]`: how fixes are committed.
@@ -215,6 +227,42 @@ combine_fields!(GithubLayer {
     comment,
     enrolled
 });
+
+/// `[policy]`: what a repair may change.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyLayer {
+    /// Globs of paths a repair may not touch, added to the built-in ones
+    /// (CI definitions, lock files, vendored code, credentials), never replacing them.
+    pub deny: Option<Vec<String>>,
+    /// When set, the only paths a repair may touch.
+    pub allow: Option<Vec<String>>,
+    pub max_files: Option<usize>,
+    pub max_changed_lines: Option<usize>,
+    /// Let a repair declare a dependency the manifests did not have.
+    pub allow_new_dependencies: Option<bool>,
+    /// Consent beforehand to changes to tests that the model says are wrong (`--allow-test-edits`).
+    pub allow_test_edits: Option<bool>,
+}
+combine_fields!(PolicyLayer {
+    deny,
+    allow,
+    max_files,
+    max_changed_lines,
+    allow_new_dependencies,
+    allow_test_edits
+});
+
+/// `[redact]`: secrets of the user's own formats, and known false positives.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedactLayer {
+    /// Regular expressions of secrets to redact besides the built-in formats.
+    pub patterns: Option<Vec<String>>,
+    /// Exact strings never to redact (a test fixture's fake key, say).
+    pub allow: Option<Vec<String>>,
+}
+combine_fields!(RedactLayer { patterns, allow });
 
 /// A `section.key` whose value says where a credential is sent or which
 /// variable it is read from. Only the user's own layers may set these.

@@ -37,11 +37,13 @@ mod settings;
 
 pub use error::ConfigError;
 pub use layer::{
-    Combine, ConfigLayer, GitLayer, GithubLayer, LlmLayer, PromptsLayer, RepairLayer, ValidateLayer,
+    Combine, ConfigLayer, GitLayer, GithubLayer, LlmLayer, PolicyLayer, PromptsLayer, RedactLayer,
+    RepairLayer, ValidateLayer,
 };
 pub use settings::{
     CONFIG_FILE_NAME, DEFAULT_BASE_URL, DEFAULT_FAILING_TEST_COMMAND, DEFAULT_GITHUB_API_URL,
     DEFAULT_IMAGE, DEFAULT_MODEL, DEFAULT_TEST_COMMAND, GitConfig, GithubConfig, LlmConfig, Loaded,
-    PromptsConfig, RepairConfig, Settings, USER_CONFIG_FILE, ValidateConfig, discover, load,
-    load_file, load_layers, parse_str, resolve, resolve_layers, user_config_path,
+    PolicyConfig, PromptsConfig, RedactConfig, RepairConfig, SandboxKind, Settings,
+    USER_CONFIG_FILE, ValidateConfig, discover, load, load_file, load_layers, parse_str, resolve,
+    resolve_layers, user_config_path,
 };

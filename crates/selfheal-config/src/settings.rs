@@ -8,7 +8,8 @@ use serde::Serialize;
 use crate::env;
 use crate::error::ConfigError;
 use crate::layer::{
-    Combine, ConfigLayer, GitLayer, GithubLayer, LlmLayer, PromptsLayer, RepairLayer, ValidateLayer,
+    Combine, ConfigLayer, GitLayer, GithubLayer, LlmLayer, PolicyLayer, PromptsLayer, RedactLayer,
+    RepairLayer, ValidateLayer,
 };
 
 /// Name of the config file looked for at the repository root.
@@ -36,6 +37,38 @@ pub struct Settings {
     pub git: GitConfig,
     pub prompts: PromptsConfig,
     pub github: GithubConfig,
+    pub policy: PolicyConfig,
+    pub redact: RedactConfig,
+}
+
+/// `[policy]`, resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PolicyConfig {
+    /// Globs denied besides the built-in ones.
+    pub deny: Vec<String>,
+    /// Empty: every path that is not denied.
+    pub allow: Vec<String>,
+    pub max_files: usize,
+    pub max_changed_lines: usize,
+    pub allow_new_dependencies: bool,
+    pub allow_test_edits: bool,
+}
+
+/// `[redact]`, resolved.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RedactConfig {
+    pub patterns: Vec<String>,
+    pub allow: Vec<String>,
+}
+
+/// Where patches are validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SandboxKind {
+    /// A locked-down container (the default).
+    Docker,
+    /// A temporary copy run as a subprocess: no isolation.
+    Local,
 }
 
 #[derive(Clone, PartialEq, Serialize)]
@@ -106,11 +139,24 @@ pub struct ValidateConfig {
     pub install: bool,
     /// The CA bundle the install phase trusts; `None`: `SSL_CERT_FILE`, else the system's.
     pub ca_bundle: Option<PathBuf>,
+    /// Replaces the detected install command.
+    pub setup_command: Option<String>,
+    /// `docker` or `local`; see [`ValidateConfig::sandbox_kind`].
+    pub sandbox: String,
 }
 
 impl ValidateConfig {
     pub fn timeout(&self) -> Duration {
         Duration::from_secs(self.timeout_secs)
+    }
+
+    /// Where patches are validated ([`Settings::validate`] refuses any other name).
+    pub fn sandbox_kind(&self) -> SandboxKind {
+        if self.sandbox == "local" {
+            SandboxKind::Local
+        } else {
+            SandboxKind::Docker
+        }
     }
 }
 
@@ -322,6 +368,8 @@ fn env_layer(lookup: &dyn Fn(&str) -> Option<String>) -> Result<ConfigLayer, Con
         }),
         git: None,
         prompts: None,
+        policy: None,
+        redact: None,
         github: Some(GithubLayer {
             repository: lookup(env::GITHUB_REPOSITORY),
             api_url: lookup(env::GITHUB_API_URL),
@@ -350,6 +398,8 @@ fn from_merged(merged: ConfigLayer, secrets: Secrets) -> Settings {
     let git = merged.git.unwrap_or_default();
     let prompts: PromptsLayer = merged.prompts.unwrap_or_default();
     let github = merged.github.unwrap_or_default();
+    let policy: PolicyLayer = merged.policy.unwrap_or_default();
+    let redact: RedactLayer = merged.redact.unwrap_or_default();
     let trim_all = |list: Option<Vec<String>>| -> Vec<String> {
         list.unwrap_or_default()
             .into_iter()
@@ -399,6 +449,13 @@ fn from_merged(merged: ConfigLayer, secrets: Secrets) -> Settings {
                 .unwrap_or_else(|| DEFAULT_FAILING_TEST_COMMAND.to_owned()),
             install: validate.install.unwrap_or(true),
             ca_bundle: validate.ca_bundle,
+            setup_command: validate
+                .setup_command
+                .map(|c| c.trim().to_owned())
+                .filter(|c| !c.is_empty()),
+            sandbox: validate
+                .sandbox
+                .map_or_else(|| "docker".to_owned(), |s| s.trim().to_ascii_lowercase()),
         },
         git: {
             let GitLayer {
@@ -444,6 +501,38 @@ fn from_merged(merged: ConfigLayer, secrets: Secrets) -> Settings {
             comment: github.comment.unwrap_or(false),
             enrolled: trim_all(github.enrolled),
         },
+        policy: {
+            let defaults = PolicyDefaults::default();
+            PolicyConfig {
+                deny: trim_all(policy.deny),
+                allow: trim_all(policy.allow),
+                max_files: policy.max_files.unwrap_or(defaults.max_files),
+                max_changed_lines: policy
+                    .max_changed_lines
+                    .unwrap_or(defaults.max_changed_lines),
+                allow_new_dependencies: policy.allow_new_dependencies.unwrap_or(false),
+                allow_test_edits: policy.allow_test_edits.unwrap_or(false),
+            }
+        },
+        redact: RedactConfig {
+            patterns: redact.patterns.unwrap_or_default(),
+            allow: redact.allow.unwrap_or_default(),
+        },
+    }
+}
+
+/// The size limits of [`PolicyConfig`] when unset.
+struct PolicyDefaults {
+    max_files: usize,
+    max_changed_lines: usize,
+}
+
+impl Default for PolicyDefaults {
+    fn default() -> Self {
+        Self {
+            max_files: 10,
+            max_changed_lines: 400,
+        }
     }
 }
 
@@ -691,6 +780,18 @@ impl Settings {
             return Err(invalid(
                 "repair.model_retries",
                 format!("must be from 0 to 10 (got {})", repair.model_retries),
+            ));
+        }
+        if !matches!(self.validate.sandbox.as_str(), "docker" | "local") {
+            return Err(invalid(
+                "validate.sandbox",
+                format!("must be docker or local (got {:?})", self.validate.sandbox),
+            ));
+        }
+        if self.policy.max_files == 0 || self.policy.max_changed_lines == 0 {
+            return Err(invalid(
+                "policy.max_files",
+                "max_files and max_changed_lines must be greater than 0",
             ));
         }
         if !(1..=10).contains(&repair.max_attempts) {

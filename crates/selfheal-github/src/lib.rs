@@ -280,6 +280,14 @@ impl GithubClient {
         })
     }
 
+    /// Downloaded logs go through `filter` before they land in the offline
+    /// cache (the CLI redacts secrets there).
+    #[must_use]
+    pub fn with_log_filter(mut self, filter: selfheal_monitor::TextFilter) -> Self {
+        self.cache = self.cache.with_filter(filter);
+        self
+    }
+
     /// `owner/name`.
     pub fn repository(&self) -> &str {
         &self.repository

@@ -12,6 +12,34 @@ use crate::archive::{self, ArchiveLimits};
 use crate::run_json::{self, MAX_RUN_JSON, RunJson};
 use crate::{CiProvider, MonitorError, REPAIRABLE_CONCLUSIONS, REPORTED_CONCLUSIONS, RunFilter};
 
+/// Rewrites every file under `dir` through `filter` (invalid UTF-8 is read
+/// lossily: a secret matters more than a stray byte), leaving files it does
+/// not change untouched.
+fn filter_files(
+    dir: &Path,
+    filter: &(dyn Fn(&str) -> String + Send + Sync),
+) -> Result<(), MonitorError> {
+    let entries = fs::read_dir(dir).map_err(MonitorError::io("read", dir.to_path_buf()))?;
+    for entry in entries {
+        let entry = entry.map_err(MonitorError::io("read", dir.to_path_buf()))?;
+        let path = entry.path();
+        let kind = entry
+            .file_type()
+            .map_err(MonitorError::io("inspect", path.clone()))?;
+        if kind.is_dir() {
+            filter_files(&path, filter)?;
+        } else if kind.is_file() {
+            let bytes = fs::read(&path).map_err(MonitorError::io("read", path.clone()))?;
+            let text = String::from_utf8_lossy(&bytes);
+            let filtered = filter(&text);
+            if filtered.as_bytes() != bytes.as_slice() && filtered != text {
+                fs::write(&path, filtered).map_err(MonitorError::io("write", path.clone()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A run whose logs are on disk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CachedRun {
@@ -35,16 +63,40 @@ pub struct CachedRun {
 /// larger numeric run id (GitHub's ids grow with time), then the later
 /// modification time of the entry, then the name. This is one total order,
 /// so a cache that mixes kinds still sorts the same way every time.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct OfflineCache {
     dir: PathBuf,
+    /// Applied to every stored log before it is moved into place.
+    filter: Option<TextFilter>,
+}
+
+/// Rewrites a log's text before it is stored (secrets out, say).
+pub type TextFilter = std::sync::Arc<dyn Fn(&str) -> String + Send + Sync>;
+
+impl std::fmt::Debug for OfflineCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OfflineCache")
+            .field("dir", &self.dir)
+            .field("filter", &self.filter.is_some())
+            .finish()
+    }
 }
 
 impl OfflineCache {
     pub fn new(repo_root: &Path) -> Self {
         Self {
             dir: repo_root.join(".selfheal").join("logs"),
+            filter: None,
         }
+    }
+
+    /// Every log [`store_zip_file`](Self::store_zip_file) unpacks goes
+    /// through `filter` before it lands in the cache: what the cache holds
+    /// was never on disk in any other form under its final name.
+    #[must_use]
+    pub fn with_filter(mut self, filter: TextFilter) -> Self {
+        self.filter = Some(filter);
+        self
     }
 
     /// Where the cache lives, whether or not it exists yet.
@@ -123,6 +175,9 @@ impl OfflineCache {
 
         let partial = Scratch::create(&self.dir, "partial", &run.id)?;
         archive::unpack(zip, &partial.path, limits)?;
+        if let Some(filter) = &self.filter {
+            filter_files(&partial.path, filter.as_ref())?;
+        }
         let run_json = partial.path.join("run.json");
         let mut text = serde_json::to_string_pretty(run).map_err(|e| MonitorError::BadRunJson {
             path: run_json.clone(),

@@ -41,7 +41,7 @@ use std::path::PathBuf;
 use selfheal_types::RunInfo;
 
 pub use archive::ArchiveLimits;
-pub use cache::{CachedRun, OfflineCache, ensure_self_ignored, run_from_logs_path};
+pub use cache::{CachedRun, OfflineCache, TextFilter, ensure_self_ignored, run_from_logs_path};
 pub use error::MonitorError;
 pub use filter::{OwnWork, skip_reason};
 pub use forge::{Comment, Forge, NewPullRequest, PullRequest};

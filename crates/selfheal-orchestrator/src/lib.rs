@@ -66,6 +66,7 @@
 mod baseline;
 mod changes;
 mod decide;
+mod manifests;
 pub mod policy;
 mod record;
 
@@ -80,7 +81,7 @@ use selfheal_patch::ChangeSet;
 use selfheal_reason::{PreviousAttempt, RepairModel, RepairRequest};
 use selfheal_types::{
     Analysis, Attempt, AttemptOutcome, Diagnosis, Event, Failure, Outcome, RepairRecord, RunInfo,
-    Stage, TokenUsage,
+    Stage, TestChange, TestEditConsent, TokenUsage,
 };
 use selfheal_validate::{Sandbox, ValidationPlan};
 
@@ -127,6 +128,19 @@ pub enum Approval {
 #[async_trait::async_trait]
 pub trait Approver: Send + Sync {
     async fn approve(&self, change: &ChangeSet, diagnosis: &Diagnosis) -> Approval;
+
+    /// Whether the change may edit tests: `changes` names each one (a line
+    /// per file or changed expectation) and `reason` is the model's word that
+    /// the test itself is wrong. Asked after the diff was shown and before
+    /// [`Self::approve`], unless the user consented beforehand
+    /// ([`policy::Policy::allow_test_edits`]). By default nobody consents:
+    /// approving every diff (`--yes`) is not consent to changing tests.
+    async fn approve_test_edits(&self, changes: &[String], reason: &str) -> Approval {
+        let _ = (changes, reason);
+        Approval::Unattended {
+            hint: "changing tests needs --allow-test-edits".to_owned(),
+        }
+    }
 }
 
 /// Approves everything: `--yes`.
@@ -181,6 +195,8 @@ pub struct LoopSettings {
     /// turned into the arguments it wants (`go test -run` takes one regex).
     /// `None`: the ids are passed as the log names them.
     pub ecosystem: Option<selfheal_validate::Ecosystem>,
+    /// What a change may touch, and whether the user consented to changes to tests.
+    pub policy: policy::Policy,
 }
 
 /// Asking a busy model server again: up to `max_retries` more times per
@@ -496,6 +512,7 @@ impl Orchestrator<'_> {
             reason: None,
             tokens: TokenUsage::default(),
             timings_ms: BTreeMap::new(),
+            test_change: None,
         };
         let end = |mut attempt: Attempt, outcome, reason: String, next| {
             attempt.outcome = outcome;
@@ -583,19 +600,70 @@ impl Orchestrator<'_> {
         if let Some(reason) = stuck.repeated_change(number, &diff) {
             return end(attempt, AttemptOutcome::NoUsableEdit, reason, Next::Stop);
         }
-        if let Err(reason) = policy::check(&change) {
+        if let Err(reason) = policy::check_with(&change, &self.settings.policy) {
             return end(attempt, AttemptOutcome::NoUsableEdit, reason, retry);
+        }
+        let test_edits: Vec<String> = policy::consent_needed(&change)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let test_reason = proposal
+            .diagnosis
+            .test_is_wrong
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty());
+        if !test_edits.is_empty() && test_reason.is_none() {
+            return end(
+                attempt,
+                AttemptOutcome::NoUsableEdit,
+                format!(
+                    "refused: the change edits tests ({}) but the reply does not say why the test is wrong; fix the code under test, or, if the test itself is wrong, say why in diagnosis.test_is_wrong",
+                    edited_files(&test_edits)
+                ),
+                retry,
+            );
         }
         self.events.emit(&Event::PatchReady {
             number,
             diff,
             files,
         });
+        if let Some(reason) = test_reason.filter(|_| !test_edits.is_empty()) {
+            let consent = if self.settings.policy.allow_test_edits {
+                Some(TestEditConsent::Flag)
+            } else {
+                let t = Instant::now();
+                let answer = self.approver.approve_test_edits(&test_edits, reason).await;
+                attempt.timings_ms.insert(Stage::Approve, elapsed_ms(t));
+                match answer {
+                    Approval::Approved => Some(TestEditConsent::Confirmed),
+                    Approval::Declined | Approval::Unattended { .. } => None,
+                }
+            };
+            let Some(consent) = consent else {
+                // The model may still find the fix in the code: tell it so.
+                return end(
+                    attempt,
+                    AttemptOutcome::NoUsableEdit,
+                    format!(
+                        "refused: the change edits tests ({}), which the user has not allowed (--allow-test-edits); fix the code under test",
+                        edited_files(&test_edits)
+                    ),
+                    retry,
+                );
+            };
+            attempt.test_change = Some(TestChange {
+                changes: test_edits.clone(),
+                reason: reason.to_owned(),
+                consent,
+            });
+        }
 
         self.stage(number, Stage::Approve);
         let t = Instant::now();
         let approval = self.approver.approve(&change, &proposal.diagnosis).await;
-        attempt.timings_ms.insert(Stage::Approve, elapsed_ms(t));
+        *attempt.timings_ms.entry(Stage::Approve).or_default() += elapsed_ms(t);
         match approval {
             Approval::Approved => {}
             Approval::Declined => {
@@ -891,6 +959,16 @@ fn elapsed_ms(t: Instant) -> u64 {
     u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
+/// The distinct files named by [`policy::consent_needed`]'s lines, for a refusal.
+fn edited_files(changes: &[String]) -> String {
+    let mut files: Vec<&str> = changes
+        .iter()
+        .map(|c| c.split(": ").next().unwrap_or(c))
+        .collect();
+    files.dedup();
+    files.join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -921,6 +999,7 @@ mod tests {
         let diagnosis = Diagnosis {
             summary: "Use the right operator in add()".into(),
             root_cause: "add() subtracted.".into(),
+            test_is_wrong: None,
         };
         let message = commit_message(
             &run,

@@ -13,13 +13,10 @@
 //! repair has no business touching (CI definitions, lock files, vendored code,
 //! secrets).
 //!
-//! Changing what an assertion expects is allowed by default: sometimes the
-//! test is wrong (the bundled `test-expectation` sample is fixed exactly so,
-//! and its end-to-end tests run with the default policy). [`test_edits`] lists
-//! every test change so a caller can be stricter: with
-//! [`Policy::strict_expectations`] set and [`Policy::allow_test_edits`]
-//! unset, an edited expectation is refused while the code under test is
-//! untouched.
+//! Changing a test at all (what an assertion expects, a fixture it asks for)
+//! is not decided here: it needs the model to say why the test itself is
+//! wrong and the user's consent, which the loop asks for. [`consent_needed`]
+//! lists the changes that need it; a new test file does not.
 //!
 //! The rules count tokens per language rather than parse code, so they are
 //! cheap and hold for every language selfheal validates; a determined model
@@ -31,24 +28,26 @@ use selfheal_patch::{ChangeSet, FileChange};
 /// unless told otherwise.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
-    /// The user consented to changes to tests (`--allow-test-edits`) and the
-    /// model said the test itself is wrong. Lifts the expected-value rule only:
-    /// weakening a test is refused either way.
+    /// The user consented beforehand (`--allow-test-edits`) to changes to
+    /// tests that the model says are wrong. Weakening a test is refused
+    /// either way.
     pub allow_test_edits: bool,
-    /// Refuse a change that edits what an assertion expects while the code
-    /// under test is untouched, unless [`Self::allow_test_edits`]. Off by
-    /// default, because fixing a wrong expectation is a legitimate repair
-    /// (the `test-expectation` sample) and nothing asks for consent yet.
-    pub strict_expectations: bool,
     /// Globs of paths the change may not touch, matched against the
     /// normalised path, ASCII case-insensitively. As in `.gitignore`, a
     /// pattern without `/` matches the file name at any depth; `*` and `?`
     /// stay within one path segment and `**` spans any number of them.
     pub denied_paths: Vec<String>,
+    /// When not empty, every path the change touches must match one of
+    /// these globs (same syntax as [`Self::denied_paths`], which still apply).
+    pub allowed_paths: Vec<String>,
     /// The most files one change may touch.
     pub max_files: usize,
     /// The most lines one change may insert and delete together.
     pub max_changed_lines: usize,
+    /// Let a change declare a dependency the project's manifests did not
+    /// (`requirements*.txt`, `pyproject.toml`, `package.json`, `Cargo.toml`,
+    /// `go.mod`, `pom.xml`, `build.gradle*`). Raising a version is not a new dependency.
+    pub allow_new_dependencies: bool,
 }
 
 impl Default for Policy {
@@ -76,10 +75,11 @@ impl Default for Policy {
         ];
         Self {
             allow_test_edits: false,
-            strict_expectations: false,
             denied_paths: denied.iter().map(|&g| g.to_owned()).collect(),
+            allowed_paths: Vec::new(),
             max_files: 10,
             max_changed_lines: 400,
+            allow_new_dependencies: false,
         }
     }
 }
@@ -141,6 +141,28 @@ pub fn check_with(change: &ChangeSet, policy: &Policy) -> Result<(), String> {
                 file.path
             ));
         }
+        if !policy.allowed_paths.is_empty()
+            && !policy
+                .allowed_paths
+                .iter()
+                .any(|glob| glob_matches(glob, &file.path))
+        {
+            return Err(format!(
+                "refused: the change touches {}, outside the paths a repair may edit ({})",
+                file.path,
+                policy.allowed_paths.join(", ")
+            ));
+        }
+        if !policy.allow_new_dependencies {
+            let new = crate::manifests::added(&file.path, file.before, file.after);
+            if !new.is_empty() {
+                return Err(format!(
+                    "refused: the change adds the dependency {} to {}; fix the code with what the project already uses (new dependencies need [policy] allow_new_dependencies)",
+                    new.join(", "),
+                    file.path
+                ));
+            }
+        }
     }
     for file in &files {
         if let Some(reason) = narrowed_test_selection(file) {
@@ -162,20 +184,33 @@ pub fn check_with(change: &ChangeSet, policy: &Policy) -> Result<(), String> {
             check_test_file(&tests, &[])?;
         }
     }
-    if policy.strict_expectations && !policy.allow_test_edits {
-        let code_untouched = files.iter().all(|f| is_test_file(&f.path));
-        if code_untouched {
-            for edit in test_edits(change) {
-                if let TestEditKind::ExpectationChanged { before, after } = edit.kind {
-                    return Err(format!(
-                        "refused: the change edits what the test expects in {}: `{before}` became `{after}` while the code under test is unchanged; fix the code, not the test",
-                        edit.path
-                    ));
-                }
+    Ok(())
+}
+
+/// The changes to tests that need the model's reason and the user's consent:
+/// every [`test_edits`] entry but a new test file, which adds checks and
+/// hides nothing.
+pub fn consent_needed(change: &ChangeSet) -> Vec<TestEdit> {
+    test_edits(change)
+        .into_iter()
+        .filter(|e| e.kind != TestEditKind::Added)
+        .collect()
+}
+
+impl std::fmt::Display for TestEdit {
+    /// One line naming the file and what changed in it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let path = &self.path;
+        match &self.kind {
+            TestEditKind::Added => write!(f, "{path}: new test file"),
+            TestEditKind::Deleted => write!(f, "{path}: deleted"),
+            TestEditKind::RenamedAway { to } => write!(f, "{path}: moved to {to}"),
+            TestEditKind::ExpectationChanged { before, after } => {
+                write!(f, "{path}: `{before}` became `{after}`")
             }
+            TestEditKind::Modified => write!(f, "{path}: changed (no assertion changed)"),
         }
     }
-    Ok(())
 }
 
 /// Every change to a test file, in the change's order: one entry per file,
@@ -808,13 +843,6 @@ mod tests {
 
     const TEST: &str = "def test_add():\n    assert add(1, 2) == 3\n\ndef test_sub():\n    assert sub(3, 2) == 1\n";
 
-    fn strict() -> Policy {
-        Policy {
-            strict_expectations: true,
-            ..Policy::default()
-        }
-    }
-
     #[test]
     fn fixing_an_expectation_is_allowed() {
         let after = TEST.replace("== 3", "== 4");
@@ -1356,38 +1384,67 @@ mod tests {
     }
 
     #[test]
-    fn strict_expectations_refuse_an_edited_expectation_unless_allowed() {
+    fn changes_to_existing_tests_need_consent_but_a_new_test_file_does_not() {
         let after = TEST.replace("== 3", "== 4");
-        let edit = change("tests/test_calc.py", TEST, &after);
+        let mut edit = change("tests/test_calc.py", TEST, &after);
         assert_eq!(
-            check_with(&edit, &strict()),
-            Err("refused: the change edits what the test expects in tests/test_calc.py: `assert add(1, 2) == 3` became `assert add(1, 2) == 4` while the code under test is unchanged; fix the code, not the test".to_owned())
+            check(&edit),
+            Ok(()),
+            "the policy itself leaves consent to the loop"
         );
-        let allowed = Policy {
-            allow_test_edits: true,
-            ..strict()
+        edit.files.push(new_file(
+            "tests/test_new.py",
+            "def test_x():\n    assert 1\n",
+        ));
+        let needed: Vec<String> = consent_needed(&edit)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            needed,
+            ["tests/test_calc.py: `assert add(1, 2) == 3` became `assert add(1, 2) == 4`"]
+        );
+        let only_new = ChangeSet {
+            files: vec![new_file(
+                "tests/test_new.py",
+                "def test_x():\n    assert 1\n",
+            )],
         };
-        assert_eq!(check_with(&edit, &allowed), Ok(()));
-        assert_eq!(check_with(&edit, &Policy::default()), Ok(()));
-        // With the code changed too, the assertion may follow it.
-        let mut with_code = edit.clone();
-        with_code.files.push(FileChange {
-            path: "calc/ops.py".into(),
-            before: Some("a\n".into()),
-            after: "b\n".into(),
-        });
-        assert_eq!(check_with(&with_code, &strict()), Ok(()));
+        assert!(consent_needed(&only_new).is_empty());
     }
 
     #[test]
-    fn strict_expectations_still_allow_new_assertions() {
-        let after = TEST.replace(
-            "    assert sub(3, 2) == 1\n",
-            "    assert sub(3, 2) == 1\n    assert sub(2, 2) == 0\n",
+    fn allowed_paths_confine_the_change() {
+        let policy = Policy {
+            allowed_paths: vec!["src/**".into()],
+            ..Policy::default()
+        };
+        let inside = change("src/calc.py", "a\n", "b\n");
+        assert_eq!(check_with(&inside, &policy), Ok(()));
+        let outside = change("scripts/release.py", "a\n", "b\n");
+        assert_eq!(
+            check_with(&outside, &policy),
+            Err("refused: the change touches scripts/release.py, outside the paths a repair may edit (src/**)".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_new_dependency_is_refused_unless_allowed() {
+        let edit = change(
+            "requirements.txt",
+            "requests==2.31\n",
+            "requests==2.31\nleft-pad\n",
         );
         assert_eq!(
-            check_with(&change("tests/test_calc.py", TEST, &after), &strict()),
-            Ok(())
+            check(&edit),
+            Err("refused: the change adds the dependency left-pad to requirements.txt; fix the code with what the project already uses (new dependencies need [policy] allow_new_dependencies)".to_owned())
         );
+        let allowed = Policy {
+            allow_new_dependencies: true,
+            ..Policy::default()
+        };
+        assert_eq!(check_with(&edit, &allowed), Ok(()));
+        let bump = change("requirements.txt", "requests==2.31\n", "requests==2.32\n");
+        assert_eq!(check(&bump), Ok(()));
     }
 }

@@ -66,6 +66,7 @@ pub fn pull_request_text(record: &RepairRecord, excerpt: &str) -> PullRequestTex
     if let Some(attempt) = attempt {
         // The summary is the title already.
         write_diagnosis(&mut body, attempt, false);
+        write_test_changes(&mut body, record);
         write_change(&mut body, attempt);
         write_validation(&mut body, attempt);
     }
@@ -207,6 +208,43 @@ fn write_diagnosis(body: &mut String, attempt: &Attempt, with_summary: bool) {
     if !root_cause.is_empty() {
         let _ = writeln!(body, "{root_cause}\n");
     }
+}
+
+/// Every change to tests the user allowed during the repair, said plainly:
+/// a reviewer must not find out from the diff alone.
+fn write_test_changes(body: &mut String, record: &RepairRecord) {
+    let changes: Vec<&selfheal_types::TestChange> = record
+        .attempts
+        .iter()
+        .filter_map(|a| a.test_change.as_ref())
+        .collect();
+    if changes.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        body,
+        "### This fix changes tests
+"
+    );
+    for change in changes {
+        let consent = match change.consent {
+            selfheal_types::TestEditConsent::Flag => "allowed by `--allow-test-edits`",
+            selfheal_types::TestEditConsent::Confirmed => "confirmed at the terminal",
+        };
+        let _ = writeln!(
+            body,
+            "The model says the test itself was wrong: {} ({consent}).\n",
+            first_line(&change.reason)
+        );
+        for line in &change.changes {
+            let _ = writeln!(body, "- {}", first_line(line));
+        }
+        let _ = writeln!(body);
+    }
+    let _ = writeln!(
+        body,
+        "Review these lines closely: a test changed to match the code can hide a real bug.\n"
+    );
 }
 
 fn write_change(body: &mut String, attempt: &Attempt) {

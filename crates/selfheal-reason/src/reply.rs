@@ -9,7 +9,7 @@ const SUMMARY_MAX: usize = 100;
 const ROOT_CAUSE_MAX: usize = 1200;
 
 /// The JSON schema sent as `response_format` (strict: every key required, no others):
-/// `{diagnosis: {summary, root_cause}, edits: [{file, old, new}]}`.
+/// `{diagnosis: {summary, root_cause, test_is_wrong}, edits: [{file, old, new}]}`.
 pub fn reply_json_schema() -> Value {
     json!({
         "type": "object",
@@ -24,9 +24,13 @@ pub fn reply_json_schema() -> Value {
                     "root_cause": {
                         "type": "string",
                         "description": "Why the failure happens and what the fix changes."
+                    },
+                    "test_is_wrong": {
+                        "type": "string",
+                        "description": "Empty when the code under test is wrong (the usual case). Only when the failing test itself is wrong: why."
                     }
                 },
-                "required": ["summary", "root_cause"],
+                "required": ["summary", "root_cause", "test_is_wrong"],
                 "additionalProperties": false
             },
             "edits": {
@@ -98,10 +102,18 @@ fn from_json(v: &Value) -> Option<Diagnosis> {
         v.and_then(Value::as_str).map_or("", str::trim)
     }
     // Accept the asked-for nesting, a flattened object, or a bare string diagnosis.
-    let (summary, root_cause) = match v.get("diagnosis") {
-        Some(Value::Object(d)) => (text(d.get("summary")), text(d.get("root_cause"))),
-        Some(Value::String(s)) => ("", s.trim()),
-        _ => (text(v.get("summary")), text(v.get("root_cause"))),
+    let (summary, root_cause, test_is_wrong) = match v.get("diagnosis") {
+        Some(Value::Object(d)) => (
+            text(d.get("summary")),
+            text(d.get("root_cause")),
+            text(d.get("test_is_wrong")),
+        ),
+        Some(Value::String(s)) => ("", s.trim(), ""),
+        _ => (
+            text(v.get("summary")),
+            text(v.get("root_cause")),
+            text(v.get("test_is_wrong")),
+        ),
     };
     if summary.is_empty() && root_cause.is_empty() {
         return None;
@@ -114,6 +126,7 @@ fn from_json(v: &Value) -> Option<Diagnosis> {
     Some(Diagnosis {
         summary,
         root_cause: root_cause.to_owned(),
+        test_is_wrong: (!test_is_wrong.is_empty()).then(|| test_is_wrong.to_owned()),
     })
 }
 
@@ -181,6 +194,7 @@ fn from_prose(reply: &str) -> Diagnosis {
     Diagnosis {
         summary: first_sentence(&root_cause),
         root_cause,
+        test_is_wrong: None,
     }
 }
 
@@ -247,6 +261,7 @@ mod tests {
         Diagnosis {
             summary: summary.into(),
             root_cause: root_cause.into(),
+            test_is_wrong: None,
         }
     }
 
@@ -292,6 +307,22 @@ mod tests {
         let reply = "--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-a\n+b\n";
         assert_eq!(extract_diagnosis(reply), Diagnosis::default());
         assert_eq!(extract_diagnosis(""), Diagnosis::default());
+    }
+
+    #[test]
+    fn the_reason_a_test_is_wrong_is_kept_and_an_empty_one_is_none() {
+        let says = r#"{"diagnosis": {"summary": "s", "root_cause": "r", "test_is_wrong": " The spec says 10%. "}, "edits": []}"#;
+        assert_eq!(
+            extract_diagnosis(says).test_is_wrong.as_deref(),
+            Some("The spec says 10%.")
+        );
+        let silent = r#"{"diagnosis": {"summary": "s", "root_cause": "r", "test_is_wrong": "  "}, "edits": []}"#;
+        assert_eq!(extract_diagnosis(silent).test_is_wrong, None);
+        let flat = r#"{"summary": "s", "root_cause": "r", "test_is_wrong": "wrong fixture name"}"#;
+        assert_eq!(
+            extract_diagnosis(flat).test_is_wrong.as_deref(),
+            Some("wrong fixture name")
+        );
     }
 
     #[test]

@@ -269,6 +269,12 @@ pub struct Diagnosis {
     pub summary: String,
     /// Why it fails and what the fix changes.
     pub root_cause: String,
+    /// Why the failing test itself is wrong, when the model says it is (a
+    /// wrong expected value, a fixture the test names wrongly); `None` when
+    /// the fix belongs in the code under test. A change to a test is only
+    /// considered with this reason, and only with the user's consent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_is_wrong: Option<String>,
 }
 
 /// Tokens spent on one or more model calls.
@@ -420,6 +426,32 @@ pub struct Attempt {
     pub tokens: TokenUsage,
     /// Milliseconds per stage.
     pub timings_ms: BTreeMap<Stage, u64>,
+    /// Set when the change edits tests and that was allowed: what changed,
+    /// why the model says the tests were wrong, and who consented.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_change: Option<TestChange>,
+}
+
+/// A change to tests that the user allowed, for the record and the pull request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestChange {
+    /// One line per changed test file or changed expectation, such as
+    /// ``tests/test_x.py: `assert a == 5` became `assert a == 6` ``.
+    pub changes: Vec<String>,
+    /// The model's reason why the test itself was wrong.
+    pub reason: String,
+    /// How the user consented.
+    pub consent: TestEditConsent,
+}
+
+/// How a change to tests was allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TestEditConsent {
+    /// `--allow-test-edits`, `[repair] allow_test_edits`, or a benchmark case that declares it.
+    Flag,
+    /// Confirmed at the terminal after being shown exactly what changed in the tests.
+    Confirmed,
 }
 
 /// How a whole repair ended.

@@ -218,8 +218,28 @@ impl SampleRepo {
     }
 
     /// A HOME for the binary, so no user configuration leaks in.
+    /// The `HOME` selfheal runs with. For a sample whose right fix is in its
+    /// tests (`"allow_test_edits": true` in its `sample.json`), the user's
+    /// config there consents to test edits, as such a user would; tests that
+    /// spell out their flags pass `--allow-test-edits` too.
     pub fn home(&self) -> PathBuf {
         let home = self.tmp.path().join("home");
+        std::fs::create_dir_all(&home).expect("home directory");
+        if self.sample.meta["allow_test_edits"] == Value::Bool(true) {
+            let config = home.join(".config").join("selfheal");
+            std::fs::create_dir_all(&config).expect("config directory");
+            std::fs::write(
+                config.join("config.toml"),
+                "[policy]\nallow_test_edits = true\n",
+            )
+            .expect("user config");
+        }
+        home
+    }
+
+    /// A `HOME` without any user config.
+    pub fn bare_home(&self) -> PathBuf {
+        let home = self.tmp.path().join("bare-home");
         std::fs::create_dir_all(&home).expect("home directory");
         home
     }

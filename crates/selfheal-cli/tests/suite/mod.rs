@@ -22,16 +22,22 @@ use crate::harness::{SampleRepo, git, git_ok};
 /// a test sees whether the binary passed on what it was told.
 pub const MODEL: &str = "e2e-scripted-coder";
 
-/// `selfheal run --offline --repo R --run-id ID`, the flags every repair test shares.
+/// `selfheal run --offline --repo R --run-id ID`, the flags every repair
+/// test shares, and `--allow-test-edits` for a sample whose right fix is in
+/// its tests (its `sample.json` says `"allow_test_edits": true`).
 pub fn run_args(repo: &SampleRepo) -> Vec<String> {
-    vec![
+    let mut args: Vec<String> = vec![
         "run".into(),
         "--offline".into(),
         "--repo".into(),
         repo.root.display().to_string(),
         "--run-id".into(),
         repo.run_id(),
-    ]
+    ];
+    if repo.sample.meta["allow_test_edits"] == serde_json::Value::Bool(true) {
+        args.push("--allow-test-edits".into());
+    }
+    args
 }
 
 /// Checks a fixed outcome against the repository: the branch is named

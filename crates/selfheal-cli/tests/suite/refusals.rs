@@ -304,3 +304,80 @@ async fn instructions_hidden_in_the_log_change_nothing_selfheal_does() {
     );
     assert!(record.outcome.is_fixed());
 }
+
+/// The sample's right fix changes its test. `--yes` alone approves diffs,
+/// not changes to tests: the same reply is refused on every attempt (and
+/// the model is told why); with `--allow-test-edits` it is validated, and
+/// the record and the would-be pull request say the fix changes a test.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn yes_alone_does_not_consent_to_changing_a_test_and_the_flag_does() {
+    require_docker();
+    let repo = prepare(SAMPLE);
+    let fix = repo.sample.fix_replies().remove(0);
+    let server = ModelServer::start(MODEL, vec![fix.clone(), fix.clone()]).await;
+
+    let mut args = run_args(&repo);
+    args.retain(|a| a != "--allow-test-edits");
+    let out = Selfheal::new(&repo.bare_home())
+        .model(&server)
+        .args(&args)
+        .args(["--yes", "--json", "--max-attempts", "2"])
+        .run()
+        .await;
+
+    out.assert_code(1);
+    let record = out.record();
+    assert_refused(&repo, &record, AttemptOutcome::NoUsableEdit, 2);
+    assert_eq!(
+        record.attempts[0].reason.as_deref(),
+        Some(
+            "refused: the change edits tests (tests/test_cart.py), which the user has not allowed (--allow-test-edits); fix the code under test"
+        )
+    );
+    let second = prompt_text(&server.chat_requests().await[1]);
+    assert!(
+        second.contains("which the user has not allowed (--allow-test-edits)"),
+        "the next attempt hears why: {second}"
+    );
+
+    let server = ModelServer::start(MODEL, vec![fix]).await;
+    let out = Selfheal::new(&repo.bare_home())
+        .model(&server)
+        .args(&args)
+        .args([
+            "--yes",
+            "--json",
+            "--dry-run",
+            "--allow-test-edits",
+            "--force",
+        ])
+        .run()
+        .await;
+    out.assert_code(0);
+    let record = out.record();
+    let change = record.attempts[0]
+        .test_change
+        .as_ref()
+        .expect("the record says the fix changes a test");
+    assert_eq!(change.consent, selfheal_types::TestEditConsent::Flag);
+    assert_eq!(
+        change.changes,
+        [
+            "tests/test_cart.py: `assert cart.total() == Decimal(\"684.00\")` became `assert cart.total() == Decimal(\"648.00\")`"
+        ]
+    );
+    assert!(
+        change
+            .reason
+            .contains("expected value in the test is wrong")
+    );
+    let Some(selfheal_types::Publication::DryRun { path }) = &record.publication else {
+        panic!(
+            "a dry run writes the would-be pull request: {:?}",
+            record.publication
+        );
+    };
+    let text = std::fs::read_to_string(path).expect("the would-be pull request");
+    assert!(text.contains("### This fix changes tests"), "{text}");
+    assert!(text.contains("allowed by `--allow-test-edits`"), "{text}");
+}

@@ -87,6 +87,7 @@ async fn a_first_attempt_that_validates_is_committed_on_a_fix_branch() -> Result
                     Stage::Approve,
                     Stage::Validate
                 ]),
+                test_change: None,
             }],
             outcome: Outcome::Fixed {
                 branch: branch.clone(),

@@ -197,6 +197,7 @@ pub fn diagnosis(summary: &str) -> Diagnosis {
     Diagnosis {
         summary: summary.to_owned(),
         root_cause: format!("{summary}, because the tests say so."),
+        test_is_wrong: None,
     }
 }
 
@@ -484,6 +485,7 @@ pub fn settings() -> LoopSettings {
         model: "scripted".to_owned(),
         analyze: AnalyzeOptions::default(),
         ecosystem: None,
+        policy: selfheal_orchestrator::policy::Policy::default(),
     }
 }
 

@@ -212,32 +212,18 @@ fn editing_the_workflow_is_refused_however_the_path_is_written() {
 }
 
 /// The bundled `test-expectation` sample is fixed by correcting the test's
-/// number; the default policy must keep allowing it.
+/// number: the policy allows it, and the loop then asks for the model's
+/// reason and the user's consent.
 #[test]
-fn the_test_expectation_fix_passes_the_default_policy_but_not_the_strict_one() {
+fn the_test_expectation_fix_passes_the_policy_and_needs_consent() {
     let before = "def test_cart_over_500_gets_ten_percent():\n    cart = Cart().add(\"desk\", \"300\", 2)\n    assert cart.subtotal() == Decimal(\"600\")\n    assert cart.total() == Decimal(\"684.00\")\n";
     let after = before.replace("684.00", "648.00");
     let change = ChangeSet {
         files: vec![edited("tests/test_cart.py", before, &after)],
     };
     assert_eq!(check(&change), Ok(()));
-    let strict = Policy {
-        strict_expectations: true,
-        ..Policy::default()
-    };
     assert_eq!(
-        check_with(&change, &strict),
-        refused(
-            "refused: the change edits what the test expects in tests/test_cart.py: `assert cart.total() == Decimal(\"684.00\")` became `assert cart.total() == Decimal(\"648.00\")` while the code under test is unchanged; fix the code, not the test"
-        )
-    );
-    let consented = Policy {
-        allow_test_edits: true,
-        ..strict
-    };
-    assert_eq!(check_with(&change, &consented), Ok(()));
-    assert_eq!(
-        policy::test_edits(&change),
+        policy::consent_needed(&change),
         [TestEdit {
             path: "tests/test_cart.py".to_owned(),
             kind: TestEditKind::ExpectationChanged {
@@ -249,7 +235,7 @@ fn the_test_expectation_fix_passes_the_default_policy_but_not_the_strict_one() {
 }
 
 #[test]
-fn a_code_fix_with_a_matching_expectation_passes_the_strict_policy() {
+fn a_code_fix_with_a_matching_expectation_still_needs_consent_for_the_test() {
     let change = ChangeSet {
         files: vec![
             edited("cart.py", CART_PY, &CART_PY.replace("1.2", "1.25")),
@@ -260,9 +246,154 @@ fn a_code_fix_with_a_matching_expectation_passes_the_strict_policy() {
             ),
         ],
     };
-    let strict = Policy {
-        strict_expectations: true,
-        ..Policy::default()
-    };
-    assert_eq!(check_with(&change, &strict), Ok(()));
+    assert_eq!(check_with(&change, &Policy::default()), Ok(()));
+    assert_eq!(policy::consent_needed(&change).len(), 1);
+}
+
+/// The model "fixes" the failing `test_add` by changing what it expects.
+fn expectation_edit(test_is_wrong: Option<&str>) -> selfheal_reason::Proposal {
+    let mut p = proposal(
+        "Expect what add() returns",
+        &[(
+            "tests/test_calc.py",
+            "assert add(2, 3) == 5",
+            "assert add(2, 3) == 4",
+        )],
+        tokens(300, 30),
+    );
+    p.diagnosis.test_is_wrong = test_is_wrong.map(str::to_owned);
+    p
+}
+
+/// Consents to test edits when asked, and counts how often it was.
+#[derive(Default)]
+struct ConsentingApprover {
+    asked: std::sync::Mutex<Vec<(Vec<String>, String)>>,
+}
+
+#[async_trait::async_trait]
+impl selfheal_orchestrator::Approver for ConsentingApprover {
+    async fn approve(
+        &self,
+        _: &ChangeSet,
+        _: &selfheal_types::Diagnosis,
+    ) -> selfheal_orchestrator::Approval {
+        selfheal_orchestrator::Approval::Approved
+    }
+
+    async fn approve_test_edits(
+        &self,
+        changes: &[String],
+        reason: &str,
+    ) -> selfheal_orchestrator::Approval {
+        self.asked
+            .lock()
+            .expect("lock")
+            .push((changes.to_vec(), reason.to_owned()));
+        selfheal_orchestrator::Approval::Approved
+    }
+}
+
+#[tokio::test]
+async fn a_test_edit_without_a_reason_is_refused_and_the_model_is_told_why() -> Result<()> {
+    let project = project()?;
+    let model = ScriptedModel::new([Ok(expectation_edit(None)), Ok(whole_fix(tokens(400, 50)))]);
+    let sandbox = ScriptedSandbox::new([Ok(passed())]);
+    let events = Events::default();
+    let mut setup = Setup::new(&project, &model, &sandbox, &events);
+    // Consent given beforehand does not excuse a missing reason.
+    setup.settings.policy.allow_test_edits = true;
+    let record = setup.run().await?;
+
+    let reason = "refused: the change edits tests (tests/test_calc.py) but the reply does not say why the test is wrong; fix the code under test, or, if the test itself is wrong, say why in diagnosis.test_is_wrong";
+    assert_eq!(record.attempts[0].outcome, AttemptOutcome::NoUsableEdit);
+    assert_eq!(record.attempts[0].reason.as_deref(), Some(reason));
+    assert_eq!(model.requests()[1].previous[0].outcome, reason);
+    assert_eq!(record.attempts[1].test_change, None);
+    assert!(record.outcome.is_fixed(), "{:?}", record.outcome);
+    Ok(())
+}
+
+#[tokio::test]
+async fn yes_alone_does_not_consent_to_a_test_edit() -> Result<()> {
+    let project = project()?;
+    let model = ScriptedModel::new([
+        Ok(expectation_edit(Some("the spec says 4"))),
+        Ok(whole_fix(tokens(400, 50))),
+    ]);
+    let sandbox = ScriptedSandbox::new([Ok(passed())]);
+    let events = Events::default();
+    // Setup's approver is ApproveAll: `--yes`.
+    let record = Setup::new(&project, &model, &sandbox, &events)
+        .run()
+        .await?;
+
+    assert_eq!(record.attempts[0].outcome, AttemptOutcome::NoUsableEdit);
+    assert_eq!(
+        record.attempts[0].reason.as_deref(),
+        Some(
+            "refused: the change edits tests (tests/test_calc.py), which the user has not allowed (--allow-test-edits); fix the code under test"
+        )
+    );
+    assert!(record.outcome.is_fixed(), "{:?}", record.outcome);
+    assert_eq!(
+        sandbox.seen().len(),
+        1,
+        "the refused change was never validated"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn with_the_flag_a_reasoned_test_edit_is_validated_and_recorded() -> Result<()> {
+    let project = project()?;
+    let model = ScriptedModel::new([Ok(expectation_edit(Some("the spec says 4")))]);
+    let sandbox = ScriptedSandbox::new([Ok(passed())]);
+    let events = Events::default();
+    let mut setup = Setup::new(&project, &model, &sandbox, &events);
+    setup.settings.policy.allow_test_edits = true;
+    let record = setup.run().await?;
+
+    assert!(record.outcome.is_fixed(), "{:?}", record.outcome);
+    assert_eq!(
+        record.attempts[0].test_change,
+        Some(selfheal_types::TestChange {
+            changes: vec![
+                "tests/test_calc.py: `assert add(2, 3) == 5` became `assert add(2, 3) == 4`"
+                    .to_owned()
+            ],
+            reason: "the spec says 4".to_owned(),
+            consent: selfheal_types::TestEditConsent::Flag,
+        })
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn at_a_terminal_the_user_is_asked_naming_each_test_change() -> Result<()> {
+    let project = project()?;
+    let model = ScriptedModel::new([Ok(expectation_edit(Some("the spec says 4")))]);
+    let sandbox = ScriptedSandbox::new([Ok(passed())]);
+    let events = Events::default();
+    let approver = ConsentingApprover::default();
+    let mut setup = Setup::new(&project, &model, &sandbox, &events);
+    setup.approver = &approver;
+    let record = setup.run().await?;
+
+    assert!(record.outcome.is_fixed(), "{:?}", record.outcome);
+    assert_eq!(
+        *approver.asked.lock().expect("lock"),
+        [(
+            vec![
+                "tests/test_calc.py: `assert add(2, 3) == 5` became `assert add(2, 3) == 4`"
+                    .to_owned()
+            ],
+            "the spec says 4".to_owned()
+        )]
+    );
+    assert_eq!(
+        record.attempts[0].test_change.as_ref().map(|c| c.consent),
+        Some(selfheal_types::TestEditConsent::Confirmed)
+    );
+    Ok(())
 }

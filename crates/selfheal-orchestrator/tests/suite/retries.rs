@@ -84,6 +84,7 @@ async fn an_attempt_without_progress_is_reverted_and_the_model_told_why() -> Res
                 reason: Some(reason.to_owned()),
                 tokens: tokens(300, 40),
                 timings_ms: stages(&ALL_STAGES),
+                test_change: None,
             },
             Attempt {
                 number: 2,
@@ -95,6 +96,7 @@ async fn an_attempt_without_progress_is_reverted_and_the_model_told_why() -> Res
                 reason: None,
                 tokens: tokens(400, 50),
                 timings_ms: stages(&ALL_STAGES),
+                test_change: None,
             },
         ]
     );
@@ -180,6 +182,7 @@ async fn an_attempt_that_makes_progress_is_kept_and_built_on() -> Result<()> {
                 reason: Some(reason.to_owned()),
                 tokens: tokens(300, 40),
                 timings_ms: stages(&ALL_STAGES),
+                test_change: None,
             },
             Attempt {
                 number: 2,
@@ -191,6 +194,7 @@ async fn an_attempt_that_makes_progress_is_kept_and_built_on() -> Result<()> {
                 reason: None,
                 tokens: tokens(400, 50),
                 timings_ms: stages(&ALL_STAGES),
+                test_change: None,
             },
         ]
     );
@@ -303,6 +307,7 @@ async fn a_reply_without_a_usable_edit_counts_as_an_attempt() -> Result<()> {
             reason: Some(reason.clone()),
             tokens: tokens(300, 15),
             timings_ms: stages(&[Stage::Context, Stage::Reason, Stage::Patch]),
+            test_change: None,
         }
     );
     assert_eq!(
@@ -354,6 +359,7 @@ async fn a_retryable_model_error_moves_on_to_the_next_attempt() -> Result<()> {
             reason: Some(reason.to_owned()),
             tokens: tokens(0, 0),
             timings_ms: stages(&[Stage::Context, Stage::Reason]),
+            test_change: None,
         }
     );
     assert_eq!(
@@ -422,6 +428,7 @@ async fn a_test_weakening_edit_is_refused_and_never_validated() -> Result<()> {
             reason: Some(reason.to_owned()),
             tokens: tokens(300, 30),
             timings_ms: stages(&[Stage::Context, Stage::Reason, Stage::Patch]),
+            test_change: None,
         }
     );
     assert!(record.outcome.is_fixed(), "{:?}", record.outcome);

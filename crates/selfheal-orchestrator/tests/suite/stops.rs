@@ -36,6 +36,7 @@ fn stopped_whole_fix(outcome: AttemptOutcome, reason: &str, stages_run: &[Stage]
         reason: Some(reason.to_owned()),
         tokens: tokens(300, 40),
         timings_ms: stages(stages_run),
+        test_change: None,
     }
 }
 
@@ -153,6 +154,7 @@ async fn a_model_error_that_will_not_go_away_stops_at_once() -> Result<()> {
                 reason: Some(reason.to_owned()),
                 tokens: tokens(0, 0),
                 timings_ms: stages(&[Stage::Context, Stage::Reason]),
+                test_change: None,
             }],
             Outcome::NotFixed {
                 reason: reason.to_owned()

@@ -185,10 +185,12 @@ fn diagnosis(obj: &Map<String, Value>) -> Option<Diagnosis> {
         Some(Value::Object(d)) => Some(Diagnosis {
             summary: text(d, &summary_keys).unwrap_or_default(),
             root_cause: text(d, &cause_keys).unwrap_or_default(),
+            test_is_wrong: None,
         }),
         Some(Value::String(s)) => Some(Diagnosis {
             summary: s.lines().next().unwrap_or_default().to_owned(),
             root_cause: s.clone(),
+            test_is_wrong: None,
         }),
         _ => {
             let summary = text(obj, &summary_keys);
@@ -196,6 +198,7 @@ fn diagnosis(obj: &Map<String, Value>) -> Option<Diagnosis> {
             (summary.is_some() || root_cause.is_some()).then(|| Diagnosis {
                 summary: summary.unwrap_or_default(),
                 root_cause: root_cause.unwrap_or_default(),
+                test_is_wrong: None,
             })
         }
     }

@@ -45,6 +45,7 @@ fn json_replies_carry_their_diagnosis() {
         Some(Diagnosis {
             summary: "add subtracts".into(),
             root_cause: "a - b in add".into(),
+            test_is_wrong: None,
         })
     );
     assert_eq!(parsed.format, ReplyFormat::Json);
@@ -80,6 +81,7 @@ fn a_json_diagnosis_is_kept_when_the_edits_come_as_a_diff() {
         Some(Diagnosis {
             summary: "s".into(),
             root_cause: "r".into(),
+            test_is_wrong: None,
         })
     );
     assert_eq!(parsed.edits.len(), 1);

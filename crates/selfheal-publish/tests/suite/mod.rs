@@ -624,6 +624,7 @@ pub fn validated_attempt() -> Attempt {
             root_cause: "`add` in `src/calc.py` returns `a - b`, so `add(2, 2)` is 0 and \
                          `test_add` fails. It now returns `a + b`."
                 .to_owned(),
+            test_is_wrong: None,
         }),
         diff: Some(DIFF.to_owned()),
         files: vec!["src/calc.py".to_owned()],
@@ -646,6 +647,7 @@ pub fn validated_attempt() -> Attempt {
             completion: 204,
         },
         timings_ms: BTreeMap::new(),
+        test_change: None,
     }
 }
 
@@ -657,6 +659,7 @@ pub fn failed_attempt() -> Attempt {
         diagnosis: Some(Diagnosis {
             summary: "Change the expected value in test_add".to_owned(),
             root_cause: "A first guess.".to_owned(),
+            test_is_wrong: None,
         }),
         diff: Some("--- a/tests/test_calc.py\n+++ b/tests/test_calc.py\n".to_owned()),
         files: vec!["tests/test_calc.py".to_owned()],
@@ -667,6 +670,7 @@ pub fn failed_attempt() -> Attempt {
             completion: 96,
         },
         timings_ms: BTreeMap::new(),
+        test_change: None,
     }
 }
 

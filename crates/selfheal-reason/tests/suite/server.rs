@@ -76,6 +76,7 @@ async fn asks_for_structured_output_and_reads_the_diagnosis() {
         Diagnosis {
             summary: "remove the stray + 1 in add".into(),
             root_cause: "add() returns a + b + 1.".into(),
+            test_is_wrong: None,
         }
     );
     assert_eq!(proposal.reply, STRUCTURED);
