@@ -5,6 +5,7 @@
 #   docker build --target rust   -t selfheal-sandbox-rust:trixie .
 #   docker build --target go     -t selfheal-sandbox-go:bookworm .
 #   docker build --target node   -t selfheal-sandbox-node:bookworm .
+#   docker build --target java   -t selfheal-sandbox-java:bookworm .
 #   docker build --target python -t selfheal-sandbox-python:bookworm .
 #
 # (`python` is the last stage, so a plain `docker build -t
@@ -78,6 +79,26 @@ RUN apt-get update \
     && groupadd --gid 1000 sandbox \
     && useradd --uid 1000 --gid 1000 --create-home --home-dir /home/sandbox --shell /bin/sh sandbox \
     && install -d -o 1000 -g 1000 -m 0755 /work /home/sandbox/.cache "$npm_config_cache"
+USER 1000:1000
+WORKDIR /work
+CMD ["/bin/sh"]
+
+# Maven reads Debian's packaged plugins and junit4 from /usr/share/maven-repo
+# as its local repository, so `mvn test` needs no network for a project that
+# uses only JUnit 4 and the default plugins.
+FROM debian:bookworm-slim AS java
+LABEL org.selfheal.sandbox="java" \
+      org.selfheal.suite="bookworm"
+ENV CI=true LANG=C.UTF-8 HOME=/home/sandbox \
+    MAVEN_OPTS=-Dmaven.repo.local=/usr/share/maven-repo
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        openjdk-17-jdk-headless maven junit4 libmaven-compiler-plugin-java \
+        libmaven-resources-plugin-java libsurefire-java git ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && groupadd --gid 1000 sandbox \
+    && useradd --uid 1000 --gid 1000 --create-home --home-dir /home/sandbox --shell /bin/sh sandbox \
+    && install -d -o 1000 -g 1000 -m 0755 /work /home/sandbox/.cache
 USER 1000:1000
 WORKDIR /work
 CMD ["/bin/sh"]

@@ -11,11 +11,17 @@
 #   rust      selfheal-sandbox-rust:trixie       cargo rustc libc6-dev gcc git
 #   go        selfheal-sandbox-go:bookworm       golang-go (1.19) gcc libc6-dev git
 #   node      selfheal-sandbox-node:bookworm     nodejs (18) npm git
-#   all       the four above, in that order
+#   java      selfheal-sandbox-java:bookworm     openjdk-17-jdk-headless maven (3.8) junit4 git,
+#             and Debian's packaged compiler, resources and surefire plugins
+#   all       python, rust, go and node, in that order (java only by name: it is
+#             the largest, and Maven projects are the rarest here)
 # Every image also has ca-certificates, CI=true, HOME=/home/sandbox, and the
 # toolchain's caches under that home (CARGO_HOME, GOPATH, GOCACHE,
 # npm_config_cache), so uid 1000 can build; GOTOOLCHAIN=local keeps go from
-# downloading another toolchain. Rust needs Debian 13: bookworm's cargo (1.65)
+# downloading another toolchain. The Java image sets MAVEN_OPTS so that Maven's
+# local repository is Debian's /usr/share/maven-repo (read-only): `mvn test`
+# of a project that needs only JUnit 4 and the default plugins works with the
+# network off, as Maven Central may be out of reach. Rust needs Debian 13: bookworm's cargo (1.65)
 # cannot read version-4 lockfiles.
 #
 # Measured on a 2-core machine while other builds ran (November 2026): the
@@ -24,6 +30,7 @@
 #   rust     88-107 s  (debootstrap trixie 60-87)  837 MB  libLLVM, rustc, rustlib
 #   go      110-134 s  (debootstrap 89-109)        806 MB  go 1.19 ships its source
 #   node     85-158 s  (debootstrap 39-74, apt 36-59)  377 MB  npm pulls node-gyp, python3
+#   java    131 s      (debootstrap 74, apt 49)    534 MB  the JDK; one run
 #   all      about 8.5 minutes
 # Downloading and unpacking packages is nearly all of it; the import takes
 # 4-10 s. A second run with nothing changed takes a second.
@@ -83,7 +90,16 @@ recipe() {
             APT_PACKAGES=npm
             ENVS=("npm_config_cache=$SANDBOX_HOME/.npm" npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false)
             ;;
-        *) die "unknown ecosystem: $1 (hint: one of ${ECOSYSTEMS[*]} all)" ;;
+        java)
+            # Maven Central may be out of reach: Debian's packaged plugins (compiler,
+            # resources, surefire with its JUnit 4 provider) and junit4 are in
+            # /usr/share/maven-repo, which Maven reads as its local repository.
+            TAG=selfheal-sandbox-java:bookworm SUITE=bookworm
+            PACKAGES=git,ca-certificates
+            APT_PACKAGES=openjdk-17-jdk-headless,maven,junit4,libmaven-compiler-plugin-java,libmaven-resources-plugin-java,libsurefire-java
+            ENVS=("MAVEN_OPTS=-Dmaven.repo.local=/usr/share/maven-repo")
+            ;;
+        *) die "unknown ecosystem: $1 (hint: one of ${ECOSYSTEMS[*]} java all)" ;;
     esac
 }
 # <<< recipes

@@ -9,7 +9,9 @@
 //! - cargo test: each `---- name stdout ----` block through its `failures:`
 //!   list and `test result: FAILED` line;
 //! - go test: each `--- FAIL:` line with the indented lines under it, and the
-//!   `FAIL` package lines.
+//!   `FAIL` package lines;
+//! - Maven's surefire: from the first test marked `<<< FAILURE!` or
+//!   `<<< ERROR!` to the `Failures:`/`Errors:` summary and its `Tests run:` count.
 //!
 //! Output from anything else has no section (`None`). Sections are bounded by
 //! [`SECTION_MAX_LINES`] and [`SECTION_MAX_BYTES`]; the beginning is kept (the
@@ -28,6 +30,26 @@ pub(crate) fn section(output: &str) -> Option<String> {
     pytest(&lines)
         .or_else(|| cargo(&lines))
         .or_else(|| go(&lines))
+        .or_else(|| surefire(&lines))
+}
+
+fn surefire(lines: &[&str]) -> Option<String> {
+    let start = lines
+        .iter()
+        .position(|l| l.contains("<<< FAILURE!") || l.contains("<<< ERROR!"))?;
+    let words = |l: &str| l.trim_start_matches("[ERROR]").trim().to_owned();
+    let summary = lines[start..]
+        .iter()
+        .position(|l| matches!(words(l).as_str(), "Failures:" | "Errors:"))
+        .map(|i| start + i);
+    let Some(summary) = summary else {
+        return Some(bounded(&lines[start..], &[]));
+    };
+    let end = lines[summary..]
+        .iter()
+        .position(|l| words(l).starts_with("Tests run:"))
+        .map_or(lines.len(), |i| summary + i + 1);
+    Some(bounded(&lines[start..summary], &lines[summary..end]))
 }
 
 /// `=== TITLE ===` as pytest draws its banners.
@@ -196,6 +218,29 @@ FAILED tests/test_calc.py::test_add - assert 1 == 3
 FAILED tests/test_calc.py::test_big - assert 0 == 10
 ========================= 2 failed, 1 passed in 0.05s ==========================
 ";
+
+    #[test]
+    fn surefire_failures_run_to_the_summary_and_its_count() {
+        let output = "\
+[ERROR] Tests run: 2, Failures: 1, Errors: 0, Skipped: 0, Time elapsed: 0.104 s <<< FAILURE! - in calc.CalcTest
+[ERROR] addsTwoNumbers(calc.CalcTest)  Time elapsed: 0 s  <<< FAILURE!
+java.lang.AssertionError: expected:<3> but was:<1>
+\tat calc.CalcTest.addsTwoNumbers(CalcTest.java:10)
+
+[ERROR] Failures: 
+[ERROR]   CalcTest.addsTwoNumbers:10 expected:<3> but was:<1>
+[ERROR] Tests run: 2, Failures: 1, Errors: 0, Skipped: 0
+[ERROR] Failed to execute goal org.apache.maven.plugins:maven-surefire-plugin:2.22.3:test (default-test) on project calc: There are test failures.
+[ERROR] -> [Help 1]
+";
+        let want = output
+            .lines()
+            .take(8)
+            .map(|l| format!("{l}\n"))
+            .collect::<String>();
+        assert_eq!(section(output), Some(want));
+        assert_eq!(section("[INFO] BUILD SUCCESS\n"), None);
+    }
 
     #[test]
     fn pytest_failures_block_with_its_summary() {

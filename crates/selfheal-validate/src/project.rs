@@ -39,8 +39,9 @@ pub const RUST_IMAGE: &str = "selfheal-sandbox-rust:trixie";
 pub const GO_IMAGE: &str = "selfheal-sandbox-go:bookworm";
 /// Image for Node projects (`scripts/build-sandbox-image.sh node`).
 pub const NODE_IMAGE: &str = "selfheal-sandbox-node:bookworm";
-/// Image name for Maven and Gradle projects. Not built by
-/// `scripts/build-sandbox-image.sh` yet: pass a JDK image with `--image`.
+/// Image for Maven and Gradle projects (`scripts/build-sandbox-image.sh java`):
+/// JDK 17 and Maven 3.8 reading Debian's packaged plugins and JUnit 4 offline.
+/// Gradle is not in it.
 pub const JAVA_IMAGE: &str = "selfheal-sandbox-java:bookworm";
 
 impl Ecosystem {

@@ -62,8 +62,8 @@ impl Output {
     /// `place` names where the step ran, for the environment error
     /// (`image <name>`, or the local sandbox).
     pub(crate) fn finish(self, result: &mut StepResult, script: &str, place: &str) {
-        result.output_tail = self.tail.finish();
-        let output = self.capture.finish();
+        result.output_tail = strip_ansi(self.tail.finish());
+        let output = strip_ansi(self.capture.finish());
         result.environment_error = environment::classify(script, result.exit_code, &output, place);
         if result.exit_code != Some(0) && result.environment_error.is_none() {
             result.failure_section = failures::section(&output);
@@ -71,6 +71,71 @@ impl Output {
     }
 }
 
+/// `text` without terminal escape sequences: colour codes from `--color=yes`
+/// runs, or the stray resets Debian's Maven prints even in batch mode. They
+/// mean nothing to the model and split the words the checks look for.
+fn strip_ansi(text: String) -> String {
+    if !text.contains('\u{1b}') {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\u{1b}' {
+            out.push(c);
+            continue;
+        }
+        match chars.peek() {
+            // CSI: parameters and intermediates, then one final byte in @..~.
+            Some('[') => {
+                chars.next();
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            // OSC: up to BEL or ESC \.
+            Some(']') => {
+                chars.next();
+                while let Some(c) = chars.next() {
+                    if c == '\u{7}' {
+                        break;
+                    }
+                    if c == '\u{1b}' {
+                        chars.next_if_eq(&'\\');
+                        break;
+                    }
+                }
+            }
+            // A two-character escape (ESC and one more).
+            Some(_) => {
+                chars.next();
+            }
+            None => {}
+        }
+    }
+    out
+}
+
 pub(crate) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_sequences_are_removed_and_text_kept() {
+        assert_eq!(
+            strip_ansi("\u{1b}[0m\u{1b}[0m\u{1b}[1;31mFAILED\u{1b}[0m t.py::x - ok\n".to_owned()),
+            "FAILED t.py::x - ok\n"
+        );
+        assert_eq!(
+            strip_ansi("a\u{1b}]0;title\u{7}b\u{1b}]8;;u\u{1b}\\c\u{1b}=d\u{1b}".to_owned()),
+            "abcd"
+        );
+        assert_eq!(strip_ansi("plain ü\n".to_owned()), "plain ü\n");
+    }
 }

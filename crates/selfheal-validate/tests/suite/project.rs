@@ -1,4 +1,4 @@
-//! Each ecosystem's image (`scripts/build-sandbox-image.sh rust go node`) runs
+//! Each ecosystem's image (`scripts/build-sandbox-image.sh rust go node java`) runs
 //! the commands [`detect_tests`] picks for a tiny dependency-free project of its
 //! language, with the network off as always: the images work offline. In each
 //! project `add` is right and `sub` is wrong until fixed, so the failing-tests
@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use selfheal_types::{ValidationOutcome, ValidationReport};
 use selfheal_validate::{
-    DockerSandbox, Ecosystem, FAILING_STEP, FULL_STEP, GO_IMAGE, Limits, NODE_IMAGE, RUST_IMAGE,
-    Sandbox, TestCommands, detect_tests,
+    DockerSandbox, Ecosystem, FAILING_STEP, FULL_STEP, GO_IMAGE, JAVA_IMAGE, Limits, NODE_IMAGE,
+    RUST_IMAGE, Sandbox, TestCommands, detect_tests,
 };
 
 use super::{TEST_LABEL, assert_no_container_left, write};
@@ -39,7 +39,7 @@ async fn sandbox_on(image: &str, case: &str) -> Option<DockerSandbox> {
         );
     assert!(
         sandbox.image_present().await.expect("inspect image"),
-        "image {image} missing: run scripts/build-sandbox-image.sh all"
+        "image {image} missing: run scripts/build-sandbox-image.sh all java"
     );
     Some(sandbox.with_label(TEST_LABEL, case))
 }
@@ -228,4 +228,72 @@ async fn a_node_project_runs_offline_in_the_node_image() {
     let full = &broken.steps[0].output_tail;
     assert!(full.contains("not ok 2 - subtracts"), "{full}");
     assert_eq!(steps(&fixed), [(FULL_STEP, Some(0), None)]);
+}
+
+fn maven_project(root: &Path, fixed: bool) {
+    let op = if fixed { "-" } else { "+" };
+    // No plugin versions: Maven's defaults, which Debian packages.
+    write(
+        root,
+        "pom.xml",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <project xmlns=\"http://maven.apache.org/POM/4.0.0\">\n\
+         <modelVersion>4.0.0</modelVersion>\n\
+         <groupId>org.example</groupId><artifactId>calc</artifactId><version>1.0</version>\n\
+         <properties><maven.compiler.release>17</maven.compiler.release>\
+         <project.build.sourceEncoding>UTF-8</project.build.sourceEncoding></properties>\n\
+         <dependencies><dependency><groupId>junit</groupId><artifactId>junit</artifactId>\
+         <version>4.13.2</version><scope>test</scope></dependency></dependencies>\n\
+         </project>\n",
+    );
+    write(
+        root,
+        "src/main/java/calc/Calc.java",
+        &format!(
+            "package calc;\n\npublic class Calc {{\n\
+             public static int add(int a, int b) {{ return a + b; }}\n\
+             public static int sub(int a, int b) {{ return a {op} b; }}\n}}\n"
+        ),
+    );
+    write(
+        root,
+        "src/test/java/calc/CalcTest.java",
+        "package calc;\n\nimport static org.junit.Assert.assertEquals;\n\nimport org.junit.Test;\n\n\
+         public class CalcTest {\n\
+         @Test public void adds() { assertEquals(3, Calc.add(2, 1)); }\n\
+         @Test public void subtracts() { assertEquals(1, Calc.sub(2, 1)); }\n}\n",
+    );
+}
+
+#[tokio::test]
+async fn a_maven_project_runs_offline_in_the_java_image() {
+    let case = "project-maven";
+    let Some((broken, fixed)) = broken_then_fixed(
+        case,
+        JAVA_IMAGE,
+        Ecosystem::Maven,
+        maven_project,
+        // The surefire parser's `Class#method`.
+        &["calc.CalcTest#adds"],
+    )
+    .await
+    else {
+        return;
+    };
+    assert_eq!(
+        steps(&broken),
+        [(FAILING_STEP, Some(0), None), (FULL_STEP, Some(1), None)]
+    );
+    let full = &broken.steps[1];
+    let section = full
+        .failure_section
+        .as_deref()
+        .expect("surefire's failures");
+    assert!(section.contains("subtracts(calc.CalcTest)"), "{section}");
+    assert!(section.contains("expected:<1> but was:<3>"), "{section}");
+    assert!(!full.output_tail.contains('\u{1b}'), "{}", full.output_tail);
+    assert_eq!(
+        steps(&fixed),
+        [(FAILING_STEP, Some(0), None), (FULL_STEP, Some(0), None)]
+    );
 }
