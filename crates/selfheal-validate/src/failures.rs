@@ -233,11 +233,7 @@ java.lang.AssertionError: expected:<3> but was:<1>
 [ERROR] Failed to execute goal org.apache.maven.plugins:maven-surefire-plugin:2.22.3:test (default-test) on project calc: There are test failures.
 [ERROR] -> [Help 1]
 ";
-        let want = output
-            .lines()
-            .take(8)
-            .map(|l| format!("{l}\n"))
-            .collect::<String>();
+        let want: String = output.split_inclusive('\n').take(8).collect();
         assert_eq!(section(output), Some(want));
         assert_eq!(section("[INFO] BUILD SUCCESS\n"), None);
     }

@@ -40,7 +40,7 @@ pub const GO_IMAGE: &str = "selfheal-sandbox-go:bookworm";
 /// Image for Node projects (`scripts/build-sandbox-image.sh node`).
 pub const NODE_IMAGE: &str = "selfheal-sandbox-node:bookworm";
 /// Image for Maven and Gradle projects (`scripts/build-sandbox-image.sh java`):
-/// JDK 17 and Maven 3.8 reading Debian's packaged plugins and JUnit 4 offline.
+/// JDK 17 and Maven 3.8 reading Debian's packaged plugins and junit4 offline.
 /// Gradle is not in it.
 pub const JAVA_IMAGE: &str = "selfheal-sandbox-java:bookworm";
 
