@@ -100,6 +100,9 @@ const KEYWORDS: &[&str] = &[
     "enotfound",
     "eai_again",
     "no output has been received",
+    // Retried tests, for the flaky hint.
+    "rerun",
+    "flakes:",
     // Killed by the out-of-memory killer: exit code 137.
     " 137",
 ];
@@ -216,6 +219,8 @@ struct Engine {
     any_active: bool,
     /// The command the current step runs, as the CI printed it.
     command: Option<String>,
+    /// Tests the runner retried, for the flaky hint.
+    reruns: crate::flaky::Reruns,
     /// Inside the header of a GitHub Actions `Run` step: the script and its
     /// environment, echoed before the step runs. Not output.
     in_script: bool,
@@ -437,6 +442,7 @@ impl Engine {
             any_active: false,
             command,
             in_script: false,
+            reruns: crate::flaky::Reruns::default(),
         }
     }
 
@@ -465,8 +471,13 @@ impl Engine {
         }
         // The fast path: a line no parser wants costs two short copies and
         // is never decoded.
+        if self.reruns.watching() && memchr::memmem::find(bytes, b"PASSED").is_some() {
+            // A retried test's verdict: no keyword in `PASSED tests/x.py::t`.
+            self.reruns.feed(&String::from_utf8_lossy(bytes));
+        }
         if !hit
             && !self.any_active
+            && !self.reruns.active()
             && !bytes.starts_with(b"##[")
             && !bytes.starts_with(b"$ ")
             && !bytes.starts_with(b"travis_")
@@ -556,6 +567,9 @@ impl Engine {
             && is_npm_header(&self.prev)
         {
             self.command = Some(command_line(cmd));
+        }
+        if self.reruns.wants(text) {
+            self.reruns.feed(text);
         }
         self.last_no = no;
         let line = Line {
@@ -670,6 +684,7 @@ impl Engine {
             self.prune();
         }
         self.segment_ends.push(self.last_no);
+        self.reruns.mark(&mut self.candidates);
         let any_failed_step = !self.failed_segments.is_empty();
         // The first verdict of each segment: a runner's summary tells what
         // kind of failure the lines the fallback found are.

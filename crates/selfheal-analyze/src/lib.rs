@@ -34,6 +34,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod engine;
+mod flaky;
 mod gate;
 mod input;
 mod lines;

@@ -81,6 +81,7 @@ pub(crate) fn finalize(
         .into_iter()
         .zip(fingerprints)
         .map(|(c, fingerprint)| Failure {
+            flaky: crate::flaky::hint(&c),
             category: c.category,
             tool: c.tool.to_owned(),
             message: c.message,
@@ -91,7 +92,6 @@ pub(crate) fn finalize(
             log_file: c.log_file,
             log_span: c.span,
             fingerprint,
-            flaky: None,
         })
         .collect();
     Analysis::new(source, failures, excerpt)

@@ -120,6 +120,10 @@ pub(crate) fn refine(c: &mut Candidate) {
             if c.category == Category::Unknown
                 || (c.category == Category::Infra && c.tool == "network") =>
         {
+            // A link that did not answer this time may answer the next.
+            if c.category == Category::Infra {
+                c.flaky = Some(true);
+            }
             c.category = Category::Lint;
         }
         _ => {}

@@ -85,6 +85,8 @@ struct Verdict {
     hits: [bool; 4],
     /// The top failure's category; `unknown` when nothing was found.
     category: Category,
+    /// Whether the top failure carries the flaky hint.
+    flaky: bool,
 }
 
 /// Scores one log against its labelled spans.
@@ -103,6 +105,7 @@ fn score(log: &Path, truth: &[LineSpan]) -> Result<Verdict> {
             base_hit(5),
         ],
         category: analysis.primary().map_or(Category::Unknown, |f| f.category),
+        flaky: analysis.primary().is_some_and(|f| f.flaky == Some(true)),
     })
 }
 
@@ -227,8 +230,15 @@ fn parse_category(s: &str) -> Option<Category> {
     CATEGORIES.into_iter().find(|c| c.as_str() == s)
 }
 
-/// `(corpus, file) -> category` from `eval/categories.jsonl`.
-fn category_labels(path: &Path) -> Result<BTreeMap<(String, String), Category>> {
+/// One line of `eval/categories.jsonl`.
+#[derive(Clone, Copy)]
+struct Label {
+    category: Category,
+    flaky: bool,
+}
+
+/// `(corpus, file) -> label` from `eval/categories.jsonl`.
+fn category_labels(path: &Path) -> Result<BTreeMap<(String, String), Label>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut labels = BTreeMap::new();
@@ -248,7 +258,8 @@ fn category_labels(path: &Path) -> Result<BTreeMap<(String, String), Category>> 
                 field("category")
             );
         };
-        labels.insert((field("corpus"), field("file")), category);
+        let flaky = row["flaky"].as_bool().unwrap_or(false);
+        labels.insert((field("corpus"), field("file")), Label { category, flaky });
     }
     Ok(labels)
 }
@@ -256,18 +267,29 @@ fn category_labels(path: &Path) -> Result<BTreeMap<(String, String), Category>> 
 /// Category accuracy per part, per labelled category, and a confusion matrix.
 fn report_categories(
     scored: &[Scored],
-    labels: &BTreeMap<(String, String), Category>,
+    labels: &BTreeMap<(String, String), Label>,
     verbose: bool,
     out: &mut impl Write,
 ) -> Result<()> {
     let mut by_part: BTreeMap<&str, (u32, u32)> = BTreeMap::new();
     let mut by_cat: BTreeMap<&str, (u32, u32)> = BTreeMap::new();
     let mut confusion = [[0u32; 9]; 9];
+    // [labelled flaky][hinted flaky]
+    let mut flaky = [[0u32; 2]; 2];
     let index = |c: Category| CATEGORIES.iter().position(|&k| k == c).unwrap_or(8);
     for s in scored {
-        let Some(&truth) = labels.get(&(s.corpus.to_owned(), s.file.clone())) else {
+        let Some(&label) = labels.get(&(s.corpus.to_owned(), s.file.clone())) else {
             continue;
         };
+        let truth = label.category;
+        flaky[usize::from(label.flaky)][usize::from(s.verdict.flaky)] += 1;
+        if verbose && label.flaky != s.verdict.flaky {
+            writeln!(
+                out,
+                "  flaky {} labelled {}, got {}",
+                s.file, label.flaky, s.verdict.flaky
+            )?;
+        }
         let ok = u32::from(truth == s.verdict.category);
         for key in [s.part, "all"] {
             let e = by_part.entry(key).or_default();
@@ -296,6 +318,15 @@ fn report_categories(
     for (cat, (n, ok)) in &by_cat {
         writeln!(out, "  label {cat:<20} n={n:<4} {:5.1}%", pct(*ok, *n))?;
     }
+    let [[tn, fp], [fn_, tp]] = flaky;
+    writeln!(
+        out,
+        "Flaky hint on the top failure: precision {:.1}% ({tp} of {}), recall {:.1}% ({tp} of {}), {tn} logs rightly without",
+        pct(tp, tp + fp),
+        tp + fp,
+        pct(tp, tp + fn_),
+        tp + fn_,
+    )?;
     writeln!(out, "Confusion matrix (rows: label, columns: analyser):")?;
     let short = |c: Category| &c.as_str()[..c.as_str().len().min(6)];
     write!(out, "  {:<14}", "")?;

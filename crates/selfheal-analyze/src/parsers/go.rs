@@ -352,11 +352,15 @@ impl Go {
             (true, _) => 80,
             (false, _) => 60,
         };
+        let flaky = category == Category::Infra;
         let mut c = Candidate::new(category, tool, message)
             .span(b.start, b.end)
             .confidence(confidence)
             .snippet(b.snip.clone().take());
         c.locations = b.locations;
+        if flaky {
+            c.flaky = Some(true);
+        }
         out.push(c);
     }
 

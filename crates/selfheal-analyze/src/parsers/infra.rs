@@ -158,9 +158,17 @@ static SIGNATURES: &[Signature] = &[
     // <network error>` means one repository could not be asked, and the
     // artifact may well be there.
     sig(
-        r"(?i)Could not transfer artifact .* from/to .*(?:timed out|Connection reset|Connection refused|fatal alert|handshake|Remote host (?:closed|terminated)|Unknown ?host|status code: 5\d\d|\b50[234]\b|Bad Gateway|Service Unavailable|No route to host|Network is unreachable)",
+        r"(?i)Could not transfer artifact .* from/to .*(?:timed out|Connection reset|Connection refused|Remote host (?:closed|terminated)|Unknown ?host|status code: 5\d\d|\b50[234]\b|Bad Gateway|Service Unavailable|No route to host|Network is unreachable)",
         Inf,
         "maven",
+        82,
+    ),
+    // The same over TLS that the two ends cannot agree on: a JDK too old
+    // for the repository, not a passing hiccup.
+    sig(
+        r"(?i)Could not transfer artifact .* from/to .*(?:fatal alert|handshake|PKIX path|certificate)",
+        Inf,
+        "tls",
         82,
     ),
     // Dependency resolution.
@@ -185,7 +193,7 @@ static SIGNATURES: &[Signature] = &[
     sig(
         r"(?i)no certificate subject alternative name matches|SSL certificate problem|certificate verify failed|Unable to establish SSL connection|Received fatal alert: \w+|SSLHandshakeException",
         Inf,
-        "network",
+        "tls",
         50,
     ),
     // A dependency or plugin built for a newer Java than the build runs.
@@ -353,9 +361,16 @@ static SIGNATURES: &[Signature] = &[
     ),
     // git transport failures: the remote or the network, not the code.
     sig(
-        r"(?i)fatal: unable to access '.*': |Error cloning remote repo|fatal: Remote branch .* not found in upstream origin|fatal: Could not read from remote repository|fatal: the remote end hung up unexpectedly",
+        r"(?i)fatal: unable to access '.*': |Error cloning remote repo|fatal: Could not read from remote repository|fatal: the remote end hung up unexpectedly",
         Inf,
         "git",
+        70,
+    ),
+    // A branch deleted before its build cloned it: gone for good.
+    sig(
+        r"(?i)fatal: Remote branch .* not found in upstream origin",
+        Inf,
+        "git-ref",
         70,
     ),
     // Docker registries that fail mid-pull.
@@ -525,6 +540,11 @@ impl Parser for Infra {
             .confidence(s.confidence)
             .snippet(vec![(line.no, text.to_owned())]);
         c.verdict = s.verdict;
+        // Networks, registries and runners recover; full disks, memory
+        // limits, TLS mismatches and deleted branches do not.
+        if s.category == Inf && !matches!(s.tool, "system" | "tls" | "git-ref") {
+            c.flaky = Some(true);
+        }
         self.pending = Some(c);
     }
 

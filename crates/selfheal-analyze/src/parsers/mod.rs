@@ -169,6 +169,8 @@ pub(crate) struct Candidate {
     /// it gives its category to the step's unrecognised lines and stands
     /// for the step only when nothing else does.
     pub verdict: bool,
+    /// The log shows signs that it may pass on a rerun (see [`crate::flaky`]).
+    pub flaky: Option<bool>,
 }
 
 impl Candidate {
@@ -190,6 +192,7 @@ impl Candidate {
             step_failed: None,
             log_file: None,
             verdict: false,
+            flaky: None,
         }
     }
 

@@ -57,7 +57,7 @@ categories! {
     git_unsafe_repository_is_build_config: "git_unsafe_repository.log" => (Category::BuildConfig, "git"),
     silent_step_defers_to_earlier_git_error: "gha_silent_step_after_git_error.log" => (Category::BuildConfig, "git"),
     failing_build_script_is_build_config: "cargo_build_script_panic.log" => (Category::BuildConfig, "cargo"),
-    maven_transfer_over_broken_tls_is_infra: "lein_transfer_tls.log" => (Category::Infra, "maven"),
+    maven_transfer_over_broken_tls_is_infra: "lein_transfer_tls.log" => (Category::Infra, "tls"),
     full_disk_is_infra: "maven_disk_full.log" => (Category::Infra, "system"),
     newer_class_file_is_dependency: "javac_class_version.log" => (Category::Dependency, "jvm"),
     go_mod_tidy_check_is_dependency: "go_mod_tidy_check.log" => (Category::Dependency, "go"),

@@ -1,5 +1,6 @@
 mod categories;
 mod corpora;
+mod flaky;
 mod fuzz_regressions;
 mod inputs;
 mod snapshots;
