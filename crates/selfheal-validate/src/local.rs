@@ -374,7 +374,8 @@ impl Group {
         let Some(pgid) = self.0.take() else {
             return;
         };
-        let killed = std::process::Command::new("sh")
+        // By path: the environment is cleared, so there is no PATH to search.
+        let killed = std::process::Command::new("/bin/sh")
             .args(["-c", "kill -s KILL -- \"-$1\" 2>/dev/null", "sh"])
             .arg(pgid.to_string())
             .env_clear()

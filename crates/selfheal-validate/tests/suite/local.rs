@@ -373,3 +373,35 @@ async fn local_read_only_leftovers_are_removed_too() {
         "temp dir removed"
     );
 }
+
+#[tokio::test]
+async fn local_the_sandbox_adds_little_to_a_step() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let dir = tempfile::tempdir().expect("tempdir");
+    calc_project(dir.path(), true);
+    let sandbox = LocalSandbox::new().with_temp_parent(temp.path());
+    let plan = ValidationPlan::new(vec![TestStep::new("noop", "true")], MINUTE);
+    let mut took = Vec::new();
+    for _ in 0..5 {
+        let began = Instant::now();
+        let report = sandbox
+            .validate(dir.path(), &plan)
+            .await
+            .expect("validates");
+        took.push(began.elapsed());
+        assert_eq!(report.outcome, ValidationOutcome::Passed, "{report:#?}");
+    }
+    took.sort();
+    #[allow(
+        clippy::print_stderr,
+        reason = "the measured time is part of the report"
+    )]
+    {
+        eprintln!(
+            "local sandbox, copy + `true` + removal: median {:?}, max {:?}",
+            took[2], took[4]
+        );
+    }
+    // A few milliseconds alone; the bound leaves room for a busy machine.
+    assert!(took[2] < Duration::from_secs(1), "{took:?}");
+}
