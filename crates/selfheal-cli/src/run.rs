@@ -9,11 +9,13 @@
 //! runner), fetch the logs into the cache, analyse, make sure the failing
 //! commit is present, repair, publish, and remember.
 
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use selfheal_analyze::analyze_path;
+use selfheal_config::SandboxKind;
 use selfheal_config::env;
 use selfheal_git::{Credentials, Repo};
 use selfheal_github::{GithubClient, RetryPolicy};
@@ -27,7 +29,7 @@ use selfheal_orchestrator::{
 use selfheal_publish::{PublishSettings, fingerprint_marker};
 use selfheal_reason::{Reasoner, RepairModel};
 use selfheal_types::{Event, Outcome, Publication, RepairRecord, RunInfo, Stage};
-use selfheal_validate::DockerSandbox;
+use selfheal_validate::{CiStep, DockerSandbox, InstallSpec, LocalSandbox, Sandbox};
 
 use crate::Status;
 use crate::actions::{self, SummaryRow};
@@ -83,13 +85,20 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Status> {
     let source = choose_source(&resolved, &args.select, args.logs.as_deref(), offline)?;
 
     // Fail before spending tokens when the sandbox cannot run.
-    let sandbox = DockerSandbox::connect(&settings.validate.image, resolved.limits()).await?;
-    if !sandbox.image_present().await? {
-        bail!(
-            "sandbox image {} is not present; hint: build it with scripts/build-sandbox-image.sh or pass --image",
-            settings.validate.image
-        );
-    }
+    let local = settings.validate.sandbox_kind() == SandboxKind::Local;
+    let docker = if local {
+        eprintln!("warning: {}", LocalSandbox::WARNING);
+        None
+    } else {
+        let sandbox = DockerSandbox::connect(&settings.validate.image, resolved.limits()).await?;
+        if !sandbox.image_present().await? {
+            bail!(
+                "sandbox image {} is not present; hint: build it with scripts/build-sandbox-image.sh or pass --image",
+                settings.validate.image
+            );
+        }
+        Some(sandbox)
+    };
     let reasoner = Reasoner::new(resolved.llm_settings(), resolved.prompts()?)?;
     let redactor = crate::redaction::redactor(&resolved)?;
     let model = crate::redaction::RedactingModel {
@@ -158,7 +167,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Status> {
             () = stop_requested() => {
                 // The dropped validation only schedules its container's removal;
                 // finish it before the runtime goes away.
-                let _ = sandbox.remove_leftovers().await;
+                if let Some(sandbox) = &docker {
+                    let _ = sandbox.remove_leftovers().await;
+                }
                 // What the attempts so far did (their diffs, why they
                 // failed) is kept, as after any other ending.
                 if let Some(record) = recorder
@@ -311,26 +322,64 @@ async fn handle_run(ctx: &HandleRun<'_>, run: RunInfo) -> anyhow::Result<Handled
     // The unpatched failing commit: what the project is, and what it needs.
     let tree = repo.export_tree(&base_commit, None)?;
     let mut loop_settings = resolved.loop_settings();
-    let workdir = ci_working_directory(tree.path(), &run, &analysis);
-    let base_image = choose_toolchain(resolved, tree.path(), &workdir, &mut loop_settings);
+    let ci = failing_ci_step(tree.path(), &run, &analysis);
+    let workdir = ci
+        .as_ref()
+        .and_then(|c| c.working_directory.clone())
+        .unwrap_or_default();
+    let base_image = choose_toolchain(
+        resolved,
+        tree.path(),
+        &workdir,
+        ci.as_ref(),
+        &mut loop_settings,
+    );
+    // The tests may ask git about the commit (a version from `git describe`).
+    let metadata = tempfile::Builder::new()
+        .prefix("selfheal-git-")
+        .tempdir()
+        .context("a scratch folder for the commit's git metadata")?;
+    let git_dir = metadata.path().join(".git");
+    if let Err(e) = repo.write_shallow_metadata(&base_commit, &git_dir) {
+        tracing::warn!(error = %e, "the sandbox gets no .git for the failing commit");
+    }
+    let git_dir = git_dir.is_dir().then_some(git_dir);
+    let local = resolved.settings.validate.sandbox_kind() == SandboxKind::Local;
     let install_started = std::time::Instant::now();
-    let image = prepare_image(ctx, tree.path(), &workdir, &base_image).await?;
+    let image = if local {
+        // The local sandbox runs with what this machine has installed.
+        base_image.clone()
+    } else {
+        prepare_image(ctx, tree.path(), &workdir, ci.as_ref(), &base_image).await?
+    };
     let install_ms = elapsed_ms(install_started);
     drop(tree);
     // Every attempt of this run validates in the same prepared image.
-    let sandbox = DockerSandbox::connect(&image, resolved.limits()).await?;
-    if !sandbox.image_present().await? {
-        bail!(
-            "sandbox image {image} is not present; hint: build it with scripts/build-sandbox-image.sh {}, or pass --image",
-            loop_settings
-                .ecosystem
-                .map_or("python", ecosystem_script_name)
-        );
-    }
+    let sandbox: Box<dyn Sandbox> = if local {
+        let mut sandbox = LocalSandbox::new();
+        if let Some(dir) = &git_dir {
+            sandbox = sandbox.with_git_metadata(dir);
+        }
+        Box::new(sandbox)
+    } else {
+        let mut sandbox = DockerSandbox::connect(&image, resolved.limits()).await?;
+        if !sandbox.image_present().await? {
+            bail!(
+                "sandbox image {image} is not present; hint: build it with scripts/build-sandbox-image.sh {}, or pass --image",
+                loop_settings
+                    .ecosystem
+                    .map_or("python", ecosystem_script_name)
+            );
+        }
+        if let Some(dir) = &git_dir {
+            sandbox = sandbox.with_git_metadata(dir);
+        }
+        Box::new(sandbox)
+    };
     let orchestrator = Orchestrator {
         repo,
         model: ctx.model,
-        sandbox: &sandbox,
+        sandbox: sandbox.as_ref(),
         approver: ctx.approver,
         events: ctx.events,
         settings: loop_settings,
@@ -349,6 +398,7 @@ async fn handle_run(ctx: &HandleRun<'_>, run: RunInfo) -> anyhow::Result<Handled
     if image != base_image {
         record.timings_ms.insert(Stage::Install, install_ms);
     }
+    drop(metadata);
     if matches!(ctx.source, Source::Github(_)) {
         record.timings_ms.insert(Stage::Fetch, fetch_ms);
     }
@@ -421,6 +471,7 @@ async fn prepare_image(
     ctx: &HandleRun<'_>,
     tree: &Path,
     workdir: &str,
+    ci: Option<&CiStep>,
     base_image: &str,
 ) -> anyhow::Result<String> {
     let validate = &ctx.resolved.settings.validate;
@@ -428,7 +479,15 @@ async fn prepare_image(
         return Ok(base_image.to_owned());
     }
     let repo = &ctx.resolved.repo;
-    let Some(spec) = selfheal_validate::detect_install_in(tree, workdir) else {
+    // The user's own command, else the failing job's install steps (the
+    // closest to how CI ran), else the ecosystem's usual command.
+    let spec = match &validate.setup_command {
+        Some(script) => InstallSpec::from_setup_command(tree, workdir, script),
+        None => ci
+            .and_then(|ci| selfheal_validate::install_from_workflow(tree, ci))
+            .or_else(|| selfheal_validate::detect_install_in(tree, workdir)),
+    };
+    let Some(spec) = spec else {
         return Ok(base_image.to_owned());
     };
     ctx.events.emit(&Event::StageStarted {
@@ -468,6 +527,7 @@ fn choose_toolchain(
     resolved: &Resolved,
     tree: &Path,
     workdir: &str,
+    ci: Option<&CiStep>,
     settings: &mut LoopSettings,
 ) -> String {
     let validate = &resolved.settings.validate;
@@ -484,6 +544,18 @@ fn choose_toolchain(
     settings.ecosystem = Some(found.ecosystem);
     settings.test_command = found.full;
     settings.failing_test_command = found.failing;
+    if let Some(command) = ci.and_then(|ci| ci_suite_command(ci, found.ecosystem)) {
+        let workdir = workdir.trim_matches('/');
+        settings.test_command = if workdir.is_empty() || workdir == "." {
+            command
+        } else {
+            format!(
+                "cd {} && {command}",
+                selfheal_validate::shell_quote(workdir)
+            )
+        };
+        tracing::info!(command = %settings.test_command, "the whole suite runs as the failing CI step did");
+    }
     // No JDK image ships yet: a Java project keeps the configured image and
     // is told what is missing by the environment check.
     let java = matches!(
@@ -497,28 +569,83 @@ fn choose_toolchain(
     }
 }
 
-/// The folder the failing CI step ran in (`working-directory`, the job's or
-/// workflow's `defaults`), from the workflow file of the failing commit; ""
-/// for the repository root. In a monorepo the project, its install phase and
-/// its tests are found there, and test ids from the log are relative to it.
-fn ci_working_directory(tree: &Path, run: &RunInfo, analysis: &selfheal_types::Analysis) -> String {
-    let Ok(failure) = target_failure(analysis) else {
-        return String::new();
-    };
-    let (Some(job), Some(step)) = (&failure.job, &failure.step) else {
-        return String::new();
-    };
+/// The failing CI step as the failing commit's workflow file declares it:
+/// its script, `env:` and `working-directory` (the job's or workflow's
+/// `defaults`). In a monorepo the project, its install phase and its tests
+/// are found in that folder, and test ids from the log are relative to it.
+fn failing_ci_step(
+    tree: &Path,
+    run: &RunInfo,
+    analysis: &selfheal_types::Analysis,
+) -> Option<CiStep> {
+    let failure = target_failure(analysis).ok()?;
+    let (job, step) = (failure.job.as_ref()?, failure.step.as_ref()?);
     let hint = run.workflow_path.as_deref().or(run.workflow.as_deref());
     let found = selfheal_validate::find_ci_step(tree, hint, job, step)
         // A run.json may name a workflow that is not in this commit's files.
         .or_else(|| selfheal_validate::find_ci_step(tree, None, job, step));
-    match found {
-        Some(ci) => {
-            tracing::info!(workflow = %ci.workflow, job = %ci.job, step = %ci.step, run = %ci.run, "the failing CI step");
-            ci.working_directory.unwrap_or_default()
-        }
-        None => String::new(),
+    if let Some(ci) = &found {
+        tracing::info!(workflow = %ci.workflow, job = %ci.job, step = %ci.step, run = %ci.run, "the failing CI step");
     }
+    found
+}
+
+/// The failing step's own script as the whole-suite command, the way CI ran
+/// it: when it is one line that starts the detected runner (`pytest`,
+/// `cargo test`, `go test`, `npm test`, Maven, Gradle), runs in a POSIX
+/// shell and needs no `${{ }}` expression. Its `env:` (expressions and
+/// credentials already left out) is exported first. The script comes from
+/// the workflow file of the failing commit, never from the log.
+fn ci_suite_command(ci: &CiStep, ecosystem: selfheal_validate::Ecosystem) -> Option<String> {
+    use selfheal_validate::Ecosystem;
+    let script = ci.run.trim();
+    if script.is_empty() || script.contains('\n') || !ci.unresolved.is_empty() {
+        return None;
+    }
+    if ci
+        .shell
+        .as_deref()
+        .is_some_and(|s| !matches!(s.split_whitespace().next(), Some("bash" | "sh")))
+    {
+        return None;
+    }
+    let runners: &[&str] = match ecosystem {
+        Ecosystem::Python => &["pytest", "python -m pytest", "python3 -m pytest", "py.test"],
+        Ecosystem::Rust => &["cargo test", "cargo nextest run"],
+        Ecosystem::Go => &["go test"],
+        Ecosystem::Node => &[
+            "npm test",
+            "npm run test",
+            "npm t",
+            "yarn test",
+            "pnpm test",
+        ],
+        Ecosystem::Maven => &["mvn", "./mvnw"],
+        Ecosystem::Gradle => &["gradle", "./gradlew"],
+    };
+    let words: Vec<&str> = script.split_whitespace().collect();
+    let starts = runners.iter().any(|r| {
+        let runner: Vec<&str> = r.split_whitespace().collect();
+        words.len() >= runner.len() && words[..runner.len()] == runner[..]
+    });
+    if !starts || script.contains(['&', '|', ';', '`', '$', '>', '<']) {
+        return None;
+    }
+    let mut command = String::new();
+    for (name, value) in &ci.env {
+        let plain = !name.is_empty()
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !name.starts_with(|c: char| c.is_ascii_digit());
+        if plain && !matches!(name.as_str(), "PATH" | "HOME" | "VIRTUAL_ENV") {
+            let _ = write!(
+                command,
+                "export {name}={}; ",
+                selfheal_validate::shell_quote(value)
+            );
+        }
+    }
+    command.push_str(script);
+    Some(command)
 }
 
 /// The argument `scripts/build-sandbox-image.sh` takes for an ecosystem's image.
@@ -860,4 +987,64 @@ fn report(record: &RepairRecord, record_path: &Path, json: bool) -> anyhow::Resu
         record.duration_ms as f64 / 1000.0
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use selfheal_validate::Ecosystem;
+
+    fn step(run: &str, env: &[(&str, &str)]) -> CiStep {
+        CiStep {
+            workflow: ".github/workflows/ci.yml".into(),
+            job: "test".into(),
+            step: "Run tests".into(),
+            run: run.into(),
+            working_directory: None,
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            shell: None,
+            unresolved: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_ci_steps_own_runner_line_becomes_the_suite_command_with_its_env() {
+        assert_eq!(
+            ci_suite_command(&step("python -m pytest -v\n", &[]), Ecosystem::Python).as_deref(),
+            Some("python -m pytest -v")
+        );
+        assert_eq!(
+            ci_suite_command(
+                &step("cargo test --all-features", &[("RUST_LOG", "it's debug")]),
+                Ecosystem::Rust
+            )
+            .as_deref(),
+            Some("export RUST_LOG='it'\\''s debug'; cargo test --all-features")
+        );
+    }
+
+    #[test]
+    fn anything_else_keeps_the_detected_command() {
+        for (run, ecosystem) in [
+            ("python -m pytest\ncoverage report", Ecosystem::Python),
+            ("pytest | tee out.txt", Ecosystem::Python),
+            ("make test", Ecosystem::Python),
+            ("go test ./... && go vet", Ecosystem::Go),
+            ("cargo test", Ecosystem::Go),
+            ("", Ecosystem::Node),
+        ] {
+            assert_eq!(ci_suite_command(&step(run, &[]), ecosystem), None, "{run}");
+        }
+        let mut pwsh = step("pytest", &[]);
+        pwsh.shell = Some("pwsh".into());
+        assert_eq!(ci_suite_command(&pwsh, Ecosystem::Python), None);
+        let mut unresolved = step("pytest", &[]);
+        unresolved
+            .unresolved
+            .push("run uses ${{ matrix.args }}".into());
+        assert_eq!(ci_suite_command(&unresolved, Ecosystem::Python), None);
+    }
 }

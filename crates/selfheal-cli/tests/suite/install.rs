@@ -15,6 +15,7 @@ const SAMPLE: &str = "test-expectation";
 /// the cached run now tested that commit.
 fn with_dependency() -> SampleRepo {
     let mut repo = prepare(SAMPLE);
+    let workflow = ci_installing_requirements();
     repo.commit_before_the_run(
         &[
             ("requirements.txt", "six==1.16.0\n"),
@@ -22,10 +23,26 @@ fn with_dependency() -> SampleRepo {
                 "tests/conftest.py",
                 "import six  # the suite needs its third-party dependencies\n\nassert six.PY3\n",
             ),
+            // CI installs them in its own step, which the install phase replays.
+            (".github/workflows/ci.yml", workflow.as_str()),
         ],
         "tests need six",
     );
     repo
+}
+
+/// The sample's workflow, with its install step installing `requirements.txt`.
+fn ci_installing_requirements() -> String {
+    let workflow = crate::harness::sample::workspace_root()
+        .join("sample_projects")
+        .join(SAMPLE)
+        .join("project/.github/workflows/ci.yml");
+    let text = std::fs::read_to_string(&workflow).expect("the sample's workflow");
+    assert!(text.contains("pip install pytest\n"), "{text}");
+    text.replace(
+        "pip install pytest\n",
+        "pip install pytest\n          pip install -r requirements.txt\n",
+    )
 }
 
 fn install_logs(root: &Path) -> usize {

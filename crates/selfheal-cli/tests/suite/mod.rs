@@ -7,6 +7,7 @@ mod install;
 mod interrupt;
 mod refusals;
 mod repair;
+mod sandbox;
 mod secrets;
 mod toolchains;
 
