@@ -18,12 +18,22 @@
 //! unprivileged user, a size-limited in-memory `/tmp`, and is removed on every path out, including a dropped
 //! future. The images are built offline by `scripts/build-sandbox-image.sh` or,
 //! with a registry, from the root `Dockerfile`: one per ecosystem (Python,
-//! Rust on Debian 13, Go, Node), each with its toolchain, uid 1000 and `/work`.
+//! Rust on Debian 13, Go, Node, and Java with Maven reading Debian's packaged
+//! plugins offline), each with its toolchain, uid 1000 and `/work`. With
+//! [`DockerSandbox::with_git_metadata`] the failing commit's `.git` (one
+//! commit, written by `selfheal-git`) goes in too, root-owned and read-only.
 //!
 //! [`LocalSandbox`] is for users without Docker (`--sandbox local`): a
 //! temporary copy of the tree, each step a subprocess in its own process
 //! group with the same time limit, a scrubbed environment and the same
-//! report. It does not isolate the code, and must never be chosen silently.
+//! report. It does not isolate the code, and must never be chosen silently
+//! ([`LocalSandbox::WARNING`]).
+//!
+//! Dependencies are installed once per manifest set, before any patch, by an
+//! [`Installer`] that commits the result as an image: the ecosystem's default
+//! ([`detect_install_in`]), the failing job's own install lines
+//! ([`install_from_workflow`]), or a configured `setup_command`
+//! ([`InstallSpec::from_setup_command`]).
 //!
 //! What to run comes from the project itself: [`detect_tests`] reads the files
 //! at the project's directory (`Cargo.toml`, `go.mod`, `pom.xml`,
