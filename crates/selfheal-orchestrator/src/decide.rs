@@ -187,8 +187,8 @@ pub(crate) fn ask_again(error: &ReasonError) -> bool {
 }
 
 /// How long to wait before the `retry`th (0-based) repeat of a request:
-/// doubling from `base_delay`, capped at 30 s. [`ReasonError`] carries no
-/// server-given delay (`Retry-After`) today; when it does, that delay goes first.
+/// doubling from `base_delay`, capped at 30 s. A server-given delay
+/// (`Retry-After`) was already waited out by the client's own retries.
 pub(crate) fn model_backoff(policy: ModelRetry, retry: u32) -> Duration {
     let factor = 2u32.checked_pow(retry).unwrap_or(u32::MAX);
     policy

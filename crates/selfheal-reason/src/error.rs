@@ -5,7 +5,8 @@ use std::path::PathBuf;
 /// [`ReasonError::is_retryable`] says which are worth another call: network
 /// trouble, time-outs, rate limits, server errors and empty replies. Note that
 /// async-openai already retries connect errors, 429 and 5xx three times with
-/// back-off (100, 200, 400 ms) before any of these reaches the caller.
+/// back-off (100, 200, 400 ms), or after the server's `Retry-After` seconds
+/// when it sends one, before any of these reaches the caller.
 #[derive(Debug, thiserror::Error)]
 pub enum ReasonError {
     /// No TCP connection (refused, DNS, TLS handshake).

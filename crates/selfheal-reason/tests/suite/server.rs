@@ -410,3 +410,46 @@ fn settings_that_cannot_work_are_refused() {
         "a key with a line break never reaches a header"
     );
 }
+
+/// A rate-limited server that says when to come back is asked again after
+/// that long, and the answer it then gives is the proposal.
+#[tokio::test]
+async fn a_429_with_retry_after_is_waited_out_then_answered() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "2")
+                .set_body_json(json!({"error": {"message": "slow down", "type": "rate_limit_error", "param": null, "code": null}})),
+        )
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(completion(STRUCTURED, Some((10, 5)))),
+        )
+        .mount(&server)
+        .await;
+    let started = std::time::Instant::now();
+    let proposal = reasoner(&server)
+        .propose(&request())
+        .await
+        .expect("answered after the wait");
+    let waited = started.elapsed();
+    assert_eq!(
+        proposal.tokens,
+        TokenUsage {
+            prompt: 10,
+            completion: 5
+        }
+    );
+    assert!(
+        waited >= Duration::from_secs(2),
+        "Retry-After: 2 was honoured (waited {waited:?})"
+    );
+    let received = server.received_requests().await.expect("recording is on");
+    assert_eq!(received.len(), 2, "one refusal, one answer");
+}
