@@ -100,6 +100,8 @@ const KEYWORDS: &[&str] = &[
     "enotfound",
     "eai_again",
     "no output has been received",
+    // Linters' findings (SwiftLint, checkstyle) with no failure word.
+    " violation",
     // Retried tests, for the flaky hint.
     "rerun",
     "flakes:",

@@ -45,6 +45,8 @@ static DOC: LazyLock<Regex> = LazyLock::new(|| {
     super::re(r"^(?P<file>[^\s:]+\.(?:md|markdown|mdx|rst|adoc)):(?P<line>\d+)(?::(?P<col>\d+))?(?::\s*|\s+)(?P<msg>\S.*)$")
         .expect("valid regex")
 });
+static SWIFTLINT: LazyLock<Regex> =
+    LazyLock::new(|| super::re(r" Violation: .*\([a-z_]+\)$").expect("valid regex"));
 static PY_CODE: LazyLock<Regex> =
     LazyLock::new(|| super::re(r"^(?:\[\*\] )?[A-Z]{1,3}\d{2,4}\b").expect("valid regex"));
 static MYPY_CODE: LazyLock<Regex> =
@@ -176,6 +178,17 @@ fn classify(text: &str) -> Option<Hit> {
         c.name("col").and_then(|m| m.as_str().parse().ok()),
     );
     let ext = file.rsplit('.').next().unwrap_or("");
+    // SwiftLint: `file.swift:3:9: warning: Colon Violation: ... (colon)`.
+    // In a lint step that failed, its warnings are the findings.
+    if matches!(ext, "swift") && matches!(sev, Some("warning" | "error")) && SWIFTLINT.is_match(msg)
+    {
+        return Some(Hit {
+            category: Category::Lint,
+            tool: "swiftlint",
+            location,
+            message: msg.to_owned(),
+        });
+    }
     if matches!(sev, Some("warning" | "note" | "info" | "hint" | "remark")) {
         return None;
     }
@@ -436,6 +449,16 @@ mod tests {
                 "/Users/ci/shop/ShopTests/CartTests.swift:21: error: -[ShopTests.CartTests testTotal] : XCTAssertEqual failed: (\"3\") is not equal to (\"4\")"
             ),
             Some(("xctest", Category::TestFailure))
+        );
+        assert_eq!(
+            tool(
+                "/Users/ci/shop/Shop/Cart.swift:88:42: warning: Colon Violation: Colons should be next to the identifier when specifying a type. (colon)"
+            ),
+            Some(("swiftlint", Category::Lint))
+        );
+        assert_eq!(
+            tool("/Users/ci/shop/Shop/Cart.swift:8:4: warning: variable 'x' was never used"),
+            None
         );
         // GHC puts the message under the location.
         assert_eq!(

@@ -248,6 +248,13 @@ static SIGNATURES: &[Signature] = &[
         "composer",
         80,
     ),
+    // The problems composer lists under it, for when the summary is far above.
+    sig(
+        r"^- (?:The requested package \S+ .*(?:could not be found|exists as|rejected by your constraint)|Root composer\.json requires \S+ .*(?:found|no matching|could not be found))",
+        Dependency,
+        "composer",
+        78,
+    ),
     sig(
         r"(?i)^E: Unable to locate package|^E: Package '.*' has no installation candidate|^E: Failed to fetch",
         Dependency,
@@ -318,6 +325,13 @@ static SIGNATURES: &[Signature] = &[
         Category::TestFailure,
         "gradle",
     ),
+    // PHP's run-tests: `FAIL <title> [path/test.phpt]` after the test's diff.
+    sig(
+        r"^FAIL .+ \[[^\]]+\.phpt\]$",
+        Category::TestFailure,
+        "phpt",
+        80,
+    ),
     // Test runners' own verdicts, for runners without a parser here.
     verdict(
         r"^FAILED TEST SUMMARY$|\*\* TEST FAILED \*\*|^Error: testthat unit tests failed|^\s*\[ OK: \d+ \| SKIPPED: \d+ \| WARNINGS: \d+ \| FAILED: [1-9]",
@@ -340,6 +354,14 @@ static SIGNATURES: &[Signature] = &[
         Category::CompileError,
         "elixir",
         70,
+    ),
+    // MiMa (sbt's binary-compatibility checker) lists each problem with
+    // the filter that would silence it.
+    sig(
+        r"filter with: ProblemFilters\.exclude\[\w+\]",
+        Lint,
+        "mima",
+        74,
     ),
     // pre-commit prints one `hook name.....Failed` line per failing hook.
     sig(r"^[\w][\w .:/()+-]*?\.{4,}Failed$", Lint, "pre-commit", 75),

@@ -72,4 +72,29 @@ categories! {
     cmake_test_runner_failure_is_test_failure: "cmake_tests_failed.log" => (Category::TestFailure, "cmake"),
     junit5_on_surefire_2_is_test_failure: "surefire_junit5.log" => (Category::TestFailure, "maven"),
     gh_cli_log_gradle_test_is_test_failure: "gh_cli_gradle_test.log" => (Category::TestFailure, "gradle"),
+    phpt_failure_is_test_failure: "phpt_failure.log" => (Category::TestFailure, "phpt"),
+    composer_conflict_is_dependency: "composer_problem.log" => (Category::Dependency, "composer"),
+    mima_problems_are_lint: "mima_problems.log" => (Category::Lint, "mima"),
+    swiftlint_strict_is_lint: "swiftlint_strict.log" => (Category::Lint, "linter"),
+}
+
+/// The lines under a summary are a failure of their own: the problem the
+/// summary only announces.
+#[test]
+fn details_under_a_summary_are_reported_too() {
+    let spans = |name: &str| -> Vec<(String, u64)> {
+        analyze_path(
+            &fixture(&format!("categories/{name}")),
+            &AnalyzeOptions::default(),
+        )
+        .expect("fixture reads")
+        .failures
+        .iter()
+        .map(|f| (f.tool.clone(), f.log_span.start))
+        .collect()
+    };
+    assert_eq!(
+        spans("composer_problem.log"),
+        [("composer".to_owned(), 6), ("composer".to_owned(), 9)]
+    );
 }
