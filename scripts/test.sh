@@ -10,8 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/ensure-docker.sh
-# Every ecosystem's image (each rebuilt only when its recipe changes).
-bash scripts/build-sandbox-image.sh all
+# Every ecosystem's image, and the JDK one (each rebuilt only when its recipe changes).
+bash scripts/build-sandbox-image.sh all java
 
 # Build every test binary first, so the model tier below never competes with
 # the compiler for the CPU.

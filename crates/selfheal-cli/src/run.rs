@@ -9,7 +9,6 @@
 //! runner), fetch the logs into the cache, analyse, make sure the failing
 //! commit is present, repair, publish, and remember.
 
-use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -544,6 +543,15 @@ fn choose_toolchain(
     settings.ecosystem = Some(found.ecosystem);
     settings.test_command = found.full;
     settings.failing_test_command = found.failing;
+    if let Some(ci) = ci {
+        // Its `env:`, expressions and credential-named variables left out.
+        settings.test_env = ci
+            .env
+            .iter()
+            .filter(|(name, _)| !selfheal_redact::is_secret_name(name))
+            .cloned()
+            .collect();
+    }
     if let Some(command) = ci.and_then(|ci| ci_suite_command(ci, found.ecosystem)) {
         let workdir = workdir.trim_matches('/');
         settings.test_command = if workdir.is_empty() || workdir == "." {
@@ -556,13 +564,11 @@ fn choose_toolchain(
         };
         tracing::info!(command = %settings.test_command, "the whole suite runs as the failing CI step did");
     }
-    // No JDK image ships yet: a Java project keeps the configured image and
-    // is told what is missing by the environment check.
-    let java = matches!(
-        found.ecosystem,
-        selfheal_validate::Ecosystem::Maven | selfheal_validate::Ecosystem::Gradle
-    );
-    if default_image && !java {
+    // The JDK image has Maven with Debian's packaged plugins, not Gradle: a
+    // Gradle project keeps the configured image and is told what is missing
+    // by the environment check.
+    let gradle = found.ecosystem == selfheal_validate::Ecosystem::Gradle;
+    if default_image && !gradle {
         found.image
     } else {
         validate.image.clone()
@@ -593,13 +599,15 @@ fn failing_ci_step(
 /// The failing step's own script as the whole-suite command, the way CI ran
 /// it: when it is one line that starts the detected runner (`pytest`,
 /// `cargo test`, `go test`, `npm test`, Maven, Gradle), runs in a POSIX
-/// shell and needs no `${{ }}` expression. Its `env:` (expressions and
-/// credentials already left out) is exported first. The script comes from
-/// the workflow file of the failing commit, never from the log.
+/// shell and needs no `${{ }}` expression. The script comes from the
+/// workflow file of the failing commit, never from the log.
 fn ci_suite_command(ci: &CiStep, ecosystem: selfheal_validate::Ecosystem) -> Option<String> {
     use selfheal_validate::Ecosystem;
     let script = ci.run.trim();
-    if script.is_empty() || script.contains('\n') || !ci.unresolved.is_empty() {
+    // An env value CI filled from an expression is left out (a secret,
+    // usually); anything else that needs one means the step cannot be replayed.
+    let replayable = ci.unresolved.iter().all(|u| u.contains(" env"));
+    if script.is_empty() || script.contains('\n') || script.contains("${{") || !replayable {
         return None;
     }
     if ci
@@ -631,21 +639,7 @@ fn ci_suite_command(ci: &CiStep, ecosystem: selfheal_validate::Ecosystem) -> Opt
     if !starts || script.contains(['&', '|', ';', '`', '$', '>', '<']) {
         return None;
     }
-    let mut command = String::new();
-    for (name, value) in &ci.env {
-        let plain = !name.is_empty()
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            && !name.starts_with(|c: char| c.is_ascii_digit());
-        if plain && !matches!(name.as_str(), "PATH" | "HOME" | "VIRTUAL_ENV") {
-            let _ = write!(
-                command,
-                "export {name}={}; ",
-                selfheal_validate::shell_quote(value)
-            );
-        }
-    }
-    command.push_str(script);
-    Some(command)
+    Some(script.to_owned())
 }
 
 /// The argument `scripts/build-sandbox-image.sh` takes for an ecosystem's image.
@@ -656,7 +650,8 @@ fn ecosystem_script_name(ecosystem: selfheal_validate::Ecosystem) -> &'static st
         Ecosystem::Rust => "rust",
         Ecosystem::Go => "go",
         Ecosystem::Node => "node",
-        Ecosystem::Maven | Ecosystem::Gradle => "all",
+        Ecosystem::Maven => "java",
+        Ecosystem::Gradle => "all java",
     }
 }
 
@@ -1011,7 +1006,7 @@ mod tests {
     }
 
     #[test]
-    fn the_ci_steps_own_runner_line_becomes_the_suite_command_with_its_env() {
+    fn the_ci_steps_own_runner_line_becomes_the_suite_command() {
         assert_eq!(
             ci_suite_command(&step("python -m pytest -v\n", &[]), Ecosystem::Python).as_deref(),
             Some("python -m pytest -v")
@@ -1022,7 +1017,7 @@ mod tests {
                 Ecosystem::Rust
             )
             .as_deref(),
-            Some("export RUST_LOG='it'\\''s debug'; cargo test --all-features")
+            Some("cargo test --all-features")
         );
     }
 

@@ -179,6 +179,7 @@ impl Resolved {
             analyze: selfheal_analyze::AnalyzeOptions::default(),
             ecosystem: None,
             policy: self.policy(),
+            test_env: Vec::new(),
         }
     }
 

@@ -197,6 +197,8 @@ pub struct LoopSettings {
     pub ecosystem: Option<selfheal_validate::Ecosystem>,
     /// What a change may touch, and whether the user consented to changes to tests.
     pub policy: policy::Policy,
+    /// Variables every test command gets (the failing CI step's `env:`).
+    pub test_env: Vec<(String, String)>,
 }
 
 /// Asking a busy model server again: up to `max_retries` more times per
@@ -702,7 +704,8 @@ impl Orchestrator<'_> {
             &self.settings.failing_test_command,
             &self.settings.test_command,
             self.settings.validation_timeout,
-        );
+        )
+        .with_env(self.settings.test_env.clone());
         let report = self.sandbox.validate(worktree.path(), &plan).await;
         attempt.timings_ms.insert(Stage::Validate, elapsed_ms(t));
         let report = match report {

@@ -16,14 +16,26 @@ const SAMPLE: &str = "test-expectation";
 async fn the_suite_runs_as_ci_ran_it_with_the_commit_known_to_git() {
     require_docker();
     let mut repo = prepare(SAMPLE);
+    let workflow = std::fs::read_to_string(repo.root.join(".github/workflows/ci.yml"))
+        .expect("the sample's workflow");
+    // The job's env reaches the tests; a secret's never does.
+    let workflow = workflow.replace(
+        "    runs-on: ubuntu-24.04\n",
+        "    runs-on: ubuntu-24.04\n    env:\n      PRICING_REGION: eu\n      DEPLOY_TOKEN: ${{ secrets.DEPLOY_TOKEN }}\n",
+    );
     repo.commit_before_the_run(
-        &[(
-            "tests/test_version.py",
-            "import re\nimport subprocess\n\n\ndef test_the_commit_is_known_to_git():\n    \
-             sha = subprocess.check_output(['git', 'rev-parse', 'HEAD'], text=True).strip()\n    \
-             assert re.fullmatch('[0-9a-f]{40}', sha), sha\n",
-        )],
-        "a version test that asks git",
+        &[
+            (
+                "tests/test_version.py",
+                "import os\nimport re\nimport subprocess\n\n\ndef test_the_commit_is_known_to_git():\n    \
+                 sha = subprocess.check_output(['git', 'rev-parse', 'HEAD'], text=True).strip()\n    \
+                 assert re.fullmatch('[0-9a-f]{40}', sha), sha\n\n\ndef test_the_jobs_env():\n    \
+                 assert os.environ.get('PRICING_REGION') == 'eu'\n    \
+                 assert 'DEPLOY_TOKEN' not in os.environ\n",
+            ),
+            (".github/workflows/ci.yml", workflow.as_str()),
+        ],
+        "a version test that asks git, and the job's env",
     );
     let server = ModelServer::start(MODEL, repo.sample.fix_replies()).await;
     let out = Selfheal::new(&repo.home())

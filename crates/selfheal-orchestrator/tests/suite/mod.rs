@@ -486,6 +486,7 @@ pub fn settings() -> LoopSettings {
         analyze: AnalyzeOptions::default(),
         ecosystem: None,
         policy: selfheal_orchestrator::policy::Policy::default(),
+        test_env: Vec::new(),
     }
 }
 
