@@ -24,6 +24,10 @@ static SUREFIRE_NEW: LazyLock<Regex> = LazyLock::new(|| {
     super::re(r"^(?:\[ERROR\] )?([\w$]+(?:\.[\w$]+)+)\.([\w$]+(?:\[.*\])?|\[\d+\].*)\s+Time elapsed:.*<<< (FAILURE|ERROR)!")
         .expect("valid regex")
 });
+static SUREFIRE_BARE: LazyLock<Regex> = LazyLock::new(|| {
+    super::re(r"^(?:\[ERROR\] )?([\w$]+(?:\[.*\])?)\s+Time elapsed:.*<<< (FAILURE|ERROR)!")
+        .expect("valid regex")
+});
 static GRADLE: LazyLock<Regex> =
     LazyLock::new(|| super::re(r"^([\w$]+(?:\.[\w$]+)*) > (.+?) FAILED$").expect("valid regex"));
 static SCALATEST: LazyLock<Regex> = LazyLock::new(|| {
@@ -199,6 +203,19 @@ impl Java {
                 "maven",
                 Some(format!("{}#{}", &c[1], &c[2])),
                 &c[3] == "ERROR",
+                false,
+                None,
+            ));
+        }
+        // Surefire 3 may print the method alone; the class is on the
+        // `Tests run: ... - in com.a.FooTest` line above.
+        if let Some(c) = surefire.then(|| SUREFIRE_BARE.captures(text)).flatten()
+            && let Some((_, class)) = line.prev.rsplit_once(" - in ")
+        {
+            return Some(new(
+                "maven",
+                Some(format!("{}#{}", class.trim(), &c[1])),
+                &c[2] == "ERROR",
                 false,
                 None,
             ));
@@ -385,6 +402,17 @@ mod tests {
                 .and_then(|b| b.test)
                 .as_deref(),
             Some("org.dirty.flag.DirtyFlagTest#testIsDirty")
+        );
+        let bare = Line {
+            prev: "[ERROR] Tests run: 8, Failures: 1, Errors: 0, Skipped: 0, Time elapsed: 32.995 s <<< FAILURE! - in sorald.miner.WarningMinerTest",
+            ..Line::for_test(
+                2,
+                "[ERROR] extractWarnings_statsOutput  Time elapsed: 0.461 s  <<< FAILURE!",
+            )
+        };
+        assert_eq!(
+            Java::start(&bare, bare.text).and_then(|b| b.test).as_deref(),
+            Some("sorald.miner.WarningMinerTest#extractWarnings_statsOutput")
         );
         assert_eq!(
             id("[info] - adds numbers *** FAILED ***").as_deref(),

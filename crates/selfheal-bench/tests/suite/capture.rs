@@ -201,3 +201,135 @@ async fn capture_without_the_cached_run_says_how_to_get_it() {
     );
     assert!(!root.join("case").exists(), "nothing written");
 }
+
+/// Without `--offline`, a run that is not cached yet is fetched through the
+/// GitHub provider (`selfheal fetch`), here from a fake GitHub on loopback.
+#[tokio::test]
+async fn captures_a_run_fetched_from_github() {
+    use selfheal_fakehub::{FakeHub, FakeJob, FakeRun, FakeStep, FakeToken, Permissions};
+
+    const TOKEN: &str = "ghs_benchCaptureTokenNeverWrittenAnywhere0";
+    const RUN_ID: u64 = 11_873_500_101;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().canonicalize().expect("canonical");
+    let sample = Suite::load(&samples_dir().join("test-expectation")).expect("loads");
+    let case = &sample.cases[0];
+    assert_eq!(case.run_id, RUN_ID.to_string());
+    let repo = root.join("repo");
+    let broken = selfheal_bench::prepare::prepare_case(case, &repo).expect("prepares");
+    // A checkout fresh from GitHub has no cache.
+    std::fs::remove_dir_all(repo.join(".selfheal/logs")).expect("drop the cache");
+    let (_, replies) = sample_replies("test-expectation");
+    apply_fix(&repo, &replies[0]);
+    git(
+        &repo,
+        &[
+            "-c",
+            "user.name=dev",
+            "-c",
+            "user.email=dev@example.com",
+            "commit",
+            "-q",
+            "-am",
+            "Fix the expected total",
+        ],
+    );
+
+    let logs = case.dir.join("logs").join(&case.run_id);
+    let mut files = Vec::new();
+    let mut stack = vec![logs.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("logs") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().is_some_and(|n| n != "run.json") {
+                let rel = p
+                    .strip_prefix(&logs)
+                    .expect("inside")
+                    .to_string_lossy()
+                    .into_owned();
+                files.push((rel, std::fs::read_to_string(&p).expect("text")));
+            }
+        }
+    }
+    files.sort();
+    let pairs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    let run = FakeRun::new(RUN_ID)
+        .workflow("CI", ".github/workflows/ci.yml")
+        .head_branch("main")
+        .head_sha(&broken)
+        .event("push")
+        .conclusion("failure")
+        .job(
+            FakeJob::new(1, "test")
+                .failed()
+                .step(FakeStep::new("Run tests").failed()),
+        )
+        .logs_zip(selfheal_fakehub::logs_zip(&pairs));
+    let hub = FakeHub::builder("acme/pricing")
+        .token(
+            TOKEN,
+            FakeToken::fine_grained("octocat", Permissions::all_write()),
+        )
+        .run(run)
+        .start()
+        .expect("the fake GitHub starts");
+
+    let out_dir = root.join("suite").join("ten-percent");
+    let out = selfheal(&root, "http://127.0.0.1:9/v1", "unused")
+        .env("GITHUB_API_URL", hub.url())
+        .env("GITHUB_REPOSITORY", "acme/pricing")
+        .env("GITHUB_TOKEN", TOKEN)
+        .args([
+            "bench",
+            "capture",
+            "--run-id",
+            &case.run_id,
+            "--fix-commit",
+            "HEAD",
+            "--repo",
+        ])
+        .arg(&repo)
+        .arg("--out")
+        .arg(&out_dir)
+        .output()
+        .await
+        .expect("capture runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
+    let meta: CaseMeta = serde_json::from_str(
+        &std::fs::read_to_string(out_dir.join("case.json")).expect("case.json"),
+    )
+    .expect("case.json parses");
+    assert_eq!(
+        meta.commit, broken,
+        "the failing commit is the fetched run's head_sha"
+    );
+    assert!(meta.allow_test_edits, "the fix is in a test");
+    assert_eq!(meta.repository.as_deref(), Some("acme/pricing"));
+    let fetched = out_dir.join("logs").join(&case.run_id);
+    assert!(
+        fetched.join("0_test.txt").is_file(),
+        "the job log was fetched"
+    );
+    assert!(
+        fetched.join("run.json").is_file(),
+        "with the run's metadata"
+    );
+    let suite = Suite::load(&root.join("suite")).expect("the captured case loads");
+    assert_eq!(
+        suite.cases[0].known_fix_files,
+        Some(std::collections::BTreeSet::from([
+            "tests/test_cart.py".to_owned()
+        ]))
+    );
+}
