@@ -99,6 +99,16 @@ async fn bench_fixes_two_samples_with_their_known_fixes() {
         .expect("a repair record");
         assert_eq!(kept.tokens, run.tokens);
         assert!(kept.outcome.is_fixed());
+        let validation = kept.attempts[0]
+            .validation
+            .as_ref()
+            .expect("the fix was validated");
+        assert!(validation.passed());
+        assert!(
+            validation.image.starts_with("selfheal-"),
+            "validated in the Docker sandbox: {}",
+            validation.image
+        );
         assert_eq!(case.fixed, 1);
         assert!((case.rate - 1.0).abs() < f64::EPSILON);
     }
