@@ -100,6 +100,9 @@ const KEYWORDS: &[&str] = &[
     "enotfound",
     "eai_again",
     "no output has been received",
+    // ExUnit's numbered failures: `  1) test adds numbers (MathTest)`.
+    ") test ",
+    ") doctest ",
     // Linters' findings (SwiftLint, checkstyle) with no failure word.
     " violation",
     // Retried tests, for the flaky hint.

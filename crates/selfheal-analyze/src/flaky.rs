@@ -9,8 +9,8 @@
 //!   `Flakes:` section (`Run 1: ...` failed, `Run 2: PASS`), Gradle's
 //!   test-retry plugin, a `flaky` marker in the failure's own text;
 //! - the assertion is about time (`timed out waiting for`, `expected ...
-//!   within 5s`, `Timeout of 2000ms exceeded`, `deadline exceeded`) or a race
-//!   (`DATA RACE`);
+//!   within 5s`, `Timeout of 2000ms exceeded`, `deadline exceeded`), a race
+//!   (`DATA RACE`), or a network the test reached out to (a 503, a reset);
 //! - the failure is transient infrastructure: a network, registry or
 //!   runner hiccup (not a full disk or memory, which recur); the parsers
 //!   that recognise these set [`Candidate::flaky`] themselves.
@@ -25,7 +25,7 @@ use crate::parsers::Candidate;
 /// Time and nondeterminism in a failing test's own text.
 static TIMING: LazyLock<Regex> = LazyLock::new(|| {
     crate::parsers::re(
-        r"(?i)\btimed? ?out (?:while )?waiting\b|\bwaiting for .* timed out|\bexpected .* within \d|\bdid not (?:complete|finish|happen) within\b|\bTimeout of \d+ ?ms exceeded|\bdeadline exceeded\b|\bTimeoutException\b|\bTimeoutError\b|\btimetrap_timeout\b|\bWARNING: DATA RACE\b|\brace condition\b|\bflaky\b|\bflake\b",
+        r"(?i)\btimed? ?out (?:while )?waiting\b|\bwaiting for .* timed out|\bexpected .* within \d|\bdid not (?:complete|finish|happen) within\b|\bTimeout of \d+ ?ms exceeded|\bdeadline exceeded\b|\bTimeoutException\b|\bTimeoutError\b|\btimetrap_timeout\b|\bWARNING: DATA RACE\b|\brace condition\b|\bflaky\b|\bflake\b|\b50[234] (?:Service Unavailable|Bad Gateway|Gateway Time-?out)\b|\bConnection reset by peer\b|\bECONNRESET\b|\bTemporary failure in name resolution\b",
     )
     .expect("valid regex")
 });

@@ -411,7 +411,9 @@ mod tests {
             )
         };
         assert_eq!(
-            Java::start(&bare, bare.text).and_then(|b| b.test).as_deref(),
+            Java::start(&bare, bare.text)
+                .and_then(|b| b.test)
+                .as_deref(),
             Some("sorald.miner.WarningMinerTest#extractWarnings_statsOutput")
         );
         assert_eq!(

@@ -10,6 +10,7 @@ use selfheal_types::{Category, LineSpan, Location};
 
 pub(crate) mod cargo;
 pub(crate) mod diag;
+pub(crate) mod exunit;
 pub(crate) mod generic;
 pub(crate) mod go;
 pub(crate) mod infra;
@@ -257,6 +258,7 @@ pub(crate) fn all() -> Vec<Box<dyn Parser>> {
         Box::new(python::Traceback::default()),
         Box::new(go::Go::default()),
         Box::new(diag::Diag::default()),
+        Box::new(exunit::ExUnit::default()),
         Box::new(cargo::Cargo::default()),
         Box::new(java::Java::default()),
         Box::new(numbered::Numbered::default()),
