@@ -355,6 +355,7 @@ impl<R: Read> Source<R> {
                 strip_ansi(bytes, &mut self.ansi);
                 bytes = &self.ansi;
             }
+            bytes = &bytes[buildkit_prefix_len(bytes)..];
             batch.text.extend_from_slice(bytes);
             batch.lines.push(Cleaned {
                 no: self.no,
@@ -750,6 +751,35 @@ fn is_npm_header(prev: &[u8]) -> bool {
     first_has_at && (2..=3).contains(&n)
 }
 
+/// Docker `BuildKit` prefixes what a `RUN` step prints with the step number
+/// and the seconds since it began (`#8 12.34 ERROR: ResolutionImpossible`):
+/// without it, the tool's own line is what the parsers know.
+fn buildkit_prefix_len(line: &[u8]) -> usize {
+    if line.first() != Some(&b'#') {
+        return 0;
+    }
+    let digits = |from: usize| {
+        line.get(from..).map_or(0, |rest| {
+            rest.iter().take_while(|b| b.is_ascii_digit()).count()
+        })
+    };
+    let step = digits(1);
+    if step == 0 || line.get(1 + step) != Some(&b' ') {
+        return 0;
+    }
+    let at = 2 + step;
+    let whole = digits(at);
+    if whole == 0 || line.get(at + whole) != Some(&b'.') {
+        return 0;
+    }
+    let frac = digits(at + whole + 1);
+    let end = at + whole + 1 + frac;
+    if frac == 0 || line.get(end) != Some(&b' ') {
+        return 0;
+    }
+    end + 1
+}
+
 /// The first line of a command, bounded: enough to tell what it runs.
 fn command_line(cmd: &str) -> String {
     cmd.lines()
@@ -932,6 +962,23 @@ mod tests {
             lines > 10_000 && matched >= samples.len(),
             "{lines} lines, {matched} matched"
         );
+    }
+
+    #[test]
+    fn buildkit_step_prefixes_are_removed() {
+        let strip = |l: &'static str| &l[buildkit_prefix_len(l.as_bytes())..];
+        assert_eq!(
+            strip("#8 12.34 ERROR: ResolutionImpossible: for help visit"),
+            "ERROR: ResolutionImpossible: for help visit"
+        );
+        for kept in [
+            "#5 [2/4] RUN pip install -r requirements.txt",
+            "#8 DONE 0.1s",
+            "# 1.0 comment",
+            "#8 12.34",
+        ] {
+            assert_eq!(strip(kept), kept);
+        }
     }
 
     #[test]

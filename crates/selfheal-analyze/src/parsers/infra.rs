@@ -69,6 +69,7 @@ static SIGNATURES: &[Signature] = &[
     ),
     sig(r"^The operation was canceled", Inf, "github-actions", 60),
     sig(r"^The job was canceled because", Inf, "github-actions", 60),
+    sig(r"^Build was aborted$|^Aborted by \S+$", Inf, "jenkins", 60),
     sig(
         r"No output has been received in the last \d+m",
         Timeout,
@@ -88,6 +89,14 @@ static SIGNATURES: &[Signature] = &[
         85,
     ),
     sig(r"(?i)\bjob (?:execution )?timed out\b", Timeout, "ci", 70),
+    // GitHub's `timeout-minutes` on a step, GitLab's job timeout, Azure's
+    // and CircleCI's limits.
+    sig(
+        r"^The action has timed out\.?$|execution took longer than .* seconds|ran longer than the maximum time of \d+ minutes|Too long with no output \(exceeded",
+        Timeout,
+        "ci",
+        85,
+    ),
     // GNU `timeout` exits 124 when it kills the command.
     sig(
         r"exited with 124\b|exit code 124\b|exit status 124\b",
@@ -140,6 +149,14 @@ static SIGNATURES: &[Signature] = &[
         Inf,
         "network",
         40,
+    ),
+    // Services the job needs: not up, or their port taken by another;
+    // downloads that broke off.
+    sig(
+        r"(?i)\bEADDRINUSE\b|Address already in use|port is already allocated|Can't connect to (?:local )?MySQL server|could not connect to server: |Max retries exceeded with url|ReadTimeoutError|ConnectTimeoutError|curl: \((?:7|28|35|52|56)\) ",
+        Inf,
+        "network",
+        45,
     ),
     sig(
         r"(?i)\b(?:502 Bad Gateway|503 Service Unavailable|504 Gateway Time-?out|500 Internal Server Error)\b",

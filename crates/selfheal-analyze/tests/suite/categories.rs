@@ -76,6 +76,11 @@ categories! {
     composer_conflict_is_dependency: "composer_problem.log" => (Category::Dependency, "composer"),
     mima_problems_are_lint: "mima_problems.log" => (Category::Lint, "mima"),
     swiftlint_strict_is_lint: "swiftlint_strict.log" => (Category::Lint, "linter"),
+    pip_conflict_inside_docker_build_is_dependency: "docker_build_pip_conflict.log" => (Category::Dependency, "pip"),
+    github_step_timeout_is_timeout: "gha_step_timeout.log" => (Category::Timeout, "ci"),
+    gitlab_job_timeout_is_timeout: "gitlab_job_timeout.log" => (Category::Timeout, "ci"),
+    port_in_use_is_infra: "port_in_use.log" => (Category::Infra, "network"),
+    aborted_jenkins_build_is_infra: "jenkins_aborted.log" => (Category::Infra, "jenkins"),
 }
 
 /// The lines under a summary are a failure of their own: the problem the
