@@ -372,6 +372,14 @@ static SIGNATURES: &[Signature] = &[
         "elixir",
         70,
     ),
+    // A check that generated files (a bundle, man pages, code) were rebuilt
+    // and committed: what it asks for says so.
+    sig(
+        r"(?i)\bplease (?:\w+ )*(?:and )?commit (?:all |the )*(?:changes|results?|files?|generated)\b|\bRun '?make (?:docs|generate|gen)'? to (?:create|update|regenerate)\b|\bgenerated (?:files?|code|sources?) (?:is|are) (?:out of date|not up[- ]to[- ]date|stale)\b",
+        Lint,
+        "generated",
+        60,
+    ),
     // MiMa (sbt's binary-compatibility checker) lists each problem with
     // the filter that would silence it.
     sig(

@@ -81,6 +81,7 @@ categories! {
     gitlab_job_timeout_is_timeout: "gitlab_job_timeout.log" => (Category::Timeout, "ci"),
     port_in_use_is_infra: "port_in_use.log" => (Category::Infra, "network"),
     aborted_jenkins_build_is_infra: "jenkins_aborted.log" => (Category::Infra, "jenkins"),
+    uncommitted_generated_files_are_lint: "generated_files_check.log" => (Category::Lint, "generated"),
 }
 
 /// The lines under a summary are a failure of their own: the problem the
