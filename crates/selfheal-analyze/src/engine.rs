@@ -226,9 +226,18 @@ struct Engine {
     command: Option<String>,
     /// Tests the runner retried, for the flaky hint.
     reruns: crate::flaky::Reruns,
-    /// Inside the header of a GitHub Actions `Run` step: the script and its
-    /// environment, echoed before the step runs. Not output.
-    in_script: bool,
+    /// Where in the header of a GitHub Actions `Run` step the line is.
+    header: StepHeader,
+}
+
+/// The header GitHub prints before a `Run` step: its script and environment,
+/// echoed before the step runs. Not output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StepHeader {
+    Outside,
+    Script,
+    /// Its `env:` or `with:` list.
+    Env,
 }
 
 /// Cleaned lines handed from the reading thread to the parsing thread.
@@ -266,6 +275,8 @@ struct Cleaned {
     end: usize,
     /// It carried a GitHub Actions timestamp.
     ts: bool,
+    /// GitHub's cyan echo of a step's script line (`ESC[36;1m`).
+    echo: bool,
     facts: Facts,
 }
 
@@ -351,6 +362,7 @@ impl<R: Read> Source<R> {
             if ts > 0 {
                 bytes = &bytes[ts..];
             }
+            let echo = bytes.starts_with(b"\x1b[36;1m");
             if memchr::memchr(0x1b, bytes).is_some() {
                 strip_ansi(bytes, &mut self.ansi);
                 bytes = &self.ansi;
@@ -361,6 +373,7 @@ impl<R: Read> Source<R> {
                 no: self.no,
                 end: batch.text.len(),
                 ts: ts > 0,
+                echo,
                 facts: Facts::default(),
             });
             if batch.text.len() >= BATCH_BYTES || batch.lines.len() >= BATCH_LINES {
@@ -447,7 +460,7 @@ impl Engine {
             prev: Vec::new(),
             any_active: false,
             command,
-            in_script: false,
+            header: StepHeader::Outside,
             reruns: crate::flaky::Reruns::default(),
         }
     }
@@ -462,18 +475,37 @@ impl Engine {
 
     /// One cleaned line, on the fast path or to the parsers.
     fn take(&mut self, line: &Cleaned, bytes: &[u8], lossy: &mut String) {
-        let Cleaned { no, ts, facts, .. } = *line;
+        let Cleaned {
+            no,
+            ts,
+            echo,
+            facts,
+            ..
+        } = *line;
         // A signature's literal is reason enough to look: `No Rakefile
         // found` or `Task never defined` carry no failure word.
         let hit = facts.keyword || facts.infra != 0;
         if ts {
             self.gha = true;
         }
-        if self.in_script && !bytes.starts_with(b"##[") {
+        if self.header != StepHeader::Outside && !bytes.starts_with(b"##[") {
             // The step's script as GitHub echoes it: `echo "error: ..."`
-            // there is not an error, nor is it what the step printed.
-            self.last_no = no;
-            return;
+            // there is not an error, nor is it what the step printed. Only
+            // lines shaped like the header count, so a group that never
+            // ends hides nothing.
+            let header = if echo || bytes.starts_with(b"shell: ") {
+                true
+            } else if bytes == b"env:" || bytes == b"with:" {
+                self.header = StepHeader::Env;
+                true
+            } else {
+                self.header == StepHeader::Env && bytes.starts_with(b"  ")
+            };
+            if header {
+                self.last_no = no;
+                return;
+            }
+            self.header = StepHeader::Outside;
         }
         // The fast path: a line no parser wants costs two short copies and
         // is never decoded.
@@ -532,12 +564,12 @@ impl Engine {
                         self.boundary(Some(name.trim().chars().take(120).collect()));
                     }
                     self.command = Some(command_line(cmd));
-                    self.in_script = true;
+                    self.header = StepHeader::Script;
                 }
                 return;
             }
             if rest.starts_with("endgroup]") {
-                self.in_script = false;
+                self.header = StepHeader::Outside;
                 return;
             }
             if rest.starts_with("debug]") {
@@ -935,6 +967,7 @@ mod tests {
                     no: 0,
                     end: batch.text.len(),
                     ts: false,
+                    echo: false,
                     facts: Facts::default(),
                 });
             }
@@ -962,6 +995,27 @@ mod tests {
             lines > 10_000 && matched >= samples.len(),
             "{lines} lines, {matched} matched"
         );
+    }
+
+    /// Regression: a `Run` group that never ends (a truncated log, a
+    /// generated one) hid every line after it as the step's script.
+    #[test]
+    fn only_the_echoed_script_of_a_step_is_skipped() {
+        let log = "2026-11-25T10:00:00.0000000Z ##[group]Run make check\n\
+            2026-11-25T10:00:00.0000000Z \x1b[36;1mecho \"error: not really\"\x1b[0m\n\
+            2026-11-25T10:00:00.0000000Z shell: /usr/bin/bash -e {0}\n\
+            2026-11-25T10:00:00.0000000Z env:\n\
+            2026-11-25T10:00:00.0000000Z   CI: true\n\
+            2026-11-25T10:00:01.0000000Z src/a.c:3:1: error: expected ';' before '}' token\n\
+            2026-11-25T10:00:02.0000000Z ##[error]Process completed with exit code 2.\n";
+        let got = run(log.as_bytes(), FileContext::default()).expect("read");
+        let found: Vec<(u64, &str)> = got
+            .candidates
+            .iter()
+            .filter(|c| c.tool != "generic")
+            .map(|c| (c.span.start, c.tool))
+            .collect();
+        assert_eq!(found, [(6, "cc")]);
     }
 
     #[test]
