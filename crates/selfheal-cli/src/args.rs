@@ -127,6 +127,10 @@ pub struct RunArgs {
     /// How many patches to try.
     #[arg(long, value_name = "N")]
     pub max_attempts: Option<u32>,
+    /// Answers to ask for per attempt (1 to 8): the first at the configured
+    /// temperature, the rest sampled; validated in turn, smallest first.
+    #[arg(long, value_name = "N")]
+    pub candidates: Option<u32>,
     /// Shell command that runs the whole test suite in the sandbox.
     #[arg(long, value_name = "CMD")]
     pub test_command: Option<String>,

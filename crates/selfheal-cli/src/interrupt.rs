@@ -114,6 +114,9 @@ impl EventSink for Recorder<'_> {
                         tokens: TokenUsage::default(),
                         timings_ms: BTreeMap::new(),
                         test_change: None,
+                        candidates: None,
+                        model: None,
+                        prompt_ms: None,
                     });
                 }
                 Event::Diagnosed {

@@ -25,6 +25,13 @@ pub fn redactor(resolved: &Resolved) -> anyhow::Result<Redactor> {
         ("config:llm-key", s.llm.api_key.as_deref()),
         ("config:github-token", s.github.token.as_deref()),
         ("config:pr-token", s.github.pr_token.as_deref()),
+        (
+            "config:escalation-key",
+            s.llm
+                .escalate_to
+                .as_ref()
+                .and_then(|e| e.api_key.as_deref()),
+        ),
     ] {
         if let Some(value) = value {
             builder = builder.secret(kind, value);

@@ -104,6 +104,23 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Status> {
         inner: &reasoner,
         redactor: &redactor,
     };
+    // The ladder's second rung, asked only when the first model fails.
+    let escalation = match &settings.llm.escalate_to {
+        Some(e) => {
+            let mut llm = resolved.llm_settings();
+            llm.base_url.clone_from(&e.base_url);
+            llm.model.clone_from(&e.model);
+            llm.api_key.clone_from(&e.api_key);
+            Some(Reasoner::new(llm, resolved.prompts()?)?)
+        }
+        None => None,
+    };
+    let escalated = escalation
+        .as_ref()
+        .map(|inner| crate::redaction::RedactingModel {
+            inner,
+            redactor: &redactor,
+        });
     let approver = crate::approve::choose(args.yes);
     // Progress and every proposed diff go to stderr in both modes: `--json`
     // owns stdout, but whoever approves a change must still see it, and a
@@ -148,6 +165,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Status> {
         source: &source,
         resolved: &resolved,
         model: &model,
+        escalation: escalated.as_ref().map(|m| m as &dyn RepairModel),
         redactor: &redactor,
         approver: approver.as_ref(),
         ledger: &ledger,
@@ -224,6 +242,8 @@ struct HandleRun<'a> {
     redactor: &'a selfheal_redact::Redactor,
     resolved: &'a Resolved,
     model: &'a dyn RepairModel,
+    /// `[llm] escalate_to`: asked when `model` fails all its attempts.
+    escalation: Option<&'a dyn RepairModel>,
     approver: &'a dyn Approver,
     ledger: &'a Ledger,
     events: &'a dyn EventSink,
@@ -381,7 +401,7 @@ async fn handle_run(ctx: &HandleRun<'_>, run: RunInfo) -> anyhow::Result<Handled
         sandbox: sandbox.as_ref(),
         approver: ctx.approver,
         events: ctx.events,
-        settings: loop_settings,
+        settings: loop_settings.clone(),
     };
     let job = RepairJob {
         run: run.clone(),
@@ -390,7 +410,24 @@ async fn handle_run(ctx: &HandleRun<'_>, run: RunInfo) -> anyhow::Result<Handled
         analysis: Some(analysis),
         redo: ctx.force,
     };
-    let record = orchestrator.repair(&job).await?;
+    let mut record = orchestrator.repair(&job).await?;
+    if let (Outcome::NotFixed { .. }, Some(second)) = (&record.outcome, ctx.escalation) {
+        eprintln!(
+            "{} did not fix it; escalating to {}",
+            ctx.model.name(),
+            second.name()
+        );
+        let orchestrator = Orchestrator {
+            model: second,
+            settings: LoopSettings {
+                model: second.name().to_owned(),
+                ..loop_settings
+            },
+            ..orchestrator
+        };
+        let more = orchestrator.repair(&job).await?;
+        record = escalated(record, more, ctx.model.name());
+    }
     // Everything below writes the record or sends it on: no secret goes with it.
     let mut record = crate::redaction::redact_record(ctx.redactor, &record);
     record.timings_ms.insert(Stage::Analyze, analyze_ms);
@@ -572,6 +609,43 @@ fn choose_toolchain(
         found.image
     } else {
         validate.image.clone()
+    }
+}
+
+/// One record of a repair that went up the model ladder: the first model's
+/// attempts, then the second's (numbered on), each naming its model; the
+/// outcome, the model and the failure are the second run's, the tokens and
+/// time both runs'.
+fn escalated(first: RepairRecord, second: RepairRecord, first_model: &str) -> RepairRecord {
+    let offset = u32::try_from(first.attempts.len()).unwrap_or(u32::MAX);
+    let mut attempts: Vec<_> = first
+        .attempts
+        .into_iter()
+        .map(|mut a| {
+            a.model = Some(first_model.to_owned());
+            a
+        })
+        .collect();
+    attempts.extend(second.attempts.into_iter().map(|mut a| {
+        a.number = a.number.saturating_add(offset);
+        a.model = Some(second.model.clone());
+        a
+    }));
+    let mut timings = first.timings_ms;
+    for (stage, ms) in second.timings_ms {
+        *timings.entry(stage).or_default() += ms;
+    }
+    RepairRecord {
+        attempts,
+        tokens: {
+            let mut tokens = first.tokens;
+            tokens += second.tokens;
+            tokens
+        },
+        timings_ms: timings,
+        duration_ms: first.duration_ms + second.duration_ms,
+        started_at: first.started_at,
+        ..second
     }
 }
 

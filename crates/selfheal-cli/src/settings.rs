@@ -180,6 +180,8 @@ impl Resolved {
             ecosystem: None,
             policy: self.policy(),
             test_env: Vec::new(),
+            candidates: s.llm.candidates,
+            candidate_temperature: s.llm.candidate_temperature,
         }
     }
 
@@ -216,6 +218,9 @@ fn resolve_settings(
         ..ConfigLayer::default()
     };
     if let Some(run) = run {
+        if let Some(llm) = flags.llm.as_mut() {
+            llm.candidates = run.candidates;
+        }
         flags.repair = Some(RepairLayer {
             max_attempts: run.max_attempts,
             ..RepairLayer::default()

@@ -80,15 +80,47 @@ pub struct LlmLayer {
     pub timeout_secs: Option<u64>,
     /// Send `response_format: json_schema` (servers that reject it need `false`).
     pub structured_output: Option<bool>,
+    /// Answers asked for per attempt, validated in turn (`--candidates`).
+    pub candidates: Option<u32>,
+    /// The temperature the answers after the first are sampled at.
+    pub candidate_temperature: Option<f32>,
+    /// A second model, asked when the first fails all its attempts.
+    pub escalate_to: Option<EscalateLayer>,
 }
-combine_fields!(LlmLayer {
-    base_url,
-    api_key_env,
+
+impl Combine for LlmLayer {
+    fn combine(self, lower: Self) -> Self {
+        Self {
+            base_url: self.base_url.or(lower.base_url),
+            api_key_env: self.api_key_env.or(lower.api_key_env),
+            model: self.model.or(lower.model),
+            temperature: self.temperature.or(lower.temperature),
+            max_tokens: self.max_tokens.or(lower.max_tokens),
+            timeout_secs: self.timeout_secs.or(lower.timeout_secs),
+            structured_output: self.structured_output.or(lower.structured_output),
+            candidates: self.candidates.or(lower.candidates),
+            candidate_temperature: self.candidate_temperature.or(lower.candidate_temperature),
+            escalate_to: self.escalate_to.combine(lower.escalate_to),
+        }
+    }
+}
+
+/// `[llm.escalate_to]`: the model of the ladder's second rung. Its
+/// `base_url` and `api_key_env` route a credential: only the user's own
+/// layers may set them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscalateLayer {
+    pub model: Option<String>,
+    /// Unset: the first model's server.
+    pub base_url: Option<String>,
+    /// The NAME of the variable holding its key; unset: the first model's variable.
+    pub api_key_env: Option<String>,
+}
+combine_fields!(EscalateLayer {
     model,
-    temperature,
-    max_tokens,
-    timeout_secs,
-    structured_output
+    base_url,
+    api_key_env
 });
 
 /// `[repair]`: how hard to try.
@@ -285,6 +317,28 @@ const ROUTING_KEYS: &[RoutingKey] = &[
     RoutingKey {
         name: "[llm] api_key_env",
         take: |l| took(l.llm.as_mut().map(|s| &mut s.api_key_env)),
+    },
+    RoutingKey {
+        name: "[llm.escalate_to] base_url",
+        take: |l| {
+            took(
+                l.llm
+                    .as_mut()
+                    .and_then(|s| s.escalate_to.as_mut())
+                    .map(|e| &mut e.base_url),
+            )
+        },
+    },
+    RoutingKey {
+        name: "[llm.escalate_to] api_key_env",
+        take: |l| {
+            took(
+                l.llm
+                    .as_mut()
+                    .and_then(|s| s.escalate_to.as_mut())
+                    .map(|e| &mut e.api_key_env),
+            )
+        },
     },
     RoutingKey {
         name: "[github] api_url",

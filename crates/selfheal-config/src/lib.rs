@@ -37,13 +37,13 @@ mod settings;
 
 pub use error::ConfigError;
 pub use layer::{
-    Combine, ConfigLayer, GitLayer, GithubLayer, LlmLayer, PolicyLayer, PromptsLayer, RedactLayer,
-    RepairLayer, ValidateLayer,
+    Combine, ConfigLayer, EscalateLayer, GitLayer, GithubLayer, LlmLayer, PolicyLayer,
+    PromptsLayer, RedactLayer, RepairLayer, ValidateLayer,
 };
 pub use settings::{
     CONFIG_FILE_NAME, DEFAULT_BASE_URL, DEFAULT_FAILING_TEST_COMMAND, DEFAULT_GITHUB_API_URL,
-    DEFAULT_IMAGE, DEFAULT_MODEL, DEFAULT_TEST_COMMAND, GitConfig, GithubConfig, LlmConfig, Loaded,
-    PolicyConfig, PromptsConfig, RedactConfig, RepairConfig, SandboxKind, Settings,
-    USER_CONFIG_FILE, ValidateConfig, discover, load, load_file, load_layers, parse_str, resolve,
-    resolve_layers, user_config_path,
+    DEFAULT_IMAGE, DEFAULT_MODEL, DEFAULT_TEST_COMMAND, EscalateConfig, GitConfig, GithubConfig,
+    LlmConfig, Loaded, PolicyConfig, PromptsConfig, RedactConfig, RepairConfig, SandboxKind,
+    Settings, USER_CONFIG_FILE, ValidateConfig, discover, load, load_file, load_layers, parse_str,
+    resolve, resolve_layers, user_config_path,
 };

@@ -85,6 +85,36 @@ pub struct LlmConfig {
     pub max_tokens: u32,
     pub timeout_secs: u64,
     pub structured_output: bool,
+    /// Answers per attempt, validated in turn, cheapest first.
+    pub candidates: u32,
+    pub candidate_temperature: f32,
+    /// The second model of the ladder, when configured.
+    pub escalate_to: Option<EscalateConfig>,
+}
+
+/// `[llm.escalate_to]`, resolved: the model asked when the first one fails
+/// all its attempts, on its own server with its own key if so configured.
+#[derive(Clone, PartialEq, Serialize)]
+pub struct EscalateConfig {
+    pub model: String,
+    /// Without a trailing slash.
+    pub base_url: String,
+    pub api_key_env: String,
+    /// Never serialized, never printed.
+    #[serde(skip)]
+    pub api_key: Option<String>,
+}
+
+// Hand-written so that a `{:?}` in a log line cannot leak the key.
+impl std::fmt::Debug for EscalateConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EscalateConfig")
+            .field("model", &self.model)
+            .field("base_url", &self.base_url)
+            .field("api_key_env", &self.api_key_env)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 impl LlmConfig {
@@ -105,6 +135,9 @@ impl std::fmt::Debug for LlmConfig {
             .field("max_tokens", &self.max_tokens)
             .field("timeout_secs", &self.timeout_secs)
             .field("structured_output", &self.structured_output)
+            .field("candidates", &self.candidates)
+            .field("candidate_temperature", &self.candidate_temperature)
+            .field("escalate_to", &self.escalate_to)
             .finish()
     }
 }
@@ -252,6 +285,8 @@ impl Default for Settings {
 #[derive(Default)]
 struct Secrets {
     api_key: Option<String>,
+    /// The escalation model's key, read from its own variable.
+    escalate_key: Option<String>,
     token: Option<String>,
     pr_token: Option<String>,
 }
@@ -322,6 +357,15 @@ fn read_secrets(
         .and_then(|g| g.pr_token_env.as_deref())
         .unwrap_or(env::SELFHEAL_PR_TOKEN);
     check_env_name("llm.api_key_env", api_key_env, env::OPENAI_API_KEY)?;
+    let escalate_key_env = llm
+        .and_then(|l| l.escalate_to.as_ref())
+        .and_then(|e| e.api_key_env.as_deref())
+        .unwrap_or(api_key_env);
+    check_env_name(
+        "llm.escalate_to.api_key_env",
+        escalate_key_env,
+        "HOSTED_MODEL_KEY",
+    )?;
     check_env_name("github.token_env", token_env, env::GITHUB_TOKEN)?;
     check_env_name("github.pr_token_env", pr_token_env, env::SELFHEAL_PR_TOKEN)?;
     let read = |name: &str| lookup(name).map(|v| v.trim().to_owned());
@@ -334,6 +378,7 @@ fn read_secrets(
     });
     Ok(Secrets {
         api_key: read(api_key_env),
+        escalate_key: read(escalate_key_env),
         token,
         pr_token: read(pr_token_env),
     })
@@ -389,6 +434,7 @@ fn env_layer(lookup: &dyn Fn(&str) -> Option<String>) -> Result<ConfigLayer, Con
 fn from_merged(merged: ConfigLayer, secrets: Secrets) -> Settings {
     let Secrets {
         api_key,
+        escalate_key,
         token,
         pr_token,
     } = secrets;
@@ -399,6 +445,14 @@ fn from_merged(merged: ConfigLayer, secrets: Secrets) -> Settings {
     let prompts: PromptsLayer = merged.prompts.unwrap_or_default();
     let github = merged.github.unwrap_or_default();
     let policy: PolicyLayer = merged.policy.unwrap_or_default();
+    let llm_base_url = llm.base_url.as_deref().map_or_else(
+        || DEFAULT_BASE_URL.to_owned(),
+        |u| u.trim().trim_end_matches('/').to_owned(),
+    );
+    let llm_key_env = llm
+        .api_key_env
+        .clone()
+        .unwrap_or_else(|| env::OPENAI_API_KEY.to_owned());
     let redact: RedactLayer = merged.redact.unwrap_or_default();
     let trim_all = |list: Option<Vec<String>>| -> Vec<String> {
         list.unwrap_or_default()
@@ -410,13 +464,8 @@ fn from_merged(merged: ConfigLayer, secrets: Secrets) -> Settings {
         dry_run: merged.dry_run.unwrap_or(false),
         disabled: merged.disabled.unwrap_or(false),
         llm: LlmConfig {
-            base_url: llm.base_url.map_or_else(
-                || DEFAULT_BASE_URL.to_owned(),
-                |u| u.trim().trim_end_matches('/').to_owned(),
-            ),
-            api_key_env: llm
-                .api_key_env
-                .unwrap_or_else(|| env::OPENAI_API_KEY.to_owned()),
+            base_url: llm_base_url.clone(),
+            api_key_env: llm_key_env.clone(),
             api_key,
             model: llm
                 .model
@@ -425,6 +474,19 @@ fn from_merged(merged: ConfigLayer, secrets: Secrets) -> Settings {
             max_tokens: llm.max_tokens.unwrap_or(2048),
             timeout_secs: llm.timeout_secs.unwrap_or(120),
             structured_output: llm.structured_output.unwrap_or(true),
+            candidates: llm.candidates.unwrap_or(1),
+            candidate_temperature: llm.candidate_temperature.unwrap_or(0.7),
+            escalate_to: llm.escalate_to.and_then(|e| {
+                let model = e.model?.trim().to_owned();
+                Some(EscalateConfig {
+                    model,
+                    base_url: e
+                        .base_url
+                        .map_or(llm_base_url, |u| u.trim().trim_end_matches('/').to_owned()),
+                    api_key_env: e.api_key_env.unwrap_or(llm_key_env),
+                    api_key: escalate_key,
+                })
+            }),
         },
         repair: RepairConfig {
             max_attempts: repair.max_attempts.unwrap_or(3),
@@ -741,6 +803,33 @@ impl Settings {
         }
         if llm.timeout_secs == 0 {
             return Err(invalid("llm.timeout_secs", "must be greater than 0"));
+        }
+        if !(1..=8).contains(&llm.candidates) {
+            return Err(invalid(
+                "llm.candidates",
+                format!("must be from 1 to 8 (got {})", llm.candidates),
+            ));
+        }
+        if !(llm.candidate_temperature.is_finite()
+            && (0.0..=2.0).contains(&llm.candidate_temperature))
+        {
+            return Err(invalid(
+                "llm.candidate_temperature",
+                format!(
+                    "must be from 0.0 to 2.0 (got {})",
+                    llm.candidate_temperature
+                ),
+            ));
+        }
+        if let Some(e) = &llm.escalate_to {
+            if e.model.is_empty() {
+                return Err(invalid("llm.escalate_to.model", "must not be empty"));
+            }
+            check_http_url(
+                "llm.escalate_to.base_url",
+                &e.base_url,
+                "https://api.openai.com/v1",
+            )?;
         }
 
         let repair = &self.repair;

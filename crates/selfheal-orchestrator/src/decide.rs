@@ -630,6 +630,7 @@ FAILED tests/test_calc.py::test_mul - assert 7 == 6
                 outcome: "no".into(),
                 validation_excerpt: Some("é".into()),
             }],
+            temperature: None,
         }
     }
 

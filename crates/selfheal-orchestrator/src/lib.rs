@@ -78,10 +78,10 @@ use std::time::{Duration, Instant};
 use selfheal_analyze::{AnalyzeOptions, analyze_path};
 use selfheal_git::{Repo, Signature, Worktree};
 use selfheal_patch::ChangeSet;
-use selfheal_reason::{PreviousAttempt, RepairModel, RepairRequest};
+use selfheal_reason::{PreviousAttempt, Proposal, RepairModel, RepairRequest};
 use selfheal_types::{
-    Analysis, Attempt, AttemptOutcome, Diagnosis, Event, Failure, Outcome, RepairRecord, RunInfo,
-    Stage, TestChange, TestEditConsent, TokenUsage,
+    Analysis, Attempt, AttemptOutcome, CandidateCounts, Diagnosis, Event, Failure, Outcome,
+    RepairRecord, RunInfo, Stage, TestChange, TestEditConsent, TokenUsage,
 };
 use selfheal_validate::{Sandbox, ValidationPlan};
 
@@ -199,6 +199,10 @@ pub struct LoopSettings {
     pub policy: policy::Policy,
     /// Variables every test command gets (the failing CI step's `env:`).
     pub test_env: Vec<(String, String)>,
+    /// Answers asked for per attempt (`--candidates`); 1 asks once.
+    pub candidates: u32,
+    /// The temperature candidates after the first are sampled at.
+    pub candidate_temperature: f32,
 }
 
 /// Asking a busy model server again: up to `max_retries` more times per
@@ -515,6 +519,9 @@ impl Orchestrator<'_> {
             tokens: TokenUsage::default(),
             timings_ms: BTreeMap::new(),
             test_change: None,
+            candidates: None,
+            model: None,
+            prompt_ms: None,
         };
         let end = |mut attempt: Attempt, outcome, reason: String, next| {
             attempt.outcome = outcome;
@@ -526,7 +533,6 @@ impl Orchestrator<'_> {
                 next,
             })
         };
-        let retry = Next::Retry { progress: None };
 
         self.stage(number, Stage::Context);
         let t = Instant::now();
@@ -542,10 +548,14 @@ impl Orchestrator<'_> {
             excerpt: target.excerpt.clone(),
             files,
             previous: previous.to_vec(),
+            temperature: None,
         };
+        // Every candidate sends the same prompt.
+        let prompts = estimate_prompt_tokens(&request)
+            .saturating_mul(u64::from(self.settings.candidates.max(1)));
         if let Some(stopped) = caps_stop(
             spent,
-            estimate_prompt_tokens(&request),
+            prompts,
             self.settings.total_token_budget,
             self.settings.cost.as_ref(),
             number - 1,
@@ -555,16 +565,135 @@ impl Orchestrator<'_> {
 
         self.stage(number, Stage::Reason);
         let t = Instant::now();
-        let proposal = self.propose(number, &request).await;
-        attempt.timings_ms.insert(Stage::Reason, elapsed_ms(t));
-        let proposal = match proposal {
-            Ok(p) => p,
-            Err(e) => {
-                let next = after_model_error(&e);
-                return end(attempt, AttemptOutcome::Error, format!("model: {e}"), next);
+        let asked = self.settings.candidates.max(1);
+        let mut proposals: Vec<Proposal> = Vec::new();
+        let mut model_error = None;
+        for i in 0..asked {
+            let mut request = request.clone();
+            if i > 0 {
+                // The first answer is the model's best guess; the others are
+                // sampled, so that they differ.
+                request.temperature = Some(self.settings.candidate_temperature);
             }
+            match self.propose(number, &request).await {
+                Ok(p) => proposals.push(p),
+                Err(e) => {
+                    let hopeless = !e.is_retryable();
+                    model_error.get_or_insert(e);
+                    if hopeless {
+                        break;
+                    }
+                }
+            }
+        }
+        attempt.timings_ms.insert(Stage::Reason, elapsed_ms(t));
+        for p in &proposals {
+            attempt.tokens += p.tokens;
+        }
+        attempt.prompt_ms = proposals.first().and_then(|p| p.prompt_ms);
+        if proposals.is_empty() {
+            let (reason, next) = match &model_error {
+                Some(e) => (format!("model: {e}"), after_model_error(e)),
+                None => ("model: no answer".to_owned(), Next::Stop),
+            };
+            return end(attempt, AttemptOutcome::Error, reason, next);
+        }
+        let at = CandidateStep {
+            number,
+            target,
+            worktree,
+            stuck,
+            base_commit,
         };
-        attempt.tokens = proposal.tokens;
+        if asked == 1 {
+            let proposal = proposals.remove(0);
+            return self.try_candidate(&at, attempt, proposal, kept).await;
+        }
+
+        let (ordered, usable) = order_candidates(worktree.path(), proposals);
+        let mut counts = CandidateCounts {
+            asked,
+            usable,
+            validated: 0,
+        };
+        let total = ordered.len();
+        let mut fallback: Option<AttemptResult> = None;
+        for (i, proposal) in ordered.into_iter().enumerate() {
+            let mut result = self
+                .try_candidate(&at, attempt.clone(), proposal, kept)
+                .await?;
+            let validated = result.attempt.validation.is_some();
+            if validated {
+                counts.validated += 1;
+            }
+            let settled = match &result.next {
+                Next::Commit | Next::Environment | Next::Retry { progress: Some(_) } => true,
+                // A repeated change only ends this candidate; a declined
+                // change or a broken sandbox ends the round.
+                Next::Stop => result.attempt.outcome != AttemptOutcome::NoUsableEdit,
+                Next::Retry { progress: None } => false,
+            };
+            if settled || i + 1 == total {
+                if !settled
+                    && !validated
+                    && let Some(earlier) = fallback.take()
+                {
+                    // The last candidate was unusable: the round's story is
+                    // the first one that was validated (already undone).
+                    result = earlier;
+                }
+                result.attempt.candidates = Some(counts);
+                return Ok(result);
+            }
+            // The next candidate starts from the same tree as this one did.
+            if let Err(e) = kept.revert_attempt(worktree) {
+                return end(
+                    result.attempt,
+                    AttemptOutcome::Error,
+                    format!("could not undo a candidate's change: {e}"),
+                    Next::Stop,
+                );
+            }
+            if validated && fallback.is_none() {
+                fallback = Some(result);
+            }
+        }
+        // `ordered` is never empty: there was at least one proposal.
+        end(
+            attempt,
+            AttemptOutcome::Error,
+            "no candidate to try".to_owned(),
+            Next::Stop,
+        )
+    }
+
+    /// Patch, policy, approval and validation of one proposal on the tree
+    /// as the attempt found it; `attempt` already holds the round's tokens.
+    async fn try_candidate(
+        &self,
+        at: &CandidateStep<'_>,
+        mut attempt: Attempt,
+        proposal: Proposal,
+        kept: &mut BaseContents,
+    ) -> Result<AttemptResult, Outcome> {
+        let CandidateStep {
+            number,
+            target,
+            worktree,
+            stuck,
+            base_commit,
+        } = *at;
+        let end = |mut attempt: Attempt, outcome, reason: String, next| {
+            attempt.outcome = outcome;
+            attempt.reason = Some(reason);
+            Ok(AttemptResult {
+                attempt,
+                validation_excerpt: None,
+                spot: None,
+                next,
+            })
+        };
+        let retry = Next::Retry { progress: None };
         attempt.diagnosis = Some(proposal.diagnosis.clone());
         self.events.emit(&Event::Diagnosed {
             number,
@@ -887,6 +1016,51 @@ impl Orchestrator<'_> {
     fn stage(&self, number: u32, stage: Stage) {
         self.events.emit(&Event::StageStarted { number, stage });
     }
+}
+
+/// What each candidate of an attempt starts from.
+#[derive(Clone, Copy)]
+struct CandidateStep<'a> {
+    number: u32,
+    target: &'a Target,
+    worktree: &'a Worktree,
+    stuck: &'a StuckCheck,
+    base_commit: &'a str,
+}
+
+/// The candidates in the order they are tried: those whose edits apply to
+/// `root`, smallest change first, each distinct change once; then those that
+/// do not apply (tried last, so that their refusal can still be the round's
+/// story). Returns how many were usable.
+fn order_candidates(root: &std::path::Path, proposals: Vec<Proposal>) -> (Vec<Proposal>, u32) {
+    let mut usable: Vec<(usize, String, Proposal)> = Vec::new();
+    let mut unusable: Vec<Proposal> = Vec::new();
+    for proposal in proposals {
+        let change = selfheal_patch::parse_reply(&proposal.reply)
+            .and_then(|edits| selfheal_patch::plan(root, &edits))
+            .ok()
+            .filter(|c| !c.is_empty());
+        match change {
+            Some(change) => {
+                let diff = change.unified_diff();
+                if usable.iter().any(|(_, d, _)| *d == diff) {
+                    continue;
+                }
+                let stat = change.stat();
+                usable.push((stat.insertions + stat.deletions, diff, proposal));
+            }
+            None => unusable.push(proposal),
+        }
+    }
+    // Stable: equal sizes keep the order they were asked in.
+    usable.sort_by_key(|(size, _, _)| *size);
+    let count = u32::try_from(usable.len()).unwrap_or(u32::MAX);
+    let ordered = usable
+        .into_iter()
+        .map(|(_, _, p)| p)
+        .chain(unusable)
+        .collect();
+    (ordered, count)
 }
 
 /// What one attempt starts from.

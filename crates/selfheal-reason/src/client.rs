@@ -73,6 +73,14 @@ pub struct Reasoner {
 struct WireReply {
     choices: Option<Vec<WireChoice>>,
     usage: Option<WireUsage>,
+    /// llama.cpp's own measurements (`prompt_ms`, `predicted_ms`, ...).
+    timings: Option<WireTimings>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct WireTimings {
+    prompt_ms: Option<f64>,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -193,7 +201,7 @@ impl Reasoner {
         let request = CreateChatCompletionRequest {
             model: self.settings.model.trim().to_owned(),
             messages,
-            temperature: Some(self.settings.temperature),
+            temperature: Some(req.temperature.unwrap_or(self.settings.temperature)),
             max_tokens: Some(self.settings.max_tokens),
             response_format,
             ..CreateChatCompletionRequest::default()
@@ -267,6 +275,12 @@ impl Reasoner {
             diagnosis: extract_diagnosis(&reply),
             reply,
             tokens,
+            prompt_ms: wire
+                .timings
+                .and_then(|t| t.prompt_ms)
+                .filter(|ms| ms.is_finite() && *ms >= 0.0)
+                // Whole milliseconds are plenty; the cast saturates.
+                .map(|ms| ms.round() as u64),
         })
     }
 

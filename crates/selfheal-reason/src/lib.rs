@@ -97,7 +97,7 @@ pub struct PreviousAttempt {
 }
 
 /// Everything the model is shown for one attempt.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RepairRequest {
     pub failure: selfheal_types::Failure,
     /// The log lines that show the failure.
@@ -105,6 +105,9 @@ pub struct RepairRequest {
     pub files: Vec<SourceFile>,
     /// Earlier attempts, oldest first; empty on the first.
     pub previous: Vec<PreviousAttempt>,
+    /// Sampling temperature for this request; `None`: the configured one.
+    /// Candidates after the first are sampled above zero.
+    pub temperature: Option<f32>,
 }
 
 /// The model's answer to one [`RepairRequest`].
@@ -117,4 +120,7 @@ pub struct Proposal {
     pub reply: String,
     /// From the response's `usage`; zero when the server sent none.
     pub tokens: selfheal_types::TokenUsage,
+    /// Milliseconds the server says it spent on the prompt (`timings.prompt_ms`
+    /// of llama.cpp), when it says.
+    pub prompt_ms: Option<u64>,
 }

@@ -430,6 +430,26 @@ pub struct Attempt {
     /// why the model says the tests were wrong, and who consented.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_change: Option<TestChange>,
+    /// With `--candidates N`: how many answers the round asked for, how many
+    /// were usable edits (distinct, applicable, allowed) and how many were validated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidates: Option<CandidateCounts>,
+    /// The model that answered, when more than one may (`[llm] escalate_to`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Milliseconds the server spent reading the prompt (llama.cpp and vLLM
+    /// report it): on a CPU the time to the first token, and what a smaller
+    /// prompt saves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_ms: Option<u64>,
+}
+
+/// One round of candidates, counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CandidateCounts {
+    pub asked: u32,
+    pub usable: u32,
+    pub validated: u32,
 }
 
 /// A change to tests that the user allowed, for the record and the pull request.

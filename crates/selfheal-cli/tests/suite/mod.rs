@@ -5,6 +5,7 @@ mod cli;
 mod github;
 mod install;
 mod interrupt;
+mod models;
 mod refusals;
 mod repair;
 mod sandbox;

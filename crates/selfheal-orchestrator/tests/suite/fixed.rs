@@ -88,6 +88,9 @@ async fn a_first_attempt_that_validates_is_committed_on_a_fix_branch() -> Result
                     Stage::Validate
                 ]),
                 test_change: None,
+                candidates: None,
+                model: None,
+                prompt_ms: None,
             }],
             outcome: Outcome::Fixed {
                 branch: branch.clone(),
@@ -117,6 +120,7 @@ async fn a_first_attempt_that_validates_is_committed_on_a_fix_branch() -> Result
             excerpt: analysis.excerpt.clone(),
             files: selfheal_reason::collect_context(&project.root, &failure, 4000),
             previous: vec![],
+            temperature: None,
         }]
     );
     assert_eq!(

@@ -29,6 +29,7 @@ fn prose(used: TokenUsage) -> Proposal {
         diagnosis: super::diagnosis("Something is off in add()"),
         reply: "Something is off in add(), but I cannot tell what.".to_owned(),
         tokens: used,
+        prompt_ms: None,
     }
 }
 

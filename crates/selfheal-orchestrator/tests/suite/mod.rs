@@ -221,6 +221,7 @@ pub fn proposal(summary: &str, edits: &[(&str, &str, &str)], used: TokenUsage) -
         diagnosis,
         reply,
         tokens: used,
+        prompt_ms: None,
     }
 }
 
@@ -487,6 +488,8 @@ pub fn settings() -> LoopSettings {
         ecosystem: None,
         policy: selfheal_orchestrator::policy::Policy::default(),
         test_env: Vec::new(),
+        candidates: 1,
+        candidate_temperature: 0.7,
     }
 }
 

@@ -85,6 +85,9 @@ async fn an_attempt_without_progress_is_reverted_and_the_model_told_why() -> Res
                 tokens: tokens(300, 40),
                 timings_ms: stages(&ALL_STAGES),
                 test_change: None,
+                candidates: None,
+                model: None,
+                prompt_ms: None,
             },
             Attempt {
                 number: 2,
@@ -97,6 +100,9 @@ async fn an_attempt_without_progress_is_reverted_and_the_model_told_why() -> Res
                 tokens: tokens(400, 50),
                 timings_ms: stages(&ALL_STAGES),
                 test_change: None,
+                candidates: None,
+                model: None,
+                prompt_ms: None,
             },
         ]
     );
@@ -183,6 +189,9 @@ async fn an_attempt_that_makes_progress_is_kept_and_built_on() -> Result<()> {
                 tokens: tokens(300, 40),
                 timings_ms: stages(&ALL_STAGES),
                 test_change: None,
+                candidates: None,
+                model: None,
+                prompt_ms: None,
             },
             Attempt {
                 number: 2,
@@ -195,6 +204,9 @@ async fn an_attempt_that_makes_progress_is_kept_and_built_on() -> Result<()> {
                 tokens: tokens(400, 50),
                 timings_ms: stages(&ALL_STAGES),
                 test_change: None,
+                candidates: None,
+                model: None,
+                prompt_ms: None,
             },
         ]
     );
@@ -276,6 +288,7 @@ async fn a_reply_without_a_usable_edit_counts_as_an_attempt() -> Result<()> {
         diagnosis: diagnosis("Something is off in add()"),
         reply: "Something is off in add(), but I cannot tell what.".to_owned(),
         tokens: tokens(300, 15),
+        prompt_ms: None,
     };
     // What the patch parser says about it is its business; the loop passes it on.
     let reason = selfheal_patch::parse_reply(&prose.reply)
@@ -308,6 +321,9 @@ async fn a_reply_without_a_usable_edit_counts_as_an_attempt() -> Result<()> {
             tokens: tokens(300, 15),
             timings_ms: stages(&[Stage::Context, Stage::Reason, Stage::Patch]),
             test_change: None,
+            candidates: None,
+            model: None,
+            prompt_ms: None,
         }
     );
     assert_eq!(
@@ -360,6 +376,9 @@ async fn a_retryable_model_error_moves_on_to_the_next_attempt() -> Result<()> {
             tokens: tokens(0, 0),
             timings_ms: stages(&[Stage::Context, Stage::Reason]),
             test_change: None,
+            candidates: None,
+            model: None,
+            prompt_ms: None,
         }
     );
     assert_eq!(
@@ -429,6 +448,9 @@ async fn a_test_weakening_edit_is_refused_and_never_validated() -> Result<()> {
             tokens: tokens(300, 30),
             timings_ms: stages(&[Stage::Context, Stage::Reason, Stage::Patch]),
             test_change: None,
+            candidates: None,
+            model: None,
+            prompt_ms: None,
         }
     );
     assert!(record.outcome.is_fixed(), "{:?}", record.outcome);
@@ -454,5 +476,85 @@ async fn a_test_weakening_edit_is_refused_and_never_validated() -> Result<()> {
         branch_tip(&project, &fix_branch(&failure))?.changed,
         ["calc/ops.py"]
     );
+    Ok(())
+}
+
+/// `--candidates 3`: one round asks three times (the later two sampled),
+/// validates the distinct usable answers smallest first, undoes the one that
+/// fails, and commits the one that passes, all in one attempt.
+#[tokio::test]
+async fn candidates_are_validated_in_turn_within_one_attempt() -> Result<()> {
+    let project = project()?;
+    let model = ScriptedModel::new([
+        Ok(int_bb(tokens(300, 40))),
+        Ok(int_bb(tokens(300, 41))),
+        Ok(whole_fix(tokens(300, 42))),
+    ]);
+    let sandbox = ScriptedSandbox::new([Ok(failed(SAME_FAILURE_OUTPUT)), Ok(passed())]);
+    let events = Events::default();
+    let mut setup = Setup::new(&project, &model, &sandbox, &events);
+    setup.settings.candidates = 3;
+    let record = setup.run().await?;
+
+    assert!(record.outcome.is_fixed(), "{:?}", record.outcome);
+    assert_eq!(record.attempts.len(), 1, "{:#?}", record.attempts);
+    let attempt = &record.attempts[0];
+    assert_eq!(attempt.outcome, AttemptOutcome::Validated);
+    assert_eq!(
+        attempt.candidates,
+        Some(selfheal_types::CandidateCounts {
+            asked: 3,
+            usable: 2,
+            validated: 2
+        })
+    );
+    assert_eq!(
+        attempt.tokens,
+        tokens(900, 123),
+        "every answer's tokens count"
+    );
+    let temperatures: Vec<Option<f32>> = model.requests().iter().map(|r| r.temperature).collect();
+    assert_eq!(temperatures, [None, Some(0.7), Some(0.7)]);
+    // The failed candidate was undone before the next was tried.
+    let seen = sandbox.seen();
+    assert_eq!(seen.len(), 2);
+    assert!(seen[0].files["calc/ops.py"].contains("int(bb)"));
+    assert_eq!(seen[1].files["calc/ops.py"], super::OPS_FIXED);
+    Ok(())
+}
+
+/// When every candidate fails, the round counts as one failed attempt whose
+/// story is a validated candidate's, and the tree is back where it was.
+#[tokio::test]
+async fn a_round_of_failing_candidates_is_one_failed_attempt() -> Result<()> {
+    let project = project()?;
+    let unusable = proposal("Nothing to change", &[], tokens(10, 1));
+    let model = ScriptedModel::new([
+        Ok(int_bb(tokens(300, 40))),
+        Ok(unusable),
+        Ok(whole_fix(tokens(400, 50))),
+        Ok(whole_fix(tokens(400, 51))),
+    ]);
+    let sandbox = ScriptedSandbox::new([Ok(failed(SAME_FAILURE_OUTPUT)), Ok(passed())]);
+    let events = Events::default();
+    let mut setup = Setup::new(&project, &model, &sandbox, &events);
+    setup.settings.candidates = 2;
+    let record = setup.run().await?;
+
+    assert!(record.outcome.is_fixed(), "{:?}", record.outcome);
+    assert_eq!(record.attempts.len(), 2, "{:#?}", record.attempts);
+    let first = &record.attempts[0];
+    assert_eq!(first.outcome, AttemptOutcome::ValidationFailed);
+    assert_eq!(first.diff.as_deref(), Some(INT_BB_DIFF));
+    assert_eq!(
+        first.candidates,
+        Some(selfheal_types::CandidateCounts {
+            asked: 2,
+            usable: 1,
+            validated: 1
+        })
+    );
+    // The second attempt's tree started clean: only the whole fix is in it.
+    assert_eq!(sandbox.seen()[1].files["calc/ops.py"], super::OPS_FIXED);
     Ok(())
 }

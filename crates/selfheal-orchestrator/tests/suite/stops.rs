@@ -37,6 +37,9 @@ fn stopped_whole_fix(outcome: AttemptOutcome, reason: &str, stages_run: &[Stage]
         tokens: tokens(300, 40),
         timings_ms: stages(stages_run),
         test_change: None,
+        candidates: None,
+        model: None,
+        prompt_ms: None,
     }
 }
 
@@ -47,6 +50,7 @@ fn prose(used: selfheal_types::TokenUsage) -> selfheal_reason::Proposal {
         diagnosis: diagnosis("Something is off in add()"),
         reply: "Something is off in add(), but I cannot tell what.".to_owned(),
         tokens: used,
+        prompt_ms: None,
     }
 }
 
@@ -155,6 +159,9 @@ async fn a_model_error_that_will_not_go_away_stops_at_once() -> Result<()> {
                 tokens: tokens(0, 0),
                 timings_ms: stages(&[Stage::Context, Stage::Reason]),
                 test_change: None,
+                candidates: None,
+                model: None,
+                prompt_ms: None,
             }],
             Outcome::NotFixed {
                 reason: reason.to_owned()

@@ -648,6 +648,9 @@ pub fn validated_attempt() -> Attempt {
         },
         timings_ms: BTreeMap::new(),
         test_change: None,
+        candidates: None,
+        model: None,
+        prompt_ms: None,
     }
 }
 
@@ -671,6 +674,9 @@ pub fn failed_attempt() -> Attempt {
         },
         timings_ms: BTreeMap::new(),
         test_change: None,
+        candidates: None,
+        model: None,
+        prompt_ms: None,
     }
 }
 
