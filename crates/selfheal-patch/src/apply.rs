@@ -35,10 +35,22 @@ pub fn plan(root: &Path, edits: &[Edit]) -> Result<ChangeSet, PatchError> {
             reason: "the reply contains no edits".to_owned(),
         });
     }
+    let canonical_root = root.canonicalize().map_err(|source| PatchError::Read {
+        path: root.to_path_buf(),
+        source,
+    })?;
     let mut targets: Vec<(String, PathBuf)> = Vec::with_capacity(edits.len());
     for edit in edits {
         let rel = safety::normalize(edit.file())?;
         let abs = safety::resolve(root, &rel)?;
+        // An edit through a symlink inside the repository is an edit of its
+        // target: the change names the file that really changes, so the
+        // policy judges it and the commit includes it.
+        let rel = abs
+            .strip_prefix(&canonical_root)
+            .ok()
+            .and_then(|p| p.to_str())
+            .map_or(rel, |p| p.replace('\\', "/"));
         targets.push((rel, abs));
     }
 

@@ -151,13 +151,23 @@ fn symlinks_out_of_the_root_are_refused_by_name() {
         refused(tmp.path(), "dangling"),
         "refusing to edit dangling: it goes through a symlink whose target does not exist"
     );
-    // A link that stays inside the root is fine, and edits its target.
+    // A link that stays inside the root is fine, and edits its target,
+    // which the change names: that is the file the commit must include and
+    // the policy must judge.
     let edits = parse_reply(r#"[{"file": "calc_link.py", "old": "a - b", "new": "a + b"}]"#)
         .expect("parses");
-    plan(tmp.path(), &edits)
-        .expect("plans")
-        .write_to(tmp.path())
-        .expect("writes");
+    let change = plan(tmp.path(), &edits).expect("plans");
+    assert_eq!(change.paths(), ["src/calc.py"]);
+    change.write_to(tmp.path()).expect("writes");
+    assert!(
+        tmp.path()
+            .join("calc_link.py")
+            .symlink_metadata()
+            .expect("the link")
+            .file_type()
+            .is_symlink(),
+        "the link itself is left as it was"
+    );
     assert_eq!(
         std::fs::read_to_string(tmp.path().join("src/calc.py")).expect("read"),
         "def add(a, b):\n    return a + b\n"
