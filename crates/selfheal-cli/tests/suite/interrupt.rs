@@ -120,3 +120,93 @@ async fn sigterm_during_validation_leaves_nothing_behind_and_keeps_the_record() 
 async fn sigint_during_validation_leaves_nothing_behind_and_keeps_the_record() {
     interrupt_during_validation("-INT").await;
 }
+
+/// While the model is thinking (a server that takes a minute to answer):
+/// the signal stops selfheal at once, with the same guarantees.
+async fn interrupt_while_the_model_thinks(signal: &str) {
+    require_docker();
+    let repo = prepare(SAMPLE);
+    let ignore = [".selfheal/results", ".selfheal/ledger.jsonl"];
+    let before = Snapshot::take(&repo.root, &ignore);
+    let slow = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .set_delay(Duration::from_secs(90))
+                .set_body_string("{}"),
+        )
+        .mount(&slow)
+        .await;
+    let tmp = repo.outside().join("tmp");
+    std::fs::create_dir_all(&tmp).expect("tmp");
+
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_selfheal"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", repo.home())
+        .env("NO_COLOR", "1")
+        .env("TMPDIR", &tmp)
+        .env("OPENAI_BASE_URL", format!("{}/v1", slow.uri()))
+        .env("SELFHEAL_MODEL", MODEL)
+        .args(run_args(&repo))
+        .args(["--yes", "--json"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("selfheal starts");
+    let pid = child.id().expect("a pid");
+    let started = Instant::now();
+    while slow
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .is_empty()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the model was never asked"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let sent = std::process::Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .expect("selfheal stops without waiting for the model")
+        .expect("selfheal exits");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let left: Vec<_> = std::fs::read_dir(&tmp)
+        .expect("tmp")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(
+        left,
+        Vec::<std::path::PathBuf>::new(),
+        "no scratch tree left"
+    );
+    assert_eq!(Snapshot::take(&repo.root, &ignore), before);
+    assert!(repo.fix_branches().is_empty());
+    let record = repo.record();
+    assert!(
+        matches!(&record.outcome, Outcome::NotFixed { reason } if reason.starts_with("interrupted")),
+        "{:?}",
+        record.outcome
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_while_the_model_thinks_leaves_nothing_behind() {
+    interrupt_while_the_model_thinks("-INT").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_while_the_model_thinks_leaves_nothing_behind() {
+    interrupt_while_the_model_thinks("-TERM").await;
+}
