@@ -2,6 +2,7 @@
 
 mod github;
 mod layers;
+mod policy;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
