@@ -482,8 +482,8 @@ impl Engine {
             facts,
             ..
         } = *line;
-        // A signature's literal is reason enough to look: `No Rakefile
-        // found` or `Task never defined` carry no failure word.
+        // A signature's literal is reason enough to look (see
+        // `Parser::wants`).
         let hit = facts.keyword || facts.infra != 0;
         if ts {
             self.gha = true;
@@ -606,7 +606,8 @@ impl Engine {
         {
             self.command = Some(command_line(cmd));
         }
-        if self.reruns.wants(text) {
+        let retried = facts.may_contain(Anchor::Rerun) || facts.may_contain(Anchor::Flakes);
+        if self.reruns.wants(text, retried) {
             self.reruns.feed(text);
         }
         self.last_no = no;
@@ -615,13 +616,13 @@ impl Engine {
             text,
             gha_error,
             prev: std::str::from_utf8(&self.prev).unwrap_or(""),
-            hit: facts.keyword || facts.infra != 0 || gha_error,
+            hit: facts.keyword || gha_error,
             facts,
         };
         let hit = line.hit;
         let before = self.candidates.len();
         for p in &mut self.parsers {
-            if hit || p.active() {
+            if hit || p.active() || p.wants(facts) {
                 p.feed(&line, &mut self.candidates);
             }
         }

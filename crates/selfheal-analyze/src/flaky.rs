@@ -108,10 +108,11 @@ impl Reruns {
     }
 
     /// Whether a line may matter to [`Self::feed`]; the rest skip it.
-    pub(crate) fn wants(&self, text: &str) -> bool {
+    /// `retried`: the engine's scan saw `RERUN` or `Flakes:` in it (in any
+    /// case), which spares every other line a search.
+    pub(crate) fn wants(&self, text: &str, retried: bool) -> bool {
         self.in_flakes
-            || text.contains("RERUN")
-            || text.contains("Flakes:")
+            || (retried && (text.contains("RERUN") || text.contains("Flakes:")))
             || (self.watching() && (text.contains("PASSED") || text.contains("FAILED")))
     }
 
@@ -224,7 +225,7 @@ mod tests {
             "[INFO]   Run 2: PASS",
             "[INFO] ",
         ] {
-            if reruns.wants(line) {
+            if reruns.wants(line, true) {
                 reruns.feed(line);
             }
         }

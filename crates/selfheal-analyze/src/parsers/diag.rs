@@ -271,6 +271,9 @@ fn classify(text: &str) -> Option<Hit> {
 /// (`F401 [*] 'os' imported but unused`), the location on the next
 /// (`--> src/x.py:1:8`).
 fn ruff_full(text: &str, prev: &str) -> Option<Hit> {
+    if !text.trim_start().starts_with("--> ") {
+        return None;
+    }
     let c = RUFF_ARROW.captures(text)?;
     let prev = prev.trim();
     if !PY_CODE.is_match(prev) {

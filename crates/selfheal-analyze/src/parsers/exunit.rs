@@ -53,7 +53,10 @@ impl Parser for ExUnit {
 
     fn feed(&mut self, line: &Line<'_>, out: &mut Vec<Candidate>) {
         let text = line.text.trim_end();
-        if let Some(c) = HEADER.captures(text) {
+        let header = (text.contains(") test ") || text.contains(") doctest "))
+            .then(|| HEADER.captures(text))
+            .flatten();
+        if let Some(c) = header {
             self.end(out);
             let mut snip = Snip::new(20, 6);
             snip.push(line.no, text);

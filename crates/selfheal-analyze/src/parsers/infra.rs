@@ -222,7 +222,7 @@ static SIGNATURES: &[Signature] = &[
     ),
     // A check that the module files are tidy asks for `go mod tidy`.
     sig(
-        r"(?i)\b(?:error|fatal|failed)\b.*\bgo mod tidy\b|go\.mod file is not tidy|go\.(?:mod|sum) (?:is|are) not (?:up[- ]to[- ]date|tidy)",
+        r"(?i)\b(?:error|fatal|failed)\b.*\bgo mod tidy\b|go\.mod file is not tidy|go\.mod is not (?:up[- ]to[- ]date|tidy)|go\.sum is not (?:up[- ]to[- ]date|tidy)|go\.mod/go\.sum are not up[- ]to[- ]date",
         Dependency,
         "go",
         80,
@@ -375,7 +375,7 @@ static SIGNATURES: &[Signature] = &[
     // A check that generated files (a bundle, man pages, code) were rebuilt
     // and committed: what it asks for says so.
     sig(
-        r"(?i)\bplease (?:\w+ )*(?:and )?commit (?:all |the )*(?:changes|results?|files?|generated)\b|\bRun '?make (?:docs|generate|gen)'? to (?:create|update|regenerate)\b|\bgenerated (?:files?|code|sources?) (?:is|are) (?:out of date|not up[- ]to[- ]date|stale)\b",
+        r"(?i)\bplease (?:\w+ )*(?:and )?commit (?:all |the )*(?:changes|results?|files?|generated)\b|\bRun 'make (?:docs|generate)' to |\bRun make (?:docs|generate) to |\bgenerated (?:files?|code|sources?) (?:is|are) (?:out of date|not up[- ]to[- ]date|stale)\b",
         Lint,
         "generated",
         60,
@@ -553,6 +553,13 @@ pub(crate) struct Infra {
 impl Parser for Infra {
     fn active(&self) -> bool {
         false
+    }
+
+    /// A signature's literal is reason enough to look: `No Rakefile found`
+    /// or `Task never defined` carry no failure word. Only this parser
+    /// sees such lines, so a common literal costs one set lookup.
+    fn wants(&self, facts: super::Facts) -> bool {
+        facts.infra != 0
     }
 
     fn feed(&mut self, line: &Line<'_>, out: &mut Vec<Candidate>) {

@@ -75,10 +75,12 @@ pub(crate) enum Anchor {
     TimeElapsed,
     ScalaFailed,
     Fail,
+    Rerun,
+    Flakes,
 }
 
 impl Anchor {
-    pub(crate) const ALL: [Anchor; 9] = [
+    pub(crate) const ALL: [Anchor; 11] = [
         Anchor::UndefinedReference,
         Anchor::LinkerPrefix,
         Anchor::UndefinedSymbols,
@@ -88,6 +90,8 @@ impl Anchor {
         Anchor::TimeElapsed,
         Anchor::ScalaFailed,
         Anchor::Fail,
+        Anchor::Rerun,
+        Anchor::Flakes,
     ];
 
     /// The literal, as the parsers search for it.
@@ -102,6 +106,8 @@ impl Anchor {
             Anchor::TimeElapsed => "Time elapsed",
             Anchor::ScalaFailed => "*** FAILED ***",
             Anchor::Fail => "FAIL",
+            Anchor::Rerun => "RERUN",
+            Anchor::Flakes => "Flakes:",
         }
     }
 
@@ -222,6 +228,11 @@ pub(crate) trait Parser {
     /// Whether the parser is inside a block and needs every line, not only
     /// those that hit the keyword prefilter.
     fn active(&self) -> bool;
+    /// Whether the parser wants a line the keyword prefilter let pass for
+    /// it alone (see [`Facts::infra`]).
+    fn wants(&self, _facts: Facts) -> bool {
+        false
+    }
 }
 
 /// `pattern` with ASCII word boundaries. Unicode `\b` makes the regex
