@@ -25,6 +25,7 @@ use std::time::Duration;
 
 pub use client::Reasoner;
 pub use context::collect_context;
+pub use context::collect_context_in;
 pub use error::ReasonError;
 pub use prompt::{PLACEHOLDERS, Prompts};
 pub use reply::reply_json_schema;

@@ -1,3 +1,5 @@
+mod samples;
+
 use std::path::Path;
 
 use selfheal_reason::{SourceFile, collect_context};
