@@ -523,16 +523,6 @@ impl Orchestrator<'_> {
             model: None,
             prompt_ms: None,
         };
-        let end = |mut attempt: Attempt, outcome, reason: String, next| {
-            attempt.outcome = outcome;
-            attempt.reason = Some(reason);
-            Ok(AttemptResult {
-                attempt,
-                validation_excerpt: None,
-                spot: None,
-                next,
-            })
-        };
 
         self.stage(number, Stage::Context);
         let t = Instant::now();
@@ -683,16 +673,6 @@ impl Orchestrator<'_> {
             stuck,
             base_commit,
         } = *at;
-        let end = |mut attempt: Attempt, outcome, reason: String, next| {
-            attempt.outcome = outcome;
-            attempt.reason = Some(reason);
-            Ok(AttemptResult {
-                attempt,
-                validation_excerpt: None,
-                spot: None,
-                next,
-            })
-        };
         let retry = Next::Retry { progress: None };
         attempt.diagnosis = Some(proposal.diagnosis.clone());
         self.events.emit(&Event::Diagnosed {
@@ -1016,6 +996,25 @@ impl Orchestrator<'_> {
     fn stage(&self, number: u32, stage: Stage) {
         self.events.emit(&Event::StageStarted { number, stage });
     }
+}
+
+/// An attempt that ended before its tests ran (or without a verdict on
+/// them): `outcome`, why, and what the loop does next.
+#[allow(clippy::unnecessary_wraps)] // shaped like the attempt functions' returns
+fn end(
+    mut attempt: Attempt,
+    outcome: AttemptOutcome,
+    reason: String,
+    next: Next,
+) -> Result<AttemptResult, Outcome> {
+    attempt.outcome = outcome;
+    attempt.reason = Some(reason);
+    Ok(AttemptResult {
+        attempt,
+        validation_excerpt: None,
+        spot: None,
+        next,
+    })
 }
 
 /// What each candidate of an attempt starts from.

@@ -28,6 +28,81 @@ fn containers_of(pid: u32) -> Vec<String> {
         .collect()
 }
 
+/// `selfheal run` of `repo` as a child process with its own `TMPDIR`, so
+/// scratch trees left behind would show.
+fn spawn_selfheal(
+    repo: &crate::harness::SampleRepo,
+    tmp: &std::path::Path,
+    base_url: &str,
+    extra: &[&str],
+) -> tokio::process::Child {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_selfheal"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", repo.home())
+        .env("NO_COLOR", "1")
+        .env("TMPDIR", tmp)
+        .env("OPENAI_BASE_URL", base_url)
+        .env("OPENAI_API_KEY", "sk-e2e-test")
+        .env("SELFHEAL_MODEL", MODEL)
+        .args(run_args(repo))
+        .args(["--yes", "--json"])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("selfheal starts")
+}
+
+/// Sends `signal` to `pid`.
+fn send(signal: &str, pid: u32) {
+    let sent = std::process::Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+}
+
+/// Exit 130, no scratch tree in `tmp`, the checkout as `before`, no fix
+/// branch, and a record that says the repair was interrupted.
+#[track_caller]
+fn assert_interrupted_cleanly(
+    repo: &crate::harness::SampleRepo,
+    out: &std::process::Output,
+    tmp: &std::path::Path,
+    before: &Snapshot,
+    ignore: &[&str],
+) -> selfheal_types::RepairRecord {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let left: Vec<_> = std::fs::read_dir(tmp)
+        .expect("tmp")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(
+        left,
+        Vec::<std::path::PathBuf>::new(),
+        "no scratch tree left"
+    );
+    assert_eq!(
+        &Snapshot::take(&repo.root, ignore),
+        before,
+        "the checkout is as it was"
+    );
+    assert!(repo.fix_branches().is_empty());
+    let record = repo.record();
+    assert!(
+        matches!(&record.outcome, Outcome::NotFixed { reason } if reason.starts_with("interrupted")),
+        "{:?}",
+        record.outcome
+    );
+    record
+}
+
 async fn interrupt_during_validation(signal: &str) {
     require_docker();
     let repo = prepare(SAMPLE);
@@ -38,23 +113,12 @@ async fn interrupt_during_validation(signal: &str) {
     let tmp = repo.outside().join("tmp");
     std::fs::create_dir_all(&tmp).expect("tmp");
 
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_selfheal"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", repo.home())
-        .env("NO_COLOR", "1")
-        .env("TMPDIR", &tmp)
-        .env("OPENAI_BASE_URL", server.base_url())
-        .env("OPENAI_API_KEY", "sk-e2e-test")
-        .env("SELFHEAL_MODEL", MODEL)
-        .args(run_args(&repo))
-        .args(["--yes", "--json", "--test-command", "sleep 120"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("selfheal starts");
+    let child = spawn_selfheal(
+        &repo,
+        &tmp,
+        &server.base_url(),
+        &["--test-command", "sleep 120"],
+    );
     let pid = child.id().expect("a pid");
 
     // Wait until the tests run in their container, then ask it to stop.
@@ -66,47 +130,18 @@ async fn interrupt_during_validation(signal: &str) {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let sent = std::process::Command::new("kill")
-        .args([signal, &pid.to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(sent.success());
+    send(signal, pid);
     let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
         .await
         .expect("selfheal stops within a minute of the signal")
         .expect("selfheal exits");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
-    assert!(stderr.contains("interrupted"), "{stderr}");
     assert_eq!(
         containers_of(pid),
         Vec::<String>::new(),
         "no container left"
     );
-    let left: Vec<_> = std::fs::read_dir(&tmp)
-        .expect("tmp")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .collect();
-    assert_eq!(
-        left,
-        Vec::<std::path::PathBuf>::new(),
-        "no scratch tree left"
-    );
-    assert_eq!(
-        Snapshot::take(&repo.root, &ignore),
-        before,
-        "the checkout is as it was"
-    );
-    assert!(repo.fix_branches().is_empty());
     // The attempt's proposal survives in the record.
-    let record = repo.record();
-    assert!(
-        matches!(&record.outcome, Outcome::NotFixed { reason } if reason.starts_with("interrupted")),
-        "{:?}",
-        record.outcome
-    );
+    let record = assert_interrupted_cleanly(&repo, &out, &tmp, &before, &ignore);
     assert_eq!(record.attempts.len(), 1);
     assert!(record.attempts[0].diff.is_some(), "the diff is kept");
 }
@@ -140,22 +175,7 @@ async fn interrupt_while_the_model_thinks(signal: &str) {
     let tmp = repo.outside().join("tmp");
     std::fs::create_dir_all(&tmp).expect("tmp");
 
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_selfheal"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", repo.home())
-        .env("NO_COLOR", "1")
-        .env("TMPDIR", &tmp)
-        .env("OPENAI_BASE_URL", format!("{}/v1", slow.uri()))
-        .env("SELFHEAL_MODEL", MODEL)
-        .args(run_args(&repo))
-        .args(["--yes", "--json"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("selfheal starts");
+    let child = spawn_selfheal(&repo, &tmp, &format!("{}/v1", slow.uri()), &[]);
     let pid = child.id().expect("a pid");
     let started = Instant::now();
     while slow
@@ -170,35 +190,12 @@ async fn interrupt_while_the_model_thinks(signal: &str) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let sent = std::process::Command::new("kill")
-        .args([signal, &pid.to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(sent.success());
+    send(signal, pid);
     let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
         .await
         .expect("selfheal stops without waiting for the model")
         .expect("selfheal exits");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
-    let left: Vec<_> = std::fs::read_dir(&tmp)
-        .expect("tmp")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .collect();
-    assert_eq!(
-        left,
-        Vec::<std::path::PathBuf>::new(),
-        "no scratch tree left"
-    );
-    assert_eq!(Snapshot::take(&repo.root, &ignore), before);
-    assert!(repo.fix_branches().is_empty());
-    let record = repo.record();
-    assert!(
-        matches!(&record.outcome, Outcome::NotFixed { reason } if reason.starts_with("interrupted")),
-        "{:?}",
-        record.outcome
-    );
+    assert_interrupted_cleanly(&repo, &out, &tmp, &before, &ignore);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -42,6 +42,24 @@ pub fn run_args(repo: &SampleRepo) -> Vec<String> {
     args
 }
 
+/// For the `test-expectation` sample: a reply that applies, at a test the
+/// model says is wrong, but leaves the failing test failing (one cent off).
+pub fn wrong_guess() -> String {
+    serde_json::json!({
+        "diagnosis": {
+            "summary": "Update the expected total",
+            "root_cause": "The expected total is off by one cent.",
+            "test_is_wrong": "The test expects a total one cent too low.",
+        },
+        "edits": [{
+            "file": "tests/test_cart.py",
+            "old": "    assert cart.total() == Decimal(\"684.00\")",
+            "new": "    assert cart.total() == Decimal(\"685.00\")",
+        }],
+    })
+    .to_string()
+}
+
 /// Checks a fixed outcome against the repository: the branch is named
 /// `selfheal/<run-id>-<8 hex>`, exists, is not checked out, holds exactly
 /// one commit on top of the broken one, and the user's HEAD did not move.

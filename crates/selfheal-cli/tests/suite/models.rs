@@ -3,27 +3,10 @@
 
 use selfheal_types::AttemptOutcome;
 
-use super::{MODEL, assert_fixed, run_args};
+use super::{MODEL, assert_fixed, run_args, wrong_guess};
 use crate::harness::{ModelServer, Selfheal, prepare, require_docker};
 
 const SAMPLE: &str = "test-expectation";
-
-/// A reply that applies but leaves the failing test failing.
-fn wrong_guess() -> String {
-    serde_json::json!({
-        "diagnosis": {
-            "summary": "Update the expected total",
-            "root_cause": "The expected total is off by one cent.",
-            "test_is_wrong": "The test expects a total one cent too low.",
-        },
-        "edits": [{
-            "file": "tests/test_cart.py",
-            "old": "    assert cart.total() == Decimal(\"684.00\")",
-            "new": "    assert cart.total() == Decimal(\"685.00\")",
-        }],
-    })
-    .to_string()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn candidates_of_one_round_are_validated_until_one_passes() {

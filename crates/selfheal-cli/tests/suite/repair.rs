@@ -5,7 +5,7 @@ use selfheal_types::{AttemptOutcome, Stage, ValidationOutcome};
 
 use super::{
     MODEL, assert_bookkeeping, assert_branch_has, assert_fixed, assert_validated, changed_lines,
-    run_args,
+    run_args, wrong_guess,
 };
 use crate::harness::git::branches;
 use crate::harness::model::prompt_text;
@@ -97,21 +97,8 @@ async fn fixes_in_one_attempt_and_commits_on_a_branch_that_is_not_checked_out() 
 async fn retries_with_the_failed_diff_and_validation_output_then_fixes() {
     require_docker();
     let repo = prepare(SAMPLE);
-    // Applies cleanly and still fails the same test: a wrong guess, at a
-    // test the model says is wrong (the sample allows test edits).
-    let wrong = serde_json::json!({
-        "diagnosis": {
-            "summary": "Update the expected total",
-            "root_cause": "The expected total is off by one cent.",
-            "test_is_wrong": "The test expects a total one cent too low.",
-        },
-        "edits": [{
-            "file": "tests/test_cart.py",
-            "old": "    assert cart.total() == Decimal(\"684.00\")",
-            "new": "    assert cart.total() == Decimal(\"685.00\")",
-        }],
-    })
-    .to_string();
+    // Applies cleanly and still fails the same test: a wrong guess.
+    let wrong = wrong_guess();
     let mut replies = vec![wrong];
     replies.extend(repo.sample.fix_replies());
     let server = ModelServer::start(MODEL, replies).await;
