@@ -66,7 +66,9 @@ fn main() -> ExitCode {
     match result {
         Ok(status) => status.into(),
         Err(e) => {
-            eprintln!("error: {}", one_line(&format!("{e:#}")));
+            let line = one_line(&format!("{e:#}"));
+            let line = redaction::process_redactor().map_or(line.clone(), |r| r.redact_str(&line));
+            eprintln!("error: {line}");
             ExitCode::from(2)
         }
     }
@@ -112,7 +114,9 @@ fn init_tracing(verbose: u8) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(redaction::RedactedStderr {
+            redactor: redaction::process_redactor(),
+        })
         .without_time()
         .try_init();
 }

@@ -124,3 +124,62 @@ fn redact_value(redactor: &Redactor, value: &mut Value) {
         _ => {}
     }
 }
+
+/// The redactor for what is printed before the configuration is read: the
+/// built-in formats and this process's secret-named variables. `None` only
+/// if the built-in rules failed to build, which their tests rule out.
+pub fn process_redactor() -> Option<std::sync::Arc<Redactor>> {
+    Redactor::builder()
+        .env(std::env::vars())
+        .build()
+        .ok()
+        .map(std::sync::Arc::new)
+}
+
+/// Log lines (tracing) go to stderr redacted: each event is collected whole
+/// and redacted before it is written, so a secret split across writes is
+/// still caught.
+#[derive(Clone)]
+pub struct RedactedStderr {
+    pub redactor: Option<std::sync::Arc<Redactor>>,
+}
+
+/// One event's bytes, written to stderr redacted when dropped.
+pub struct RedactedLine {
+    redactor: Option<std::sync::Arc<Redactor>>,
+    buffer: Vec<u8>,
+}
+
+impl std::io::Write for RedactedLine {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buffer.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for RedactedLine {
+    fn drop(&mut self) {
+        let text = String::from_utf8_lossy(&self.buffer);
+        let text = match &self.redactor {
+            Some(r) => r.redact_str(&text),
+            // Without a redactor nothing is printed rather than something unredacted.
+            None => return,
+        };
+        let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), text.as_bytes());
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for RedactedStderr {
+    type Writer = RedactedLine;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        RedactedLine {
+            redactor: self.redactor.clone(),
+            buffer: Vec::new(),
+        }
+    }
+}

@@ -62,3 +62,25 @@ async fn secrets_in_the_log_and_the_environment_stay_on_the_machine() {
         }
     }
 }
+
+/// Errors and log lines are printed redacted too: a secret that ends up in
+/// a message (here, in a path the user passed) is replaced on stderr.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_and_log_lines_on_stderr_are_redacted() {
+    let repo = prepare(SAMPLE);
+    let token = github_shaped_token();
+    let env_secret = "hunter2-but-much-longer-than-eight";
+    let out = Selfheal::new(&repo.home())
+        .env("DEPLOY_PASSWORD", env_secret)
+        .env("SELFHEAL_LOG", "debug")
+        .args(run_args(&repo))
+        .args(["--yes", "--logs"])
+        .arg(format!("/nonexistent/{token}/{env_secret}.log"))
+        .run()
+        .await;
+    out.assert_code(2);
+    assert!(out.stderr.contains("error: "), "{}", out.stderr);
+    assert!(!out.stderr.contains(&token), "{}", out.stderr);
+    assert!(!out.stderr.contains(env_secret), "{}", out.stderr);
+    assert!(out.stderr.contains("[REDACTED"), "{}", out.stderr);
+}
