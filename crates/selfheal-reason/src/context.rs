@@ -435,7 +435,11 @@ fn enclosing_definition(lines: &[&str], line: usize) -> Option<usize> {
 fn decorators(lines: &[&str], line: usize) -> Vec<usize> {
     (1..line)
         .rev()
-        .take_while(|&k| lines[k - 1].trim_start().starts_with('@'))
+        .take_while(|&k| {
+            lines
+                .get(k - 1)
+                .is_some_and(|l| l.trim_start().starts_with('@'))
+        })
         .collect()
 }
 
@@ -591,32 +595,35 @@ impl Context {
 
     /// The failing test's definition, its decorators and its body.
     fn anchor_test(&mut self, i: usize, test_id: &str) {
-        let text = self.files[i].text.clone();
-        let lines: Vec<&str> = text.lines().collect();
-        let Some(def) = find_test_def(&text, test_id) else {
+        let text = &self.files[i].text;
+        let Some(def) = find_test_def(text, test_id) else {
             return;
         };
-        self.anchor(i, def, true);
-        self.anchor_all(i, decorators(&lines, def), true);
-        self.anchor_all(i, block_lines(&lines, def), false);
+        let lines: Vec<&str> = text.lines().collect();
+        let mut core = decorators(&lines, def);
+        core.push(def);
+        let body: Vec<usize> = block_lines(&lines, def).collect();
+        self.anchor_all(i, core, true);
+        self.anchor_all(i, body, false);
     }
 
     /// A traceback frame: its line, and the function around it.
     fn anchor_frame(&mut self, i: usize, line: usize) {
-        let text = self.files[i].text.clone();
-        let lines: Vec<&str> = text.lines().collect();
+        let lines: Vec<&str> = self.files[i].text.lines().collect();
+        let def = enclosing_definition(&lines, line);
+        let body: Vec<usize> = def
+            .map(|d| block_lines(&lines, d).collect())
+            .unwrap_or_default();
         self.anchor(i, line, true);
-        if let Some(def) = enclosing_definition(&lines, line) {
-            self.anchor(i, def, true);
-            self.anchor_all(i, block_lines(&lines, def), false);
-        }
+        self.anchor_all(i, def, true);
+        self.anchor_all(i, body, false);
     }
 
     /// Every top-level name a module defines, and its imports when asked:
     /// what the code could have meant instead of the missing name.
     fn anchor_names_that_exist(&mut self, i: usize, with_imports: bool) {
-        let text = self.files[i].text.clone();
-        let mut lines: Vec<usize> = definitions(&text)
+        let text = &self.files[i].text;
+        let mut lines: Vec<usize> = definitions(text)
             .into_iter()
             .filter(|d| d.top_level)
             .map(|d| d.line)
@@ -764,26 +771,11 @@ impl Context {
                 self.anchor_mentions(name);
             }
             Missing::Attribute { class, name } => {
-                for &i in lookup {
-                    let text = self.files[i].text.clone();
-                    let lines: Vec<&str> = text.lines().collect();
-                    let Some(def) = definitions(&text)
-                        .into_iter()
-                        .find(|d| d.class && d.name == *class)
-                    else {
-                        continue;
-                    };
-                    self.anchor(i, def.line, true);
-                    // The attributes it does have: its methods and what its
-                    // methods assign to `self`.
-                    let body: Vec<usize> = (def.line + 1..=block_end(&lines, def.line))
-                        .filter(|&k| {
-                            defined_name(lines[k - 1]).is_some()
-                                || assigns_self_attribute(lines[k - 1])
-                        })
-                        .collect();
-                    self.anchor_all(i, body, true);
-                    break;
+                let found = lookup
+                    .iter()
+                    .find_map(|&i| Some((i, class_attributes(&self.files[i].text, class)?)));
+                if let Some((i, lines)) = found {
+                    self.anchor_all(i, lines, true);
                 }
                 self.anchor_mentions(name);
             }
@@ -796,18 +788,8 @@ impl Context {
             Missing::Module(module) => self.anchor_sibling_modules(module, first_frame),
             Missing::Fixture(_) => {
                 for &i in lookup {
-                    let text = self.files[i].text.clone();
-                    let lines: Vec<&str> = text.lines().collect();
-                    let fixtures: Vec<usize> = definitions(&text)
-                        .into_iter()
-                        .filter(|d| {
-                            decorators(&lines, d.line)
-                                .iter()
-                                .any(|&k| lines[k - 1].contains("fixture"))
-                        })
-                        .map(|d| d.line)
-                        .collect();
-                    self.anchor_all(i, fixtures, true);
+                    let found = fixtures(&self.files[i].text);
+                    self.anchor_all(i, found, true);
                 }
             }
         }
@@ -902,58 +884,114 @@ impl Context {
 
     /// Anchors the definitions of the names used on `uses` (file, line),
     /// then of the names used in those definitions, [`DEFINITION_DEPTH`] deep.
-    fn follow_definitions(&mut self, lookup: &[usize], mut uses: Vec<(usize, usize)>) {
-        let mut index: BTreeMap<String, Vec<(usize, Definition)>> = BTreeMap::new();
-        for &i in lookup {
-            for d in definitions(&self.files[i].text) {
-                index.entry(d.name.clone()).or_default().push((i, d));
-            }
-        }
-        let mut seen: BTreeSet<String> = BTreeSet::new();
-        for depth in 0..DEFINITION_DEPTH {
-            let mut found: Vec<(usize, Definition)> = Vec::new();
-            for &(i, line) in &uses {
-                let Some(text) = self.files[i].text.lines().nth(line.wrapping_sub(1)) else {
-                    continue;
-                };
-                let own = defined_name(text).map(|(n, _)| n.to_owned());
-                for name in names(text) {
-                    if own.as_deref() == Some(name) || !seen.insert(name.to_owned()) {
-                        continue;
-                    }
-                    let Some(defs) = index.get(name) else {
-                        continue;
-                    };
-                    // The same file's definition shadows the others.
-                    let local: Vec<&(usize, Definition)> =
-                        defs.iter().filter(|(f, _)| *f == i).collect();
-                    let pick = if local.is_empty() {
-                        defs.iter().take(2).collect()
-                    } else {
-                        local
-                    };
-                    found.extend(pick.into_iter().cloned());
-                }
-            }
-            found.truncate(MAX_DEFINITIONS_PER_STEP);
-            let mut next_uses = Vec::new();
-            for (i, def) in found {
-                let text = self.files[i].text.clone();
-                let lines: Vec<&str> = text.lines().collect();
-                self.anchor(i, def.line, depth == 0);
-                let body = if def.class {
-                    class_summary(&lines, def.line)
-                } else {
-                    block_lines(&lines, def.line).collect()
-                };
-                if !def.class {
-                    next_uses.extend(body.iter().map(|&l| (i, l)));
-                }
-                self.anchor_all(i, body, false);
-            }
-            uses = next_uses;
+    fn follow_definitions(&mut self, lookup: &[usize], uses: Vec<(usize, usize)>) {
+        let anchors = {
+            let lines: Vec<Vec<&str>> = self
+                .files
+                .iter()
+                .map(|c| c.text.lines().collect())
+                .collect();
+            definition_anchors(&lines, lookup, uses)
+        };
+        for (i, line, core) in anchors {
+            self.anchor(i, line, core);
         }
     }
+}
+
+/// The `(file, line, core)` anchors of [`Context::follow_definitions`],
+/// worked out over the files' lines.
+fn definition_anchors(
+    lines: &[Vec<&str>],
+    lookup: &[usize],
+    mut uses: Vec<(usize, usize)>,
+) -> Vec<(usize, usize, bool)> {
+    let mut index: BTreeMap<&str, Vec<(usize, usize, bool)>> = BTreeMap::new();
+    for &i in lookup {
+        for (k, line) in lines[i].iter().enumerate() {
+            if let Some((name, class)) = defined_name(line) {
+                index.entry(name).or_default().push((i, k + 1, class));
+            }
+        }
+    }
+    let mut anchors = Vec::new();
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    for depth in 0..DEFINITION_DEPTH {
+        let mut found: Vec<(usize, usize, bool)> = Vec::new();
+        for &(i, line) in &uses {
+            let Some(text) = lines.get(i).and_then(|l| l.get(line.wrapping_sub(1))) else {
+                continue;
+            };
+            let own = defined_name(text).map(|(n, _)| n);
+            for name in names(text) {
+                if own == Some(name) || !seen.insert(name) {
+                    continue;
+                }
+                let Some(defs) = index.get(name) else {
+                    continue;
+                };
+                // The same file's definition shadows the others.
+                let local: Vec<&(usize, usize, bool)> =
+                    defs.iter().filter(|(f, _, _)| *f == i).collect();
+                let pick = if local.is_empty() {
+                    defs.iter().take(2).collect()
+                } else {
+                    local
+                };
+                found.extend(pick.into_iter().copied());
+            }
+        }
+        found.truncate(MAX_DEFINITIONS_PER_STEP);
+        let mut next_uses = Vec::new();
+        for (i, start, class) in found {
+            anchors.push((i, start, depth == 0));
+            let file = &lines[i];
+            let body: Vec<usize> = if !class {
+                block_lines(file, start).collect()
+            } else if depth == 0 {
+                class_summary(file, start)
+            } else {
+                // A class met on the way to the bug: its name is enough.
+                decorators(file, start)
+            };
+            if !class {
+                next_uses.extend(body.iter().map(|&l| (i, l)));
+            }
+            anchors.extend(body.into_iter().map(|l| (i, l, false)));
+        }
+        uses = next_uses;
+    }
+    anchors
+}
+
+/// The class `class` in `text`, by what it does have: its header, its
+/// methods, and what its methods assign to `self`.
+fn class_attributes(text: &str, class: &str) -> Option<Vec<usize>> {
+    let def = definitions(text)
+        .into_iter()
+        .find(|d| d.class && d.name == class)?;
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = vec![def.line];
+    out.extend(
+        (def.line + 1..=block_end(&lines, def.line)).filter(|&k| {
+            defined_name(lines[k - 1]).is_some() || assigns_self_attribute(lines[k - 1])
+        }),
+    );
+    Some(out)
+}
+
+/// The pytest fixtures `text` defines: functions under a `fixture` decorator.
+fn fixtures(text: &str) -> Vec<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    definitions(text)
+        .into_iter()
+        .filter(|d| {
+            decorators(&lines, d.line)
+                .iter()
+                .any(|&k| lines[k - 1].contains("fixture"))
+        })
+        .map(|d| d.line)
+        .collect()
 }
 
 /// `self.x = ...` or `self.x: T = ...`.
@@ -1599,6 +1637,32 @@ mod tests {
             !text.contains("# notes\n# notes\n# notes\n# notes"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_suggested_name_is_shown_where_it_is_defined() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        // A function too long to show whole: the suggestion's line must be anchored.
+        let strip = "    part = part.strip()\n";
+        let fields = format!(
+            "def expand(part):\n{}    base, _, step_text = part.partition('/')\n{}    if step_txt:\n        return 1\n",
+            strip.repeat(10),
+            strip.repeat(70)
+        );
+        write_tree(root, &[("cron/fields.py", &fields)]);
+        let f = failure(
+            "NameError: name 'step_txt' is not defined. Did you mean: 'step_text'?",
+            None,
+            &[("cron/fields.py", 83)],
+        );
+        let context = shown(root, "", &f);
+        let text = text_of(&context, "cron/fields.py");
+        assert!(
+            text.contains("    base, _, step_text = part.partition('/')"),
+            "{text}"
+        );
+        assert!(text.matches("part.strip()").count() < 20, "{text}");
     }
 
     #[test]
