@@ -55,6 +55,32 @@ pub enum ValidateError {
         source: std::io::Error,
     },
 
+    /// A `[validate] dockerfile` or its build context that cannot be used as given.
+    #[error("cannot build an image from {dockerfile}: {reason}")]
+    DockerfileInput { dockerfile: String, reason: String },
+
+    /// A `FROM` (or `COPY --from`) names an image the engine does not have; selfheal never pulls.
+    #[error(
+        "base image {image} named in {dockerfile} is not in the local docker engine, and selfheal uses no registry; hint: build or load {image} on this machine first (docker build, docker load, or scripts/build-sandbox-image.sh for selfheal's own images), or point FROM at an image that `docker images` lists"
+    )]
+    BaseImageMissing { dockerfile: String, image: String },
+
+    /// A step of the repository's Dockerfile failed, or the build overran its time limit.
+    #[error("building {dockerfile} failed at {step}: {message}; full output in {log}")]
+    ImageBuild {
+        dockerfile: String,
+        step: String,
+        message: String,
+        log: PathBuf,
+    },
+
+    #[error("cannot write the build log {path}: {source}; hint: pass a writable log directory")]
+    BuildLog {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     #[error("docker engine failed to {action}: {source}")]
     Engine {
         action: &'static str,

@@ -29,6 +29,11 @@
 //! report. It does not isolate the code, and must never be chosen silently
 //! ([`LocalSandbox::WARNING`]).
 //!
+//! Where the project's CI runs in an image built from its own Dockerfile,
+//! [`RepoImageBuilder`] builds that Dockerfile from the unpatched tree, without
+//! a registry, cached as `selfheal-repo:<hash>`; the install phase and the tests
+//! then run on it as on a configured image.
+//!
 //! Dependencies are installed once per manifest set, before any patch, by an
 //! [`Installer`] that commits the result as an image: the ecosystem's default
 //! ([`detect_install_in`]), the failing job's own install lines
@@ -56,6 +61,7 @@
 //! down in the `environment` module.
 
 mod docker;
+mod dockerfile;
 mod environment;
 mod error;
 mod failures;
@@ -71,6 +77,10 @@ mod workflow;
 pub use docker::{
     CONTAINER_LABEL, DEFAULT_DOCKER_HOST, DEFAULT_IMAGE, DEFAULT_TMP_BYTES, DockerSandbox,
     Leftover, Limits, PROJECT_DIR, PhaseTimings,
+};
+pub use dockerfile::{
+    BuildStep, BuiltImage, OUTSIDE_DOCKERFILE_NAME, REPO_IMAGE_KEY_LABEL, REPO_IMAGE_REPO,
+    RepoImageBuilder, build_repo_image,
 };
 pub use error::ValidateError;
 pub use failures::{SECTION_CUT_MARKER, SECTION_MAX_BYTES, SECTION_MAX_LINES};
