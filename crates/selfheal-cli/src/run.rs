@@ -346,6 +346,7 @@ async fn handle_run(ctx: &HandleRun<'_>, run: RunInfo) -> anyhow::Result<Handled
         .as_ref()
         .and_then(|c| c.working_directory.clone())
         .unwrap_or_default();
+    loop_settings.workdir.clone_from(&workdir);
     let base_image = choose_toolchain(
         resolved,
         tree.path(),

@@ -180,6 +180,7 @@ impl Resolved {
             ecosystem: None,
             policy: self.policy(),
             test_env: Vec::new(),
+            workdir: String::new(),
             candidates: s.llm.candidates,
             candidate_temperature: s.llm.candidate_temperature,
         }

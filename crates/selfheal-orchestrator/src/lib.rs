@@ -199,6 +199,9 @@ pub struct LoopSettings {
     pub policy: policy::Policy,
     /// Variables every test command gets (the failing CI step's `env:`).
     pub test_env: Vec<(String, String)>,
+    /// The folder the failing CI step ran in, repo-relative (`""`: the
+    /// root): paths and test ids in its log are relative to it.
+    pub workdir: String,
     /// Answers asked for per attempt (`--candidates`); 1 asks once.
     pub candidates: u32,
     /// The temperature candidates after the first are sampled at.
@@ -526,8 +529,9 @@ impl Orchestrator<'_> {
 
         self.stage(number, Stage::Context);
         let t = Instant::now();
-        let files = selfheal_reason::collect_context(
+        let files = selfheal_reason::collect_context_in(
             worktree.path(),
+            &self.settings.workdir,
             &target.failure,
             self.settings.context_token_budget,
         );

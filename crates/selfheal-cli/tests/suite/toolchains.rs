@@ -370,4 +370,13 @@ async fn a_project_in_a_monorepo_folder_is_tested_where_ci_ran_it() {
         "the failing test, by its id relative to the step's folder: {commands:?}"
     );
     assert!(commands[1].contains("services/api"), "{commands:?}");
+    // The model saw the test and the code it calls by their repository
+    // paths, though the log names them relative to the step's folder.
+    let prompt = crate::harness::model::prompt_text(&server.chat_requests().await[0]);
+    for path in [
+        "services/api/tests/test_calc.py",
+        "services/api/src/calc.py",
+    ] {
+        assert!(prompt.contains(path), "{path} is in the prompt:\n{prompt}");
+    }
 }

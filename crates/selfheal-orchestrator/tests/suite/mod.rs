@@ -488,6 +488,7 @@ pub fn settings() -> LoopSettings {
         ecosystem: None,
         policy: selfheal_orchestrator::policy::Policy::default(),
         test_env: Vec::new(),
+        workdir: String::new(),
         candidates: 1,
         candidate_temperature: 0.7,
     }
