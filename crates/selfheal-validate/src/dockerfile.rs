@@ -379,7 +379,12 @@ impl RepoImageBuilder {
             self.docker
                 .build_image(options, None, Some(bollard::body_full(packed.tar.into())));
         let deadline = tokio::time::Instant::now() + self.timeout;
-        let mut progress = StepTracker::default();
+        // The classic builder runs each label as a `LABEL` step after the
+        // Dockerfile's own; those are not the user's, so they are not reported.
+        let mut progress = StepTracker {
+            appended: labels.len(),
+            ..StepTracker::default()
+        };
         let failure = loop {
             let item = match tokio::time::timeout_at(deadline, stream.next()).await {
                 Err(_elapsed) => {
@@ -431,7 +436,11 @@ impl RepoImageBuilder {
         let step = current.map_or_else(
             || "the start".to_owned(),
             |(n, total, instruction, _)| {
-                format!("step {n}/{total} ({})", one_line(instruction, 120))
+                if n > total {
+                    format!("the labels selfheal adds ({})", one_line(instruction, 120))
+                } else {
+                    format!("step {n}/{total} ({})", one_line(instruction, 120))
+                }
             },
         );
         let mut message = one_line(&message, MESSAGE_MAX_CHARS);
@@ -503,6 +512,8 @@ struct StepTracker {
     done: Vec<BuildStep>,
     /// The last line the step under way printed itself (not the builder's bookkeeping).
     last_output: Option<String>,
+    /// Steps the builder adds after the Dockerfile's own (one per label).
+    appended: usize,
 }
 
 impl StepTracker {
@@ -515,6 +526,7 @@ impl StepTracker {
             let line = line.trim_end();
             if let Some((number, total, instruction)) = step_header(line) {
                 finished.extend(self.close());
+                let total = total.saturating_sub(self.appended);
                 self.current = Some((number, total, instruction.to_owned(), Instant::now()));
                 self.last_output = None;
             } else if !line.trim().is_empty()
@@ -533,6 +545,9 @@ impl StepTracker {
 
     fn close(&mut self) -> Option<BuildStep> {
         let (number, total, instruction, started) = self.current.take()?;
+        if number > total {
+            return None;
+        }
         let step = BuildStep {
             number,
             total,

@@ -4,6 +4,7 @@
 //! it, a missing engine or image fails the suite.
 
 mod docker;
+mod dockerfile;
 mod environment;
 mod git;
 mod install;
