@@ -276,24 +276,29 @@ impl RepoImageBuilder {
             "# selfheal build of {dockerfile} (context {}) as {image}",
             display_rel(context_rel)
         ))?;
-        let steps = self
+        let (steps, context_bytes) = self
             .run_build(dockerfile, &image, &key, packed, &mut log)
             .await?;
-        let id = self.cached_id(&image, &key).await?.ok_or_else(|| {
-            input(format!(
-                "the engine reported success but has no image {image}; full output in {}",
-                log_path.display()
-            ))
-        })?;
+        let id = self
+            .cached_id(&image, &key)
+            .await?
+            .ok_or_else(|| ValidateError::ImageBuild {
+                dockerfile: dockerfile.to_owned(),
+                step: "the end".to_owned(),
+                message: format!(
+                    "the engine reported success but has no image {image} with this key"
+                ),
+                log: log_path.clone(),
+            })?;
         Ok(BuiltImage {
             image,
             id,
             key,
             cached: false,
             duration: started.elapsed(),
-            context_bytes: steps.1,
+            context_bytes,
             log_path: Some(log_path),
-            steps: steps.0,
+            steps,
         })
     }
 
