@@ -5,7 +5,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bollard::query_parameters::RemoveImageOptionsBuilder;
+use std::collections::HashMap;
+
+use bollard::query_parameters::{ListImagesOptionsBuilder, RemoveImageOptionsBuilder};
 use selfheal_types::ValidationOutcome;
 use selfheal_validate::{
     BuildStep, DEFAULT_IMAGE, DockerSandbox, Limits, REPO_IMAGE_KEY_LABEL, REPO_IMAGE_REPO,
@@ -52,6 +54,24 @@ fn nonce() -> String {
     format!("{}-{nanos}\n", std::process::id())
 }
 
+/// Removes the `selfheal-repo` images an earlier, failed run of `case` left behind.
+async fn remove_leftover_images(case: &str) {
+    let docker = engine().await;
+    let filters = HashMap::from([("label", vec![format!("{TEST_LABEL}={case}")])]);
+    let options = ListImagesOptionsBuilder::default()
+        .filters(&filters)
+        .build();
+    let images = docker
+        .list_images(Some(options))
+        .await
+        .expect("list images");
+    for tag in images.iter().flat_map(|i| &i.repo_tags) {
+        if tag.starts_with(&format!("{REPO_IMAGE_REPO}:")) {
+            remove_image(tag).await;
+        }
+    }
+}
+
 async fn remove_image(image: &str) {
     let options = RemoveImageOptionsBuilder::default().force(true).build();
     let _ = engine()
@@ -67,6 +87,7 @@ async fn a_repository_dockerfile_builds_runs_the_tests_and_is_cached_by_its_cont
     let Some(builder) = builder(case, logs.path()).await else {
         return;
     };
+    remove_leftover_images(case).await;
     let seen: Arc<Mutex<Vec<BuildStep>>> = Arc::default();
     let sink = Arc::clone(&seen);
     let builder = builder.with_progress(move |step| sink.lock().expect("lock").push(step.clone()));
