@@ -224,6 +224,22 @@ async fn a_base_image_that_is_not_local_is_one_line_without_a_pull() {
         line.contains("no registry") && line.contains("hint:"),
         "{line}"
     );
+
+    // A name that needs a build argument is not known before the build; the
+    // engine's failed pull at that FROM is reported the same way.
+    write(
+        dir.path(),
+        "Dockerfile",
+        "ARG SUFFIX\nFROM selfheal-no-such-image${SUFFIX}:never\nRUN true\n",
+    );
+    let err = builder
+        .build(dir.path(), "Dockerfile", None)
+        .await
+        .expect_err("missing base");
+    assert!(
+        matches!(&err, ValidateError::BaseImageMissing { image, .. } if image == "selfheal-no-such-image${SUFFIX}:never"),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
