@@ -527,6 +527,16 @@ async fn prepare_image(
     let Some(spec) = spec else {
         return Ok(base_image.to_owned());
     };
+    // selfheal's JDK image resolves Maven from Debian's packaged repository
+    // with the network off; `dependency:go-offline` has nothing to fetch
+    // there (and no plugin to do it with). Another image gets the install.
+    if base_image == selfheal_validate::JAVA_IMAGE
+        && validate.setup_command.is_none()
+        && spec.command.first().is_some_and(|c| c == "mvn")
+    {
+        tracing::info!("no install phase in the JDK image: Maven reads Debian's repository");
+        return Ok(base_image.to_owned());
+    }
     ctx.events.emit(&Event::StageStarted {
         number: 0,
         stage: Stage::Install,

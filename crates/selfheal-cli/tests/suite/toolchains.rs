@@ -380,3 +380,95 @@ async fn a_project_in_a_monorepo_folder_is_tested_where_ci_ran_it() {
         assert!(prompt.contains(path), "{path} is in the prompt:\n{prompt}");
     }
 }
+
+/// A Maven project in selfheal's JDK image: Debian's packaged plugins and
+/// JUnit, the network off, no install phase. The log is real surefire output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_maven_project_is_repaired_in_the_jdk_image() {
+    require_docker();
+    require_image(selfheal_validate::JAVA_IMAGE);
+    let (dir, root) = project(
+        &[
+            (
+                "pom.xml",
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+                 <project xmlns=\"http://maven.apache.org/POM/4.0.0\">\n\
+                 <modelVersion>4.0.0</modelVersion>\n\
+                 <groupId>org.example</groupId><artifactId>calc</artifactId><version>1.0</version>\n\
+                 <properties><maven.compiler.release>17</maven.compiler.release>\
+                 <project.build.sourceEncoding>UTF-8</project.build.sourceEncoding></properties>\n\
+                 <dependencies><dependency><groupId>junit</groupId><artifactId>junit</artifactId>\
+                 <version>4.13.2</version><scope>test</scope></dependency></dependencies>\n\
+                 </project>\n",
+            ),
+            (
+                "src/main/java/calc/Calc.java",
+                "package calc;\n\npublic class Calc {\n    public static int sub(int a, int b) {\n        return a + b;\n    }\n}\n",
+            ),
+            (
+                "src/test/java/calc/CalcTest.java",
+                "package calc;\n\nimport static org.junit.Assert.assertEquals;\n\nimport org.junit.Test;\n\n\
+                 public class CalcTest {\n    @Test\n    public void subtracts() {\n        assertEquals(1, Calc.sub(2, 1));\n    }\n}\n",
+            ),
+        ],
+        "##[group]Run mvn -B test\n\
+         mvn -B test\n\
+         shell: /usr/bin/bash -e {0}\n\
+         ##[endgroup]\n\
+         [INFO] -------------------------------------------------------\n\
+         [INFO]  T E S T S\n\
+         [INFO] -------------------------------------------------------\n\
+         [INFO] Running calc.CalcTest\n\
+         [ERROR] Tests run: 1, Failures: 1, Errors: 0, Skipped: 0, Time elapsed: 0.095 s <<< FAILURE! - in calc.CalcTest\n\
+         [ERROR] subtracts(calc.CalcTest)  Time elapsed: 0.008 s  <<< FAILURE!\n\
+         java.lang.AssertionError: expected:<1> but was:<3>\n\
+         \tat calc.CalcTest.subtracts(CalcTest.java:10)\n\
+         [INFO] \n\
+         [INFO] Results:\n\
+         [INFO] \n\
+         [ERROR] Failures: \n\
+         [ERROR]   CalcTest.subtracts:10 expected:<1> but was:<3>\n\
+         [INFO] \n\
+         [ERROR] Tests run: 1, Failures: 1, Errors: 0, Skipped: 0\n\
+         [INFO] \n\
+         [INFO] ------------------------------------------------------------------------\n\
+         [INFO] BUILD FAILURE\n\
+         [INFO] ------------------------------------------------------------------------\n\
+         [ERROR] Failed to execute goal org.apache.maven.plugins:maven-surefire-plugin:2.22.3:test (default-test) on project calc: There are test failures.\n\
+         ##[error]Process completed with exit code 1.\n",
+    );
+    let reply = Reply::edits(
+        "sub() adds",
+        "Calc.sub returns a + b.",
+        &[(
+            "src/main/java/calc/Calc.java",
+            "return a + b;",
+            "return a - b;",
+        )],
+    );
+    let (record, out) = repair(dir.path(), &root, reply).await;
+    assert!(
+        record.outcome.is_fixed(),
+        "{:?}\n{}",
+        record.outcome,
+        out.stderr
+    );
+    let report = record.attempts[0].validation.as_ref().expect("validated");
+    assert_eq!(
+        report.image,
+        selfheal_validate::JAVA_IMAGE,
+        "no install phase"
+    );
+    let commands: Vec<&str> = report.steps.iter().map(|s| s.command.as_str()).collect();
+    assert_eq!(
+        commands.len(),
+        2,
+        "failing test first, then the suite: {commands:?}"
+    );
+    assert!(commands[0].contains("-Dtest="), "{commands:?}");
+    assert!(
+        report.steps.iter().all(|s| s.exit_code == Some(0)),
+        "{:?}",
+        report.steps
+    );
+}
