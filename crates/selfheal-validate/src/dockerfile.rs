@@ -1070,6 +1070,13 @@ fn glob(pattern: &[u8], name: &[u8]) -> bool {
 mod tests {
     use super::*;
 
+    /// Compiles only if a build can run on a multi-threaded runtime (`tokio::spawn`).
+    #[allow(dead_code, reason = "a compile-time check, never called")]
+    fn build_is_send(builder: &RepoImageBuilder, tree: &Path) {
+        fn send<T: Send>(_: T) {}
+        send(builder.build(tree, "Dockerfile", None));
+    }
+
     #[test]
     fn finds_the_images_a_dockerfile_starts_from() {
         let text = "# syntax=docker/dockerfile:1\n# escape=\\\n\
