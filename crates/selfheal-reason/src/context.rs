@@ -643,14 +643,20 @@ impl Context {
             if !self.files[i].named {
                 continue;
             }
-            let hits: Vec<usize> = self.files[i]
-                .text
-                .lines()
+            let lines: Vec<&str> = self.files[i].text.lines().collect();
+            let mut hits: Vec<usize> = lines
+                .iter()
                 .enumerate()
                 .filter(|(_, l)| names(l).any(|n| n == name))
                 .map(|(k, _)| k + 1)
                 .take(MAX_DEFINITIONS_PER_STEP)
                 .collect();
+            // Which function each use is in, so an edit there reads in context.
+            let owners: Vec<usize> = hits
+                .iter()
+                .filter_map(|&h| enclosing_definition(&lines, h))
+                .collect();
+            hits.extend(owners);
             self.anchor_all(i, hits, true);
         }
     }
@@ -922,6 +928,12 @@ fn definition_anchors(
             let Some(text) = lines.get(i).and_then(|l| l.get(line.wrapping_sub(1))) else {
                 continue;
             };
+            // An import line names what a module offers, not what the failing
+            // code does with it; the lines that use the names bring them in.
+            let trimmed = text.trim_start();
+            if trimmed.starts_with("import ") || trimmed.starts_with("from ") {
+                continue;
+            }
             let own = defined_name(text).map(|(n, _)| n);
             for name in names(text) {
                 if own == Some(name) || !seen.insert(name) {
@@ -1540,6 +1552,10 @@ mod tests {
         assert!(
             export_shown.contains("    return normalise_whitespace(x)"),
             "every use of the missing name: {export_shown}"
+        );
+        assert!(
+            export_shown.contains("def render(x):"),
+            "and the function it is in: {export_shown}"
         );
         assert_eq!(
             missing_from_message(

@@ -2,7 +2,7 @@ mod samples;
 
 use std::path::Path;
 
-use selfheal_reason::{SourceFile, collect_context};
+use selfheal_reason::{SourceFile, collect_context, collect_context_in};
 use selfheal_types::Location;
 
 use super::failure;
@@ -149,4 +149,46 @@ fn binary_files_and_a_missing_root_give_nothing() {
     f.test = None;
     assert_eq!(collect_context(repo.path(), &f, 6000), []);
     assert_eq!(collect_context(&repo.path().join("nope"), &f, 6000), []);
+}
+
+#[test]
+fn a_monorepo_step_folder_resolves_the_log_and_paths_stay_repository_relative() {
+    let repo = tempfile::tempdir().expect("tempdir");
+    write(repo.path(), "services/calc/tests/test_calc.py", TEST_FILE);
+    write(repo.path(), "services/calc/src/calc.py", CALC);
+    let mut f = failure();
+    // As the step printed them: relative to its folder, and from the CI checkout.
+    f.locations = vec![
+        Location {
+            file: "tests/test_calc.py".into(),
+            line: Some(5),
+            column: None,
+        },
+        Location {
+            file: "/home/runner/work/mono/mono/services/calc/src/calc.py".into(),
+            line: Some(2),
+            column: None,
+        },
+    ];
+    assert_eq!(
+        collect_context_in(repo.path(), "services/calc", &f, 6000),
+        [
+            SourceFile {
+                path: "services/calc/tests/test_calc.py".into(),
+                content: TEST_FILE.into()
+            },
+            SourceFile {
+                path: "services/calc/src/calc.py".into(),
+                content: CALC.into()
+            },
+        ]
+    );
+    assert_eq!(
+        collect_context(repo.path(), &f, 6000),
+        [SourceFile {
+            path: "services/calc/src/calc.py".into(),
+            content: CALC.into()
+        }],
+        "from the root, only the checkout path resolves"
+    );
 }
