@@ -1777,6 +1777,47 @@ mod tests {
     }
 
     #[test]
+    fn odd_input_gives_a_context_not_a_panic() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        write_tree(
+            root,
+            &[
+                ("a.py", "def f(\n"),
+                ("b.py", "\u{feff}  \tx = ('\n@\n@\nclass\n"),
+                ("c.py", ""),
+            ],
+        );
+        std::fs::write(root.join("bin.py"), b"\x00\xff").expect("write");
+        for message in [
+            "ImportError: cannot import name '",
+            "AttributeError: 'x",
+            "NameError: name 'é' is not defined. Did you mean: '",
+            "ModuleNotFoundError: No module named '../../etc'",
+            "ModuleNotFoundError: No module named '.'",
+            "fixture '' not found",
+            "",
+        ] {
+            let locations: Vec<(&str, u32)> = vec![
+                ("a.py", 0),
+                ("a.py", u32::MAX),
+                ("b.py", 3),
+                ("c.py", 1),
+                ("bin.py", 1),
+                ("../a.py", 1),
+                ("/work/../etc/passwd", 1),
+            ];
+            let f = failure(message, Some("a.py::f[x"), &locations);
+            for budget in [0, 1, 6000] {
+                let files = collect_context_in(root, "..", &f, budget);
+                let spent: usize = files.iter().map(|s| cost(&s.path, &s.content)).sum();
+                assert!(spent <= budget * 4, "{message}: {files:?}");
+                assert!(files.iter().all(|s| s.path != "bin.py"));
+            }
+        }
+    }
+
+    #[test]
     fn blocks_and_enclosing_definitions() {
         let text = "class A:\n    x = 1\n\n    def m(\n        self,\n    ):\n        if True:\n            return 1\n\n\ndef f():\n    pass\nTOP = {\n    'a': 1,\n}\n";
         let lines: Vec<&str> = text.lines().collect();
