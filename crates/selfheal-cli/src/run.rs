@@ -90,7 +90,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Status> {
         None
     } else {
         let sandbox = DockerSandbox::connect(&settings.validate.image, resolved.limits()).await?;
-        if !sandbox.image_present().await? {
+        // With the repository's own Dockerfile the image is built later.
+        if settings.validate.dockerfile.is_none() && !sandbox.image_present().await? {
             bail!(
                 "sandbox image {} is not present; hint: build it with scripts/build-sandbox-image.sh or pass --image",
                 settings.validate.image
@@ -354,6 +355,12 @@ async fn handle_run(ctx: &HandleRun<'_>, run: RunInfo) -> anyhow::Result<Handled
         ci.as_ref(),
         &mut loop_settings,
     );
+    let base_image = match &resolved.settings.validate.dockerfile {
+        Some(dockerfile) if resolved.settings.validate.sandbox_kind() == SandboxKind::Docker => {
+            build_repo_image(ctx, tree.path(), dockerfile).await?
+        }
+        _ => base_image,
+    };
     // The tests may ask git about the commit (a version from `git describe`).
     let metadata = tempfile::Builder::new()
         .prefix("selfheal-git-")
@@ -498,6 +505,41 @@ fn resolve_base_commit(ctx: &HandleRun<'_>, run: &RunInfo) -> anyhow::Result<Str
             .resolve_commit(sha)
             .with_context(|| format!("run {} tested commit {sha}", run.id))?),
     }
+}
+
+/// The repository's own Dockerfile, built at the failing commit (cached by
+/// its text, base image and context), as the base image; one line per step.
+async fn build_repo_image(
+    ctx: &HandleRun<'_>,
+    tree: &Path,
+    dockerfile: &str,
+) -> anyhow::Result<String> {
+    let proxies = selfheal_validate::PROXY_ENV_VARS
+        .iter()
+        .filter_map(|name| process_env(name).map(|value| ((*name).to_owned(), value)));
+    let built = selfheal_validate::RepoImageBuilder::connect()
+        .await?
+        .with_log_dir(ctx.resolved.repo.root().join(".selfheal").join("build"))
+        .with_proxy_env(proxies)
+        .with_progress(|step: &selfheal_validate::BuildStep| {
+            eprintln!(
+                "  {dockerfile_step}/{total} {instruction} ({secs:.1} s)",
+                dockerfile_step = step.number,
+                total = step.total,
+                instruction = crate::one_line(&step.instruction),
+                secs = step.duration.as_secs_f64()
+            );
+        })
+        .build(tree, dockerfile, None)
+        .await
+        .with_context(|| format!("[validate] dockerfile {dockerfile}"))?;
+    eprintln!(
+        "{} image {} from {dockerfile} ({:.1} s)",
+        if built.cached { "reused" } else { "built" },
+        built.image,
+        built.duration.as_secs_f64()
+    );
+    Ok(built.image)
 }
 
 /// The image the run's patches are validated in: the configured one, or,

@@ -169,6 +169,8 @@ pub struct ValidateLayer {
     /// `docker` (the default) or `local`: a temporary copy run as a plain
     /// subprocess, not isolated, for machines without Docker.
     pub sandbox: Option<String>,
+    /// The repository's own Dockerfile (repo-relative), built as the base image.
+    pub dockerfile: Option<String>,
 }
 combine_fields!(ValidateLayer {
     image,
@@ -181,7 +183,8 @@ combine_fields!(ValidateLayer {
     install,
     ca_bundle,
     setup_command,
-    sandbox
+    sandbox,
+    dockerfile
 });
 
 /// `[git]`: how fixes are committed.

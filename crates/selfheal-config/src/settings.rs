@@ -176,6 +176,9 @@ pub struct ValidateConfig {
     pub setup_command: Option<String>,
     /// `docker` or `local`; see [`ValidateConfig::sandbox_kind`].
     pub sandbox: String,
+    /// The repository's own Dockerfile, repo-relative: built (cached by its
+    /// text and context) and used as the base image instead of `image`.
+    pub dockerfile: Option<String>,
 }
 
 impl ValidateConfig {
@@ -515,6 +518,10 @@ fn from_merged(merged: ConfigLayer, secrets: Secrets) -> Settings {
                 .setup_command
                 .map(|c| c.trim().to_owned())
                 .filter(|c| !c.is_empty()),
+            dockerfile: validate
+                .dockerfile
+                .map(|d| d.trim().to_owned())
+                .filter(|d| !d.is_empty()),
             sandbox: validate
                 .sandbox
                 .map_or_else(|| "docker".to_owned(), |s| s.trim().to_ascii_lowercase()),

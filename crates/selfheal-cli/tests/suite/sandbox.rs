@@ -105,3 +105,55 @@ async fn an_unknown_sandbox_is_a_one_line_error() {
         out.stderr
     );
 }
+
+/// `[validate] dockerfile`: the repository's own Dockerfile is built at the
+/// failing commit (from a local base image: nothing is pulled) and the
+/// tests run on it; a second repair reuses the image.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_repositorys_own_dockerfile_is_the_sandbox() {
+    require_docker();
+    let mut repo = prepare(SAMPLE);
+    repo.commit_before_the_run(
+        &[
+            (
+                "ci/Dockerfile",
+                "FROM selfheal-sandbox-python:bookworm\nUSER root\nRUN echo from-the-repo > /opt/marker\nUSER 1000\n",
+            ),
+            ("selfheal.toml", "[validate]\ndockerfile = \"ci/Dockerfile\"\n"),
+            (
+                "tests/test_image.py",
+                "from pathlib import Path\n\n\ndef test_runs_in_the_repositorys_image():\n    \
+                 assert Path('/opt/marker').read_text().strip() == 'from-the-repo'\n",
+            ),
+        ],
+        "CI runs in our own image",
+    );
+    for round in 0..2 {
+        let server = ModelServer::start(MODEL, repo.sample.fix_replies()).await;
+        let mut args = run_args(&repo);
+        if round == 1 {
+            args.push("--force".into());
+        }
+        let out = Selfheal::new(&repo.home())
+            .model(&server)
+            .args(&args)
+            .args(["--yes", "--json"])
+            .run()
+            .await;
+        out.assert_code(0);
+        let reused = if round == 0 {
+            "built image"
+        } else {
+            "reused image"
+        };
+        assert!(out.stderr.contains(reused), "{}", out.stderr);
+        let record = out.record();
+        assert!(record.outcome.is_fixed(), "{:?}", record.outcome);
+        let report = record.attempts[0].validation.as_ref().expect("validated");
+        assert!(
+            report.image.starts_with("selfheal-repo:"),
+            "validated in the repository's image: {}",
+            report.image
+        );
+    }
+}
