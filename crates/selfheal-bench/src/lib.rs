@@ -47,7 +47,10 @@ use crate::suite::Suite;
 
 /// `selfheal bench`: arguments as parsed.
 #[derive(Debug, Clone, clap::Args)]
-#[command(args_conflicts_with_subcommands = true)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    after_help = "Exit status: 0 when every run of every case was measured, fixed or not; 2 when the harness broke (a bad suite, Docker or the model server missing, a case that could not be prepared, a selfheal run that crashed, timed out or stopped on an environment or configuration error); 130 when interrupted. The suite format: crates/selfheal-bench/SUITE.md."
+)]
 pub struct BenchArgs {
     #[command(subcommand)]
     pub command: Option<BenchCommand>,
@@ -288,11 +291,9 @@ pub async fn bench(
         let kept = work.keep();
         progress.line(&format!("prepared repositories kept in {}", kept.display()));
     }
-    Ok(Report::new(
-        suite.dir.display().to_string(),
-        repeat,
-        results,
-    ))
+    let mut report = Report::new(suite.dir.display().to_string(), repeat, results);
+    report.interrupted = interrupted;
+    Ok(report)
 }
 
 fn run_line(label: &str, r: &RunResult) -> String {

@@ -184,6 +184,14 @@ fn result_of(
     case: &Case,
 ) -> RunResult {
     let error_line = || last_error(stderr).unwrap_or_else(|| "no error message".to_owned());
+    if code == Some(130) {
+        let mut result = RunResult::error("interrupted", code, wall_ms);
+        if let Some(record) = record {
+            result.attempts = record.attempts.len() as u32;
+            result.tokens = record.tokens;
+        }
+        return result;
+    }
     let Some(record) = record else {
         let reason = match code {
             Some(c) => format!("selfheal run exited {c} without a record: {}", error_line()),

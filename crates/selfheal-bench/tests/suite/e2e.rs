@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use selfheal_bench::guard::TestsVerdict;
 use selfheal_bench::report::{Report, RunStatus};
@@ -186,4 +188,83 @@ async fn a_missing_model_server_is_a_one_line_error_and_exit_2() {
         errors[0].starts_with("error: not ready to bench: llm: http://127.0.0.1:"),
         "{stderr}"
     );
+}
+
+/// Notes that the model was asked, and answers 500 a little later.
+struct Slow(Arc<AtomicBool>);
+
+impl wiremock::Respond for Slow {
+    fn respond(&self, _request: &wiremock::Request) -> wiremock::ResponseTemplate {
+        self.0.store(true, Ordering::SeqCst);
+        wiremock::ResponseTemplate::new(500).set_delay(std::time::Duration::from_secs(3))
+    }
+}
+
+/// Ctrl-C (here SIGINT to the bench alone) stops the bench after the
+/// running case: it reports what it measured and exits 130.
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_stops_the_bench_after_the_running_case() {
+    require_docker();
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path("/v1/models"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "object": "list",
+            "data": [{"id": MODEL, "object": "model", "created": 1_790_000_000, "owned_by": "bench"}]
+        })))
+        .mount(&server)
+        .await;
+    let asked = Arc::new(AtomicBool::new(false));
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(Slow(Arc::clone(&asked)))
+        .mount(&server)
+        .await;
+    let home = tempfile::tempdir().expect("home");
+    let mut cmd = selfheal(home.path(), &format!("{}/v1", server.uri()), MODEL);
+    cmd.current_dir(samples_dir())
+        .args([
+            "bench",
+            "--json",
+            "--max-attempts",
+            "1",
+            "--cases",
+            "logic-bug,syntax-error",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().expect("selfheal bench starts");
+    let pid = child.id().expect("a pid");
+    assert!(pid > 1, "a real process id");
+    // Wait until the first case's run is asking the model.
+    let started = std::time::Instant::now();
+    while !asked.load(Ordering::SeqCst) {
+        assert!(started.elapsed().as_secs() < 120, "no model request came");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // `-s INT PID`: one positive process id, nothing a kill(1) could read
+    // as a process group or as "every process".
+    let killed = std::process::Command::new("kill")
+        .args(["-s", "INT", &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let out = tokio::time::timeout(
+        std::time::Duration::from_secs(240),
+        child.wait_with_output(),
+    )
+    .await
+    .expect("the bench stops after the running case")
+    .expect("waiting");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
+    let report: Report = serde_json::from_str(&stdout).expect("the partial report");
+    assert!(report.interrupted);
+    let names: Vec<&str> = report.cases.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["logic-bug"], "syntax-error never started");
+    assert_eq!(report.cases[0].runs[0].status, RunStatus::NotFixed);
 }
