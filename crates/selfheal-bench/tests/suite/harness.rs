@@ -53,6 +53,24 @@ pub fn selfheal_exe() -> PathBuf {
         "{} is missing; hint: cargo build -p selfheal-cli (cargo test --workspace builds it)",
         bin.display()
     );
+    // `cargo test -p selfheal-bench` alone does not rebuild the binary; an
+    // old one would test old bench code.
+    let built = std::fs::metadata(&bin)
+        .and_then(|m| m.modified())
+        .expect("mtime");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    for entry in std::fs::read_dir(&src).expect("src/") {
+        let path = entry.expect("entry").path();
+        let changed = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .expect("mtime");
+        assert!(
+            changed <= built,
+            "{} is older than {}; hint: cargo build -p selfheal-cli",
+            bin.display(),
+            path.display()
+        );
+    }
     bin
 }
 
