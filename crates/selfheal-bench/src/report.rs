@@ -138,6 +138,8 @@ pub struct Totals {
     pub tokens: TokenUsage,
     /// Fixed runs whose patch changed tests beyond the known fix.
     pub tests_changed: usize,
+    /// The models the records name, sorted.
+    pub models: Vec<String>,
 }
 
 /// The whole bench.
@@ -174,6 +176,12 @@ impl Report {
                 .iter()
                 .filter(|r| r.tests == Some(TestsVerdict::Changed))
                 .count(),
+            models: runs
+                .iter()
+                .filter_map(|r| r.model.clone())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect(),
         };
         Report {
             schema: BENCH_SCHEMA.to_owned(),
@@ -234,10 +242,15 @@ impl Report {
         let t = &self.totals;
         let _ = writeln!(
             out,
-            "fixed {}/{} ({:.0}%), median {} per run, tokens {} prompt + {} completion, tests changed {}, harness errors {}",
+            "fixed {}/{} ({:.0}%) with {}, median {} per run, tokens {} prompt + {} completion, tests changed {}, harness errors {}",
             t.fixed,
             t.runs,
             t.rate * 100.0,
+            if t.models.is_empty() {
+                "no model".to_owned()
+            } else {
+                t.models.join(", ")
+            },
             seconds(t.median_wall_ms),
             t.tokens.prompt,
             t.tokens.completion,

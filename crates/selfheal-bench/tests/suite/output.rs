@@ -176,7 +176,8 @@ fn json_has_every_case_and_the_totals() {
                 "rate": 1.0 / 3.0,
                 "median_wall_ms": 12000,
                 "tokens": {"prompt": 4000, "completion": 400},
-                "tests_changed": 0
+                "tests_changed": 0,
+                "models": ["local-model"]
             }
         })
     );
@@ -198,7 +199,7 @@ case              kind                          fixed  attempts  prompt  complet
 test-expectation  wrong test expectation        yes           1    1000         100    2.0s      8.0s  12.0s  as known fix
 logic-bug         logic bug                     no            3    3000         300    6.0s      0.0s  30.0s  -
 broken            a case whose kind is descri…  ERROR         -       -           -       -         -   0.0s  -
-fixed 1/3 (33%), median 12.0s per run, tokens 4000 prompt + 400 completion, tests changed 0, harness errors 1
+fixed 1/3 (33%) with local-model, median 12.0s per run, tokens 4000 prompt + 400 completion, tests changed 0, harness errors 1
 "
     );
 }
