@@ -509,8 +509,9 @@ impl Engine {
         }
         // The fast path: a line no parser wants costs two short copies and
         // is never decoded.
-        if self.reruns.watching() && memchr::memmem::find(bytes, b"PASSED").is_some() {
-            // A retried test's verdict: no keyword in `PASSED tests/x.py::t`.
+        if self.reruns.watching() && memchr::memmem::find(bytes, b"PASS").is_some() {
+            // A retried test's verdict: no keyword in `PASSED tests/x.py::t`
+            // or `--- PASS: TestX`.
             self.reruns.feed(&String::from_utf8_lossy(bytes));
         }
         if !hit
@@ -606,7 +607,9 @@ impl Engine {
         {
             self.command = Some(command_line(cmd));
         }
-        let retried = facts.may_contain(Anchor::Rerun) || facts.may_contain(Anchor::Flakes);
+        let retried = facts.may_contain(Anchor::Rerun)
+            || facts.may_contain(Anchor::Flakes)
+            || facts.may_contain(Anchor::GoTestFail);
         if self.reruns.wants(text, retried) {
             self.reruns.feed(text);
         }

@@ -88,6 +88,27 @@ impl Reruns {
             }
             return;
         }
+        // go test prints a verdict per run: with `-count=N` or a rerunning
+        // wrapper (gotestsum --rerun-fails) one test may fail, then pass.
+        if let Some(name) = t
+            .strip_prefix("--- FAIL: ")
+            .and_then(|r| r.split(' ').next())
+        {
+            let outcome = match self.outcome(name) {
+                None => Outcome::Retried,
+                Some(Outcome::Retried | Outcome::FailedEveryTime) => Outcome::FailedEveryTime,
+                Some(Outcome::PassedOnRetry) => Outcome::PassedOnRetry,
+            };
+            self.set(name, outcome);
+            return;
+        }
+        if let Some(name) = t
+            .strip_prefix("--- PASS: ")
+            .and_then(|r| r.split(' ').next())
+        {
+            self.settle(name, Outcome::PassedOnRetry);
+            return;
+        }
         if let Some(c) = STATUS.captures(t) {
             let (status, id) = match (c.get(1), c.get(2), c.get(3), c.get(4)) {
                 (Some(s), Some(id), _, _) | (_, _, Some(id), Some(s)) => (s.as_str(), id.as_str()),
@@ -108,12 +129,12 @@ impl Reruns {
     }
 
     /// Whether a line may matter to [`Self::feed`]; the rest skip it.
-    /// `retried`: the engine's scan saw `RERUN` or `Flakes:` in it (in any
-    /// case), which spares every other line a search.
+    /// `retried`: the engine's scan saw `RERUN`, `Flakes:` or `--- FAIL` in
+    /// it (in any case), which spares every other line a search.
     pub(crate) fn wants(&self, text: &str, retried: bool) -> bool {
         self.in_flakes
-            || (retried && (text.contains("RERUN") || text.contains("Flakes:")))
-            || (self.watching() && (text.contains("PASSED") || text.contains("FAILED")))
+            || retried
+            || (self.watching() && (text.contains("PASS") || text.contains("FAIL")))
     }
 
     /// Whether some retried test still waits for its verdict.
@@ -121,8 +142,13 @@ impl Reruns {
         self.tests.iter().any(|(_, o)| *o == Outcome::Retried)
     }
 
+    fn outcome(&self, name: &str) -> Option<Outcome> {
+        let name = last_part(name.trim());
+        self.tests.iter().find(|(t, _)| t == name).map(|(_, o)| *o)
+    }
+
     fn set(&mut self, name: &str, outcome: Outcome) {
-        let name = name.trim();
+        let name = last_part(name.trim());
         if name.is_empty() {
             return;
         }
@@ -135,7 +161,8 @@ impl Reruns {
 
     /// A verdict after a retry; tests never retried are none of our business.
     fn settle(&mut self, name: &str, outcome: Outcome) {
-        if let Some(t) = self.tests.iter_mut().find(|(t, _)| t == name.trim()) {
+        let name = last_part(name.trim());
+        if let Some(t) = self.tests.iter_mut().find(|(t, _)| t == name) {
             t.1 = outcome;
         }
     }
@@ -148,16 +175,19 @@ impl Reruns {
         }
         for c in candidates {
             let Some(test) = &c.test else { continue };
-            // Test ids differ by runner (`pkg.Class#method`, `file::name`):
-            // the last part names the test.
-            let last = test.rsplit(['#', ':', '.', '/']).next().unwrap_or(test);
-            match self.tests.iter().find(|(t, _)| t == last).map(|(_, o)| *o) {
+            match self.outcome(test) {
                 Some(Outcome::PassedOnRetry) => c.flaky = Some(true),
                 Some(Outcome::FailedEveryTime) => c.flaky = Some(false),
                 Some(Outcome::Retried) | None => {}
             }
         }
     }
+}
+
+/// Test ids differ by runner (`pkg.Class#method`, `file::name`,
+/// `pkg.TestX/sub`): the last part names the test.
+fn last_part(id: &str) -> &str {
+    id.rsplit(['#', ':', '.', '/']).next().unwrap_or(id)
 }
 
 /// The hint for one ranked failure.

@@ -34,6 +34,18 @@ fn a_test_that_passed_on_a_retry_is_flaky() {
 }
 
 #[test]
+fn go_count_reruns_tell_flaky_from_consistent() {
+    assert_eq!(
+        top("go_count_passed_on_rerun.log"),
+        (Category::TestFailure, Some(true))
+    );
+    assert_eq!(
+        top("go_count_failed_every_time.log"),
+        (Category::TestFailure, Some(false))
+    );
+}
+
+#[test]
 fn timing_assertions_are_flaky() {
     assert_eq!(
         top("go_timed_out_waiting.log"),
