@@ -370,7 +370,13 @@ impl Diag {
         if g.count > 1 {
             message = format!("{message} (and {} more)", g.count - 1);
         }
-        let confidence = if g.category == Category::Lint { 60 } else { 70 };
+        // SwiftLint's findings come before its `Done linting! Found N
+        // violations` count, which says only how many.
+        let confidence = match (g.category, g.tool) {
+            (_, "swiftlint") => 76,
+            (Category::Lint, _) => 60,
+            _ => 70,
+        };
         let mut c = Candidate::new(g.category, g.tool, message)
             .span(g.start, g.end)
             .confidence(confidence)

@@ -67,6 +67,8 @@ static TRAILER: LazyLock<GatedSet> = LazyLock::new(|| {
         r"(?i)^\s*\[ERROR\]\s*$",
         r"(?i)^\s*\[ERROR\] (?:-> \[Help|Re-run Maven|To see the full stack|For more information about the errors|\[Help|After correcting the problems)",
         r"(?i)^FAILURE: Build failed with an exception",
+        // xcodebuild's verdict, after the failures it counts.
+        r"\*\* (?:TEST|BUILD|ARCHIVE) FAILED \*\*",
         r"(?i)^BUILD FAILED",
         r"(?i)^\s*\[ERROR\] BUILD FAILURE",
         r"(?i)exited with (?:code|status) [1-9]",

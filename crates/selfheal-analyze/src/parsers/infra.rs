@@ -462,6 +462,13 @@ static SIGNATURES: &[Signature] = &[
         "sanitizer",
         75,
     ),
+    // xcpretty's summary of XCTest failures: `  testX, ((a) equal to (b)) failed: ...`.
+    sig(
+        r"^\s*test\w*, .*\bfailed\b",
+        Category::TestFailure,
+        "xcpretty",
+        70,
+    ),
     // googletest, and busted's gtest-style output: one line per failed test.
     sig(r"^\[  FAILED  \] ", Category::TestFailure, "gtest", 72),
     sig(
