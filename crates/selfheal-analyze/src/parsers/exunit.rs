@@ -17,7 +17,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use selfheal_types::Category;
 
-use super::{Candidate, Line, Parser, Snip, loc, one_line};
+use super::{Anchor, Candidate, Line, Parser, Snip, loc, one_line};
 
 static HEADER: LazyLock<Regex> = LazyLock::new(|| {
     super::re(r"^\s*\d+\) ((?:test|doctest) .+) \(([\w.]+)\)$").expect("valid regex")
@@ -53,7 +53,7 @@ impl Parser for ExUnit {
 
     fn feed(&mut self, line: &Line<'_>, out: &mut Vec<Candidate>) {
         let text = line.text.trim_end();
-        let header = (text.contains(") test ") || text.contains(") doctest "))
+        let header = (line.has(text, Anchor::ExUnitTest) || line.has(text, Anchor::ExUnitDoctest))
             .then(|| HEADER.captures(text))
             .flatten();
         if let Some(c) = header {

@@ -77,10 +77,12 @@ pub(crate) enum Anchor {
     Fail,
     Rerun,
     Flakes,
+    ExUnitTest,
+    ExUnitDoctest,
 }
 
 impl Anchor {
-    pub(crate) const ALL: [Anchor; 11] = [
+    pub(crate) const ALL: [Anchor; 13] = [
         Anchor::UndefinedReference,
         Anchor::LinkerPrefix,
         Anchor::UndefinedSymbols,
@@ -92,6 +94,8 @@ impl Anchor {
         Anchor::Fail,
         Anchor::Rerun,
         Anchor::Flakes,
+        Anchor::ExUnitTest,
+        Anchor::ExUnitDoctest,
     ];
 
     /// The literal, as the parsers search for it.
@@ -108,6 +112,8 @@ impl Anchor {
             Anchor::Fail => "FAIL",
             Anchor::Rerun => "RERUN",
             Anchor::Flakes => "Flakes:",
+            Anchor::ExUnitTest => ") test ",
+            Anchor::ExUnitDoctest => ") doctest ",
         }
     }
 
