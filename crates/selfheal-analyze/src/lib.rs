@@ -29,16 +29,15 @@
 //! runner failure. `eval/CATEGORIES.md` defines the categories.
 //!
 //! Measured with `selfheal-eval` on `../shared/corpora`: `LogChunks` hit@1
-//! 80.8% / hit@5 89.7% (tuning part 81.9% / 91.7%, held-out repositories
+//! 82.6% / hit@5 89.7% (tuning part 84.5% / 91.7%, held-out repositories
 //! 78.5% / 85.4%; see `eval/SPLIT.md`), `CiDiff` hit@1 96.1% (the naive
 //! last-error-lines baseline: 10% / 33% and 17%); the top failure's category
 //! right for 88.1% of the 193 labelled logs (lint 86%, infra 96%, dependency
 //! 100%; held-out repositories 73.7%), the flaky hint right in 10 of the 10
 //! logs it marks, of 23 labelled flaky. Measured with `selfheal-speed` on a
-//! loaded two-core machine: 1 GiB of real GitHub Actions job logs at
-//! 0.5-1.0x the speed of `grep -ciE 'error|fail|exception'` (the same with
-//! `LC_ALL=C` and in a UTF-8 locale), the error-dense log at 0.25-0.5x, in
-//! 20-26 MiB.
+//! busy two-core machine: 1 GiB of real GitHub Actions job logs at 1.0x the
+//! speed of `grep -ciE 'error|fail|exception'` (the same with `LC_ALL=C` and
+//! in the C.UTF-8 locale), the error-dense log at 0.4x, in 20-28 MiB.
 //!
 //! Everything here is lenient toward messy input (invalid UTF-8, CRLF, bare
 //! carriage returns, binary noise, huge lines): the worst a bad line can do
