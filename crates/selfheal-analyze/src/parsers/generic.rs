@@ -66,6 +66,8 @@ static TRAILER: LazyLock<GatedSet> = LazyLock::new(|| {
         r"(?i)(?:make|gmake|ninja)(?:\[\d+\])?: \*\*\*",
         r"(?i)^\s*\[ERROR\]\s*$",
         r"(?i)^\s*\[ERROR\] (?:-> \[Help|Re-run Maven|To see the full stack|For more information about the errors|\[Help|After correcting the problems)",
+        // Maven's resume hint names the module, never the error.
+        r"^\s*(?:\[ERROR\]\s+)?mvn <(?:goals|args)> -rf :",
         r"(?i)^FAILURE: Build failed with an exception",
         // xcodebuild's verdict, after the failures it counts.
         r"\*\* (?:TEST|BUILD|ARCHIVE) FAILED \*\*",
@@ -336,6 +338,8 @@ mod tests {
         assert!(!is_errorish("Tests run: 5, Failures: 0, Errors: 0"));
         assert!(!is_errorish("gcc -Werror -c x.c"));
         assert!(!is_errorish("The command \"make test\" exited with 2."));
+        assert!(!is_errorish("[ERROR]   mvn <goals> -rf :shop-core"));
+        assert!(!is_errorish("** TEST FAILED **"));
     }
 
     /// The rule the queue replaces, applied to every line as it comes.
