@@ -108,6 +108,8 @@ const KEYWORDS: &[&str] = &[
     // Retried tests, for the flaky hint.
     "rerun",
     "flakes:",
+    // The pytest `flaky` plugin's report: `test_x passed 1 out of the required 1 times.`
+    " out of the required ",
     // Killed by the out-of-memory killer: exit code 137.
     " 137",
 ];
@@ -609,7 +611,8 @@ impl Engine {
         }
         let retried = facts.may_contain(Anchor::Rerun)
             || facts.may_contain(Anchor::Flakes)
-            || facts.may_contain(Anchor::GoTestFail);
+            || facts.may_contain(Anchor::GoTestFail)
+            || facts.may_contain(Anchor::FlakyReport);
         if self.reruns.wants(text, retried) {
             self.reruns.feed(text);
         }

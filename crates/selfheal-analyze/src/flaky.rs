@@ -5,9 +5,12 @@
 //! quarantines anything. The signs are of three kinds, each one a runner
 //! or a test framework prints the same way in every project:
 //!
-//! - the runner retried the test: pytest-rerunfailures' `RERUN`, surefire's
-//!   `Flakes:` section (`Run 1: ...` failed, `Run 2: PASS`), Gradle's
-//!   test-retry plugin, a `flaky` marker in the failure's own text;
+//! - the runner retried the test and it passed: pytest-rerunfailures'
+//!   `RERUN` then `PASSED`, the `flaky` plugin's report, surefire's `Flakes:`
+//!   section (`Run 1: ...` failed, `Run 2: PASS`), `go test -count` or a
+//!   rerunning wrapper (`--- FAIL` then `--- PASS`), a `flaky` marker in the
+//!   failure's own text; a test retried that failed every time is the
+//!   opposite sign, `Some(false)`;
 //! - the assertion is about time (`timed out waiting for`, `expected ...
 //!   within 5s`, `Timeout of 2000ms exceeded`, `deadline exceeded`), a race
 //!   (`DATA RACE`), or a network the test reached out to (a 503, a reset);
@@ -38,6 +41,13 @@ static STATUS: LazyLock<Regex> = LazyLock::new(|| {
         r"^(?:(RERUN|PASSED|FAILED|ERROR)\s+(\S+::\S+)|(\S+::\S+)\s+(RERUN|PASSED|FAILED|ERROR)\b)",
     )
     .expect("valid regex")
+});
+
+/// `test_x passed 1 out of the required 1 times. Success!` or
+/// `test_x failed; it passed 0 out of the required 1 times.`
+static FLAKY_REPORT: LazyLock<Regex> = LazyLock::new(|| {
+    crate::parsers::re(r"^(\S+) (passed|failed; it passed) (\d+) out of the required \d+ times?\b")
+        .expect("valid regex")
 });
 
 /// What became of a test the runner retried.
@@ -107,6 +117,20 @@ impl Reruns {
             .and_then(|r| r.split(' ').next())
         {
             self.settle(name, Outcome::PassedOnRetry);
+            return;
+        }
+        // The `flaky` plugin for pytest (and nose) reports each retried test.
+        if t.contains(" out of the required ")
+            && let Some(c) = FLAKY_REPORT.captures(t)
+        {
+            let name = &c[1];
+            let passes: u32 = c[3].parse().unwrap_or(0);
+            let outcome = if &c[2] == "passed" || passes > 0 {
+                Outcome::PassedOnRetry
+            } else {
+                Outcome::FailedEveryTime
+            };
+            self.set(name, outcome);
             return;
         }
         if let Some(c) = STATUS.captures(t) {

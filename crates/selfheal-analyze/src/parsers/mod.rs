@@ -79,10 +79,11 @@ pub(crate) enum Anchor {
     Flakes,
     ExUnitTest,
     ExUnitDoctest,
+    FlakyReport,
 }
 
 impl Anchor {
-    pub(crate) const ALL: [Anchor; 13] = [
+    pub(crate) const ALL: [Anchor; 14] = [
         Anchor::UndefinedReference,
         Anchor::LinkerPrefix,
         Anchor::UndefinedSymbols,
@@ -96,6 +97,7 @@ impl Anchor {
         Anchor::Flakes,
         Anchor::ExUnitTest,
         Anchor::ExUnitDoctest,
+        Anchor::FlakyReport,
     ];
 
     /// The literal, as the parsers search for it.
@@ -114,6 +116,7 @@ impl Anchor {
             Anchor::Flakes => "Flakes:",
             Anchor::ExUnitTest => ") test ",
             Anchor::ExUnitDoctest => ") doctest ",
+            Anchor::FlakyReport => " out of the required ",
         }
     }
 

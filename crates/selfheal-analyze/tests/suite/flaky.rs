@@ -1,6 +1,7 @@
 //! The flaky hint of the top failure on small logs this project wrote (the
-//! pytest one is real pytest-rerunfailures output): what each runner's
-//! retries and each timing assertion say, apart from the category.
+//! pytest ones are real pytest-rerunfailures and `flaky` plugin output):
+//! what each runner's retries and each timing assertion say, apart from
+//! the category.
 
 use selfheal_analyze::{AnalyzeOptions, analyze_path};
 use selfheal_types::Category;
@@ -29,6 +30,18 @@ fn a_test_retried_and_failed_every_time_is_not_flaky() {
 fn a_test_that_passed_on_a_retry_is_flaky() {
     assert_eq!(
         top("surefire_fail_on_flake.log"),
+        (Category::TestFailure, Some(true))
+    );
+}
+
+#[test]
+fn the_pytest_flaky_plugin_report_is_read() {
+    assert_eq!(
+        top("pytest_flaky_plugin_failed_every_time.log"),
+        (Category::TestFailure, Some(false))
+    );
+    assert_eq!(
+        top("pytest_flaky_plugin_passed_once.log"),
         (Category::TestFailure, Some(true))
     );
 }
