@@ -4,7 +4,10 @@
 //! to lenient, and the first round that finds anything decides: exact text,
 //! then whole lines ignoring trailing whitespace, then whole lines shifted by
 //! one uniform indentation (the quote was copied out of a nested block, or
-//! re-indented). A round that finds several places is an ambiguity, not a
+//! re-indented), and last a quote a few characters off the one place it
+//! clearly means, whose change is merged onto the real text only where the
+//! two do not touch (small models misquote a quote mark or a space, then
+//! repeat the same quote on every retry). A round that finds several places is an ambiguity, not a
 //! licence to pick one; only diff hunks, which carry a line number, may use
 //! it to break the tie (and `apply.rs` accepts a reply that repeats one
 //! replacement exactly once per occurrence).
@@ -204,7 +207,120 @@ pub(crate) fn replace(content: &str, old: &str, new: &str) -> Result<String, Str
             &content[before + region..]
         ));
     }
+    if let Some(merged) = merge_into_closest(content, &pieces, &have, &want, new) {
+        return Ok(merged);
+    }
     Err(format!("old text not found{}", closest(&have, &want)))
+}
+
+/// How alike the closest window must be, and how much less alike any other,
+/// for a misquoted `old` to be merged into it.
+const MERGE_LIKENESS: f32 = 0.9;
+
+/// The last, most lenient round: the quote is a few characters off the one
+/// place it clearly means (at least [`MERGE_LIKENESS`] alike, and no other
+/// window is). The model's change (quote → `new`) is then carried over onto
+/// the file's real text, character by character, provided no character it
+/// changes is one the quote got wrong or touches one: what the model
+/// misremembered stays as the file has it, what it meant to change changes.
+fn merge_into_closest(
+    content: &str,
+    pieces: &[&str],
+    have: &[&str],
+    want: &[&str],
+    new: &str,
+) -> Option<String> {
+    let ranked = rank_windows(have, want);
+    let &(ratio, start) = ranked.first()?;
+    if ratio < MERGE_LIKENESS || ranked.get(1).is_some_and(|(r, _)| *r >= MERGE_LIKENESS) {
+        return None;
+    }
+    let end = start + want.len().min(have.len());
+    let base = want.join("\n");
+    let ours = have[start..end].join("\n");
+    let theirs = trim_blank_ends(&split_lines(new)).join("\n");
+    let merged = merge_chars(&base, &ours, &theirs)?;
+    let before: usize = pieces[..start].iter().map(|p| p.len()).sum();
+    let region: usize = pieces[start..end].iter().map(|p| p.len()).sum();
+    let newline = if pieces[end - 1].ends_with('\n') {
+        "\n"
+    } else {
+        ""
+    };
+    let merged = if merged.is_empty() {
+        String::new()
+    } else {
+        format!("{merged}{newline}")
+    };
+    Some(format!(
+        "{}{merged}{}",
+        &content[..before],
+        &content[before + region..]
+    ))
+}
+
+/// Three-way merge of single texts by characters: `base` changed into
+/// `theirs`, applied to `ours` (another change of `base`). `None` when a
+/// change of theirs overlaps or touches a change of ours.
+fn merge_chars(base: &str, ours: &str, theirs: &str) -> Option<String> {
+    use similar::{Algorithm, DiffOp, capture_diff_slices_deadline};
+    let b: Vec<char> = base.chars().collect();
+    let o: Vec<char> = ours.chars().collect();
+    let t: Vec<char> = theirs.chars().collect();
+    let deadline = Some(std::time::Instant::now() + Duration::from_millis(50));
+    let ours_ops = capture_diff_slices_deadline(Algorithm::Myers, &b, &o, deadline);
+    let theirs_ops = capture_diff_slices_deadline(Algorithm::Myers, &b, &t, deadline);
+    let changed = |ops: &[DiffOp]| -> Vec<(usize, usize)> {
+        ops.iter()
+            .filter(|op| !matches!(op, DiffOp::Equal { .. }))
+            .map(|op| {
+                let r = op.old_range();
+                (r.start, r.end)
+            })
+            .collect()
+    };
+    let ours_changed = changed(&ours_ops);
+    let theirs_changed = changed(&theirs_ops);
+    if theirs_changed.is_empty() {
+        return None;
+    }
+    // Touching counts: an insertion right beside a misquoted character is
+    // not clearly on either side of it.
+    let clash = theirs_changed
+        .iter()
+        .any(|&(s, e)| ours_changed.iter().any(|&(s2, e2)| s <= e2 && s2 <= e));
+    if clash {
+        return None;
+    }
+    // Where a position between characters of base lies in ours: only ever
+    // asked for positions inside ours' unchanged stretches.
+    let map = |p: usize| -> Option<usize> {
+        if p == 0 {
+            return Some(0);
+        }
+        if p == b.len() {
+            return Some(o.len());
+        }
+        ours_ops.iter().find_map(|op| match *op {
+            DiffOp::Equal {
+                old_index,
+                new_index,
+                len,
+            } if old_index <= p && p <= old_index + len => Some(new_index + (p - old_index)),
+            _ => None,
+        })
+    };
+    let mut out = String::new();
+    for op in &theirs_ops {
+        match *op {
+            DiffOp::Equal { old_index, len, .. } => {
+                let (from, to) = (map(old_index)?, map(old_index + len)?);
+                out.extend(o.get(from..to)?);
+            }
+            _ => out.extend(t.get(op.new_range())?),
+        }
+    }
+    Some(out)
 }
 
 /// Applies hunks in order, each located by its context and removed lines.
@@ -366,11 +482,12 @@ fn likeness(a: &str, b: &str) -> f32 {
         .ratio()
 }
 
-/// " (closest match at line N, P% similar: `text`)" for an error message, or
-/// a note that nothing in the file resembles the quote.
-fn closest(have: &[&str], want: &[&str]) -> String {
+/// The windows of `have` as long as `want`, with how alike each is to the
+/// quote (0 to 1), most alike first; only the few best by a cheap measure
+/// get the real comparison.
+fn rank_windows(have: &[&str], want: &[&str]) -> Vec<(f32, usize)> {
     if want.is_empty() || have.is_empty() {
-        return String::new();
+        return Vec::new();
     }
     let k = want.len().min(have.len());
     let quote = want.join("\n");
@@ -409,14 +526,23 @@ fn closest(have: &[&str], want: &[&str]) -> String {
             .collect()
     };
     ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    let mut best: Option<(f32, usize)> = None;
-    for &(_, start) in ranked.iter().take(16) {
-        let window = have[start..start + k].join("\n");
-        let ratio = likeness(window.trim(), quote);
-        if best.is_none_or(|(r, _)| ratio > r) {
-            best = Some((ratio, start));
-        }
-    }
+    let mut compared: Vec<(f32, usize)> = ranked
+        .iter()
+        .take(16)
+        .map(|&(_, start)| {
+            let window = have[start..start + k].join("\n");
+            (likeness(window.trim(), quote), start)
+        })
+        .collect();
+    compared.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    compared
+}
+
+/// " (closest match at line N, P% similar: `text`)" for an error message, or
+/// a note that nothing in the file resembles the quote.
+fn closest(have: &[&str], want: &[&str]) -> String {
+    let k = want.len().min(have.len());
+    let best = rank_windows(have, want).first().copied();
     let Some((ratio, start)) = best.filter(|(r, _)| *r >= 0.5) else {
         return " (nothing similar in the file)".to_owned();
     };
@@ -439,6 +565,44 @@ mod tests {
     use super::*;
 
     const CALC: &str = "def add(a, b):\n    return a - b\n\n\ndef sub(a, b):\n    return a - b\n";
+
+    const VERSION: &str = "def parse(text):\n    parts = text.split(\".\")\n    return Version(int(parts[0]), int(parts[1]), int(parts[2]), pre or \"~\")\n";
+
+    #[test]
+    fn a_quote_a_few_characters_off_takes_the_change_onto_the_real_text() {
+        // The model quoted '~' where the file says "~", and changed parts[2].
+        let old = "    return Version(int(parts[0]), int(parts[1]), int(parts[2]), pre or '~')";
+        let new = "    return Version(int(parts[0]), int(parts[1]), int(parts[2]) if len(parts) > 2 else 0, pre or '~')";
+        let out = replace(VERSION, old, new).expect("merged");
+        assert_eq!(
+            out,
+            "def parse(text):\n    parts = text.split(\".\")\n    return Version(int(parts[0]), int(parts[1]), int(parts[2]) if len(parts) > 2 else 0, pre or \"~\")\n"
+        );
+    }
+
+    #[test]
+    fn a_change_where_the_quote_is_wrong_is_not_merged() {
+        // The quote gets the very characters wrong that the change replaces.
+        let old = "    return Version(int(parts[0]), int(parts[1]), int(parts[2]), pre or '~')";
+        let new = "    return Version(int(parts[0]), int(parts[1]), int(parts[2]), pre or '-')";
+        let err = replace(VERSION, old, new).expect_err("a clash");
+        assert!(
+            err.starts_with("old text not found (closest match at line 3"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_misquote_close_to_two_places_is_not_merged() {
+        let content = "x = compute(alpha, beta)\ny = compute(alpha, betb)\n";
+        let err = replace(
+            content,
+            "z = compute(alpha, beta)",
+            "z = compute(alpha, gamma)",
+        )
+        .expect_err("two places are alike");
+        assert!(err.starts_with("old text not found"), "{err}");
+    }
 
     #[test]
     fn exact_text_is_replaced_in_place() {
