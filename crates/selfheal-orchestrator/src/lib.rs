@@ -600,7 +600,20 @@ impl Orchestrator<'_> {
             base_commit,
         };
         if asked == 1 {
-            let proposal = proposals.remove(0);
+            let mut proposal = proposals.remove(0);
+            if repeats_a_tried_change(worktree.path(), &proposal, stuck, number) {
+                // At temperature 0 a model tends to give the same answer to
+                // nearly the same question: ask once more, sampled, before
+                // calling the loop stuck.
+                let mut again = request.clone();
+                again.temperature = Some(self.settings.candidate_temperature);
+                if let Ok(other) = self.propose(number, &again).await {
+                    attempt.tokens += other.tokens;
+                    if !repeats_a_tried_change(worktree.path(), &other, stuck, number) {
+                        proposal = other;
+                    }
+                }
+            }
             return self.try_candidate(&at, attempt, proposal, kept).await;
         }
 
@@ -1029,6 +1042,23 @@ struct CandidateStep<'a> {
     worktree: &'a Worktree,
     stuck: &'a StuckCheck,
     base_commit: &'a str,
+}
+
+/// Whether `proposal`'s edits make a change already tried on this tree.
+fn repeats_a_tried_change(
+    root: &std::path::Path,
+    proposal: &Proposal,
+    stuck: &StuckCheck,
+    number: u32,
+) -> bool {
+    selfheal_patch::parse_reply(&proposal.reply)
+        .and_then(|edits| selfheal_patch::plan(root, &edits))
+        .is_ok_and(|change| {
+            !change.is_empty()
+                && stuck
+                    .repeated_change(number, &change.unified_diff())
+                    .is_some()
+        })
 }
 
 /// The candidates in the order they are tried: those whose edits apply to

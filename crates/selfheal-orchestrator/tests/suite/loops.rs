@@ -55,10 +55,12 @@ const HINT: &str = "hint: a larger [repair] context_token_budget or another mode
 #[tokio::test]
 async fn the_same_change_twice_stops_before_it_is_validated_again() -> Result<()> {
     let project = project()?;
-    // The second reply differs only in whitespace at the end of the line.
+    // The second reply differs only in whitespace at the end of the line,
+    // and asked again, sampled, the model says the same.
     let model = ScriptedModel::new([
         Ok(int_bb("a + int(bb) - 1", tokens(300, 40))),
         Ok(int_bb("a + int(bb) - 1  ", tokens(400, 40))),
+        Ok(int_bb("a + int(bb) - 1", tokens(100, 10))),
         Ok(whole_fix(tokens(300, 40))),
     ]);
     let sandbox = ScriptedSandbox::new([Ok(failed(SAME_FAILURE_OUTPUT)), Ok(passed())]);
@@ -85,10 +87,48 @@ async fn the_same_change_twice_stops_before_it_is_validated_again() -> Result<()
         ]
     );
     assert_eq!(record.attempts[1].reason.as_deref(), Some(reason.as_str()));
-    // The repeated reply's tokens count; nothing after it was asked for.
-    assert_eq!(record.tokens, tokens(700, 80));
-    assert_eq!((model.requests().len(), model.unused()), (2, 1));
+    // The repeated replies' tokens count; nothing after them was asked for.
+    assert_eq!(record.tokens, tokens(800, 90));
+    assert_eq!((model.requests().len(), model.unused()), (3, 1));
+    assert_eq!(
+        model.requests()[2].temperature,
+        Some(0.7),
+        "asked again, sampled"
+    );
     assert_eq!(sandbox.seen().len(), 1);
+    Ok(())
+}
+
+/// A repeated answer is asked for once more, sampled; a different change
+/// then goes ahead in the same attempt.
+#[tokio::test]
+async fn a_repeated_change_is_asked_again_sampled_before_the_loop_gives_up() -> Result<()> {
+    let project = project()?;
+    let model = ScriptedModel::new([
+        Ok(int_bb("a + int(bb) - 1", tokens(300, 40))),
+        Ok(int_bb("a + int(bb) - 1", tokens(300, 40))),
+        Ok(whole_fix(tokens(300, 40))),
+    ]);
+    let sandbox = ScriptedSandbox::new([Ok(failed(SAME_FAILURE_OUTPUT)), Ok(passed())]);
+    let events = Events::default();
+
+    let record = Setup::new(&project, &model, &sandbox, &events)
+        .run()
+        .await?;
+
+    assert!(record.outcome.is_fixed(), "{:?}", record.outcome);
+    assert_eq!(
+        summary(&record),
+        [
+            (1, AttemptOutcome::ValidationFailed, true),
+            (2, AttemptOutcome::Validated, true),
+        ]
+    );
+    assert_eq!(
+        record.attempts[1].tokens,
+        tokens(600, 80),
+        "both answers count"
+    );
     Ok(())
 }
 
