@@ -423,8 +423,15 @@ pub(crate) fn judge_failed_validation(
 /// (job and step names, paths), so compare what the failure is about: the
 /// same test failing no further than before (a `NameError` turning into an
 /// assertion failure means the code now runs further: progress), or, without
-/// test ids, the same category and message.
+/// test ids, the same category and message. A failure that stops the run
+/// earlier than the targeted one did (the build or the test collection
+/// broke where a test used to fail) blocks it too, whatever it names: the
+/// change broke something before the tests could even run, which is never
+/// progress to build on.
 pub(crate) fn still_blocked(seen: &Failure, targeted: &Failure) -> bool {
+    if depth(seen.category) < depth(targeted.category) {
+        return true;
+    }
     match (&seen.test, &targeted.test) {
         (Some(a), Some(b)) => a == b && depth(seen.category) <= depth(targeted.category),
         _ => seen.category == targeted.category && seen.message == targeted.message,
@@ -543,6 +550,25 @@ FAILED tests/test_calc.py::test_mul - assert 7 == 6
     }
 
     #[test]
+    fn a_change_that_breaks_the_build_is_not_progress() {
+        let failing = failure(
+            Some("tests/test_version.py::test_two_parts"),
+            "IndexError: list index out of range",
+        );
+        let mut syntax = failure(None, "SyntaxError: invalid syntax");
+        syntax.category = Category::CompileError;
+        assert!(
+            still_blocked(&syntax, &failing),
+            "the tests no longer even run"
+        );
+        // Where CI itself stopped at collection, a test failing now is progress.
+        let mut collection = failure(None, "ImportError: cannot import name 'x'");
+        collection.category = Category::CompileError;
+        let assertion = failure(Some("tests/t.py::test_a"), "assert 1 == 2");
+        assert!(!still_blocked(&assertion, &collection));
+    }
+
+    #[test]
     fn a_test_that_gets_further_is_progress() {
         let mut crashed = failure(
             Some("tests/t.py::test_a"),
@@ -629,6 +655,7 @@ FAILED tests/test_calc.py::test_mul - assert 7 == 6
                 diff: Some(previous_diff.into()),
                 outcome: "no".into(),
                 validation_excerpt: Some("é".into()),
+                kept: false,
             }],
             temperature: None,
         }

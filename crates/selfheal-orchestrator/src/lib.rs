@@ -413,6 +413,7 @@ impl Orchestrator<'_> {
                 diff: attempt.diff.clone(),
                 outcome: last_reason.clone(),
                 validation_excerpt,
+                kept: false,
             });
             let diagnosis = attempt.diagnosis.clone().unwrap_or_default();
             if let Some(diff) = &attempt.diff {
@@ -467,6 +468,9 @@ impl Orchestrator<'_> {
                 Next::Retry {
                     progress: Some(next_target),
                 } => {
+                    if let Some(last) = previous.last_mut() {
+                        last.kept = true;
+                    }
                     kept.keep_attempt();
                     target = *next_target;
                     stuck.kept();

@@ -95,6 +95,8 @@ pub struct PreviousAttempt {
     pub outcome: String,
     /// The part of the validation output where it failed.
     pub validation_excerpt: Option<String>,
+    /// Its change stayed in the tree (it made progress); otherwise it was undone.
+    pub kept: bool,
 }
 
 /// Everything the model is shown for one attempt.

@@ -21,6 +21,7 @@ pub const PLACEHOLDERS: &[&str] = &[
     "previous_attempts",
     "last_diff",
     "last_outcome",
+    "last_state",
     "last_validation",
 ];
 
@@ -200,6 +201,11 @@ fn value(req: &RepairRequest, name: &str) -> Option<String> {
             _ => "(nothing: the reply held no edit that could be applied)".into(),
         },
         "last_outcome" => last.map_or_else(|| "(no earlier attempt)".into(), |a| a.outcome.clone()),
+        "last_state" => match last {
+            Some(a) if a.kept => "Its change was kept, because the code now gets further: the files above include it.".into(),
+            Some(a) if a.diff.is_some() => "Its change was undone: the files above are as they were before it.".into(),
+            _ => String::new(),
+        },
         "last_validation" => match last.and_then(|a| a.validation_excerpt.as_deref()) {
             Some(out) if !out.trim().is_empty() => fenced("text", out),
             _ => "(no validation output)".into(),

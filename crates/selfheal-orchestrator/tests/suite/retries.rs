@@ -138,6 +138,7 @@ async fn an_attempt_without_progress_is_reverted_and_the_model_told_why() -> Res
             diff: Some(INT_BB_DIFF.to_owned()),
             outcome: reason.to_owned(),
             validation_excerpt: Some(excerpt),
+            kept: false,
         }]
     );
     let branch = fix_branch(&failure);
@@ -251,6 +252,8 @@ async fn an_attempt_that_makes_progress_is_kept_and_built_on() -> Result<()> {
             diff: Some(FIRST_FIX_DIFF.to_owned()),
             outcome: reason.to_owned(),
             validation_excerpt: Some(excerpt),
+            // The model is told its change stayed.
+            kept: true,
         }]
     );
     // The record, the branch and the commit all name the failure CI saw.
@@ -339,6 +342,7 @@ async fn a_reply_without_a_usable_edit_counts_as_an_attempt() -> Result<()> {
             diff: None,
             outcome: reason,
             validation_excerpt: None,
+            kept: false,
         }]
     );
     assert_eq!(sandbox.seen().len(), 1);
@@ -394,6 +398,7 @@ async fn a_retryable_model_error_moves_on_to_the_next_attempt() -> Result<()> {
             diff: None,
             outcome: reason.to_owned(),
             validation_excerpt: None,
+            kept: false,
         }]
     );
     Ok(())
@@ -469,6 +474,7 @@ async fn a_test_weakening_edit_is_refused_and_never_validated() -> Result<()> {
             diff: Some(weakening_diff.to_owned()),
             outcome: reason.to_owned(),
             validation_excerpt: None,
+            kept: false,
         }]
     );
     let (_, failure) = ci_analysis(&project)?;

@@ -198,6 +198,7 @@ async fn retry_prompt_shows_the_last_diff_and_where_validation_failed() {
         diff: Some("--- a/src/calc.py\n+++ b/src/calc.py\n@@ -2 +2 @@\n-    return a + b + 1\n+    return a + b + 2\n".into()),
         outcome: "the failing test still fails".into(),
         validation_excerpt: Some("E       assert 6 == 4".into()),
+        kept: false,
     }];
     reasoner(&server).propose(&req).await.expect("proposal");
     let body: Value = only_request(&server).await.body_json().expect("json");
@@ -211,6 +212,10 @@ async fn retry_prompt_shows_the_last_diff_and_where_validation_failed() {
     assert!(
         user.contains("```text\nE       assert 6 == 4\n```"),
         "{user}"
+    );
+    assert!(
+        user.contains("Its change was undone: the files above are as they were before it."),
+        "the model knows the tree is back as it was: {user}"
     );
     // The failure itself is still shown, before the retry notes.
     let failure_at = user.find("E       assert 5 == 4").expect("excerpt");
