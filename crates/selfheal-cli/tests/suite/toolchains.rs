@@ -382,7 +382,7 @@ async fn a_project_in_a_monorepo_folder_is_tested_where_ci_ran_it() {
 }
 
 /// A Maven project in selfheal's JDK image: Debian's packaged plugins and
-/// JUnit, the network off, no install phase. The log is real surefire output.
+/// `JUnit`, the network off, no install phase. The log is real surefire output.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_maven_project_is_repaired_in_the_jdk_image() {
     require_docker();
