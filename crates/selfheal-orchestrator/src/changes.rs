@@ -38,6 +38,33 @@ impl BaseContents {
         self.before_attempt.clear();
     }
 
+    /// The change the attempt under validation wrote, as it stands in the
+    /// tree (text files only): what an answer may build on after the change
+    /// is undone.
+    pub(crate) fn attempt_change(&self, worktree: &Worktree) -> ChangeSet {
+        let text = |bytes: &Option<Vec<u8>>| {
+            bytes
+                .as_ref()
+                .map(|b| String::from_utf8(b.clone()).map_err(|_| ()))
+                .transpose()
+        };
+        let files = self
+            .before_attempt
+            .iter()
+            .filter_map(|(path, original)| {
+                let before = text(original).ok()?;
+                let now = std::fs::read(worktree.path().join(path)).ok();
+                let after = text(&now).ok()??;
+                (before.as_ref() != Some(&after)).then(|| selfheal_patch::FileChange {
+                    path: path.clone(),
+                    before,
+                    after,
+                })
+            })
+            .collect();
+        ChangeSet { files }
+    }
+
     /// Puts the files the last attempt touched back as they were before it.
     pub(crate) fn revert_attempt(&mut self, worktree: &Worktree) -> std::io::Result<()> {
         for (path, original) in std::mem::take(&mut self.before_attempt) {

@@ -374,6 +374,10 @@ impl Orchestrator<'_> {
         let mut previous: Vec<PreviousAttempt> = Vec::new();
         let mut last_reason = String::from("no attempt was made");
         let mut stuck = StuckCheck::default();
+        // Changes validated and undone on the tree as it is, newest last:
+        // small models often quote their last change's text as if it had
+        // stayed, and such an answer is applied on top of it.
+        let mut undone: Vec<(u32, ChangeSet)> = Vec::new();
 
         for number in 1..=max {
             if let Some(outcome) =
@@ -388,6 +392,7 @@ impl Orchestrator<'_> {
                 worktree,
                 previous: &previous,
                 stuck: &stuck,
+                undone: &undone,
                 spent: record.tokens,
                 base_commit: &job.base_commit,
             };
@@ -474,14 +479,19 @@ impl Orchestrator<'_> {
                     kept.keep_attempt();
                     target = *next_target;
                     stuck.kept();
+                    undone.clear();
                 }
                 Next::Retry { progress: None } => {
+                    let change = kept.attempt_change(worktree);
                     // Building on a change that made no progress would
                     // compound the mistake, so failing to undo it ends the repair.
                     if let Err(e) = kept.revert_attempt(worktree) {
                         return Ok(Outcome::NotFixed {
                             reason: format!("could not undo attempt {number}'s change: {e}"),
                         });
+                    }
+                    if !change.is_empty() {
+                        undone.push((number, change));
                     }
                     // Only validations say where an attempt failed; replies
                     // without a usable edit leave the comparison as it was.
@@ -512,6 +522,7 @@ impl Orchestrator<'_> {
             worktree,
             previous,
             stuck,
+            undone,
             spent,
             base_commit,
         } = step;
@@ -601,11 +612,12 @@ impl Orchestrator<'_> {
             target,
             worktree,
             stuck,
+            undone,
             base_commit,
         };
         if asked == 1 {
             let mut proposal = proposals.remove(0);
-            if repeats_a_tried_change(worktree.path(), &proposal, stuck, number) {
+            if repeats_a_tried_change(worktree.path(), &proposal, undone, stuck, number) {
                 // At temperature 0 a model tends to give the same answer to
                 // nearly the same question: ask once more, sampled, before
                 // calling the loop stuck.
@@ -613,7 +625,7 @@ impl Orchestrator<'_> {
                 again.temperature = Some(self.settings.candidate_temperature);
                 if let Ok(other) = self.propose(number, &again).await {
                     attempt.tokens += other.tokens;
-                    if !repeats_a_tried_change(worktree.path(), &other, stuck, number) {
+                    if !repeats_a_tried_change(worktree.path(), &other, undone, stuck, number) {
                         proposal = other;
                     }
                 }
@@ -621,7 +633,7 @@ impl Orchestrator<'_> {
             return self.try_candidate(&at, attempt, proposal, kept).await;
         }
 
-        let (ordered, usable) = order_candidates(worktree.path(), proposals);
+        let (ordered, usable) = order_candidates(worktree.path(), undone, proposals);
         let mut counts = CandidateCounts {
             asked,
             usable,
@@ -692,6 +704,7 @@ impl Orchestrator<'_> {
             target,
             worktree,
             stuck,
+            undone,
             base_commit,
         } = *at;
         let retry = Next::Retry { progress: None };
@@ -704,13 +717,12 @@ impl Orchestrator<'_> {
 
         self.stage(number, Stage::Patch);
         let t = Instant::now();
-        let change = selfheal_patch::parse_reply(&proposal.reply)
-            .and_then(|edits| selfheal_patch::plan(worktree.path(), &edits));
+        let change = plan_reply(worktree.path(), &proposal.reply, undone);
         attempt.timings_ms.insert(Stage::Patch, elapsed_ms(t));
         // A reply without a usable edit says nothing about the next one:
         // models answer differently when told why this one failed.
         let change = match change {
-            Ok(c) if c.is_empty() => {
+            Ok((c, _)) if c.is_empty() => {
                 return end(
                     attempt,
                     AttemptOutcome::NoUsableEdit,
@@ -723,6 +735,12 @@ impl Orchestrator<'_> {
                 return end(attempt, AttemptOutcome::NoUsableEdit, e.to_string(), retry);
             }
         };
+        let (change, built_on) = change;
+        if let Some(earlier) = built_on {
+            tracing::info!(
+                "attempt {number}: the answer quotes attempt {earlier}'s undone change; applied on top of it"
+            );
+        }
         let (diff, files) = (change.unified_diff(), change.paths());
         attempt.diff = Some(diff.clone());
         attempt.files.clone_from(&files);
@@ -1045,37 +1063,65 @@ struct CandidateStep<'a> {
     target: &'a Target,
     worktree: &'a Worktree,
     stuck: &'a StuckCheck,
+    undone: &'a [(u32, ChangeSet)],
     base_commit: &'a str,
+}
+
+/// The change a reply's edits make to the tree under `root`, and, when they
+/// only apply on top of a change that was undone (the reply quotes that
+/// change's text), that attempt's number: the change is then the undone
+/// one and the reply's together. The newest undone change is tried first.
+fn plan_reply(
+    root: &std::path::Path,
+    reply: &str,
+    undone: &[(u32, ChangeSet)],
+) -> Result<(ChangeSet, Option<u32>), selfheal_patch::PatchError> {
+    let edits = selfheal_patch::parse_reply(reply)?;
+    match selfheal_patch::plan(root, &edits) {
+        Err(e @ selfheal_patch::PatchError::Apply { .. }) => undone
+            .iter()
+            .rev()
+            .find_map(|(number, base)| {
+                selfheal_patch::plan_over(root, base, &edits)
+                    .ok()
+                    .map(|change| (change, Some(*number)))
+            })
+            .ok_or(e),
+        other => other.map(|change| (change, None)),
+    }
 }
 
 /// Whether `proposal`'s edits make a change already tried on this tree.
 fn repeats_a_tried_change(
     root: &std::path::Path,
     proposal: &Proposal,
+    undone: &[(u32, ChangeSet)],
     stuck: &StuckCheck,
     number: u32,
 ) -> bool {
-    selfheal_patch::parse_reply(&proposal.reply)
-        .and_then(|edits| selfheal_patch::plan(root, &edits))
-        .is_ok_and(|change| {
-            !change.is_empty()
-                && stuck
-                    .repeated_change(number, &change.unified_diff())
-                    .is_some()
-        })
+    plan_reply(root, &proposal.reply, undone).is_ok_and(|(change, _)| {
+        !change.is_empty()
+            && stuck
+                .repeated_change(number, &change.unified_diff())
+                .is_some()
+    })
 }
 
 /// The candidates in the order they are tried: those whose edits apply to
 /// `root`, smallest change first, each distinct change once; then those that
 /// do not apply (tried last, so that their refusal can still be the round's
 /// story). Returns how many were usable.
-fn order_candidates(root: &std::path::Path, proposals: Vec<Proposal>) -> (Vec<Proposal>, u32) {
+fn order_candidates(
+    root: &std::path::Path,
+    undone: &[(u32, ChangeSet)],
+    proposals: Vec<Proposal>,
+) -> (Vec<Proposal>, u32) {
     let mut usable: Vec<(usize, String, Proposal)> = Vec::new();
     let mut unusable: Vec<Proposal> = Vec::new();
     for proposal in proposals {
-        let change = selfheal_patch::parse_reply(&proposal.reply)
-            .and_then(|edits| selfheal_patch::plan(root, &edits))
+        let change = plan_reply(root, &proposal.reply, undone)
             .ok()
+            .map(|(c, _)| c)
             .filter(|c| !c.is_empty());
         match change {
             Some(change) => {
@@ -1108,6 +1154,8 @@ struct AttemptStep<'a> {
     previous: &'a [PreviousAttempt],
     /// What the stuck checks remember: the changes tried on this tree.
     stuck: &'a StuckCheck,
+    /// Changes validated and undone on this tree, oldest first.
+    undone: &'a [(u32, ChangeSet)],
     /// Tokens the model calls so far used.
     spent: TokenUsage,
     /// The failing commit, where the baseline runs.

@@ -30,6 +30,27 @@ struct FileState {
 /// Several edits to one file apply in order, each to the result of the one
 /// before. An unsafe path fails the plan at once, before any file is read.
 pub fn plan(root: &Path, edits: &[Edit]) -> Result<ChangeSet, PatchError> {
+    plan_over(root, &ChangeSet::default(), edits)
+}
+
+/// Like [`plan`], but as if `base` had been written under `root` first: the
+/// edits apply to `base`'s version of each file it changes, and the result
+/// is `base` and the edits together, against the files as they really are
+/// (its `before`s are the real contents). Files `base` changes and the edits
+/// leave alone keep `base`'s change.
+///
+/// This is how an answer that builds on an earlier change which was since
+/// undone (its `old` quotes that change's text, not the file's) can still be
+/// applied as the model meant it. When `base` does not fit the files as they
+/// are (a `before` differs), the edits are planned on the real files alone.
+pub fn plan_over(root: &Path, base: &ChangeSet, edits: &[Edit]) -> Result<ChangeSet, PatchError> {
+    let fits = base.files.iter().all(|f| {
+        safety::resolve(root, &f.path)
+            .ok()
+            .and_then(|abs| read_text(&abs).ok())
+            .is_some_and(|(text, unreadable)| unreadable.is_none() && text == f.before)
+    });
+    let base = if fits { &base.files[..] } else { &[] };
     if edits.is_empty() {
         return Err(PatchError::NoEdits {
             reason: "the reply contains no edits".to_owned(),
@@ -62,14 +83,31 @@ pub fn plan(root: &Path, edits: &[Edit]) -> Result<ChangeSet, PatchError> {
             continue;
         }
         let (before, unreadable) = read_text(abs)?;
+        let current = base
+            .iter()
+            .find(|f| f.path == *rel)
+            .map_or_else(|| before.clone(), |f| Some(f.after.clone()));
         index.insert(rel.clone(), states.len());
         states.push(FileState {
             path: rel.clone(),
-            current: before.clone(),
+            current,
             before,
             unreadable,
             edits: 1,
         });
+    }
+    // What `base` changes and the edits do not touch stays changed.
+    for f in base {
+        if !index.contains_key(&f.path) {
+            index.insert(f.path.clone(), states.len());
+            states.push(FileState {
+                path: f.path.clone(),
+                before: f.before.clone(),
+                current: Some(f.after.clone()),
+                unreadable: None,
+                edits: 0,
+            });
+        }
     }
 
     let mut failures = Vec::new();

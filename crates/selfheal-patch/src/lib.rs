@@ -36,7 +36,7 @@ mod matching;
 mod parse;
 mod safety;
 
-pub use apply::plan;
+pub use apply::{plan, plan_over};
 pub use change::{ChangeSet, DiffStat, FileChange};
 pub use edit::{Edit, Hunk, HunkLine};
 pub use error::{EditFailure, PatchError};

@@ -564,3 +564,37 @@ async fn a_round_of_failing_candidates_is_one_failed_attempt() -> Result<()> {
     assert_eq!(sandbox.seen()[1].files["calc/ops.py"], super::OPS_FIXED);
     Ok(())
 }
+
+#[tokio::test]
+async fn an_answer_that_quotes_the_undone_change_is_applied_on_top_of_it() -> Result<()> {
+    let project = project()?;
+    // Attempt 2 quotes attempt 1's text as if its change had stayed: small
+    // models read the last diff in the prompt as the file's content.
+    let builds_on_it = proposal(
+        "Return a + b from add()",
+        &[("calc/ops.py", "a + int(bb) - 1", "a + b")],
+        tokens(400, 50),
+    );
+    let model = ScriptedModel::new([Ok(int_bb(tokens(300, 40))), Ok(builds_on_it)]);
+    let sandbox = ScriptedSandbox::new([Ok(failed(SAME_FAILURE_OUTPUT)), Ok(passed())]);
+    let events = Events::default();
+
+    let record = Setup::new(&project, &model, &sandbox, &events)
+        .run()
+        .await?;
+
+    let outcomes: Vec<_> = record.attempts.iter().map(|a| a.outcome).collect();
+    assert_eq!(
+        outcomes,
+        [AttemptOutcome::ValidationFailed, AttemptOutcome::Validated]
+    );
+    // The combined change, measured against the failing commit's file.
+    assert_eq!(record.attempts[1].diff.as_deref(), Some(WHOLE_FIX_DIFF));
+    assert_eq!(
+        sandbox.seen().last().map(|v| v.files.clone()),
+        Some(tree_with(OPS_FIXED))
+    );
+    let tip = branch_tip(&project, &fix_branch(&ci_analysis(&project)?.1))?;
+    assert_eq!(tip.ops, OPS_FIXED);
+    Ok(())
+}

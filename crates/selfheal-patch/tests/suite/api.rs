@@ -4,7 +4,7 @@ use std::path::Path;
 
 use selfheal_patch::{
     ChangeSet, Edit, FileChange, PatchError, ReplyFormat, parse_reply, parse_reply_full, plan,
-    reply_schema,
+    plan_over, reply_schema,
 };
 use selfheal_types::Diagnosis;
 
@@ -255,5 +255,74 @@ fn no_edits_at_all_is_an_error_value() {
     assert_eq!(
         err.to_string(),
         "no usable edit in the reply: the reply contains no edits"
+    );
+}
+
+fn replace(file: &str, old: &str, new: &str) -> Edit {
+    Edit::Replace {
+        file: file.to_owned(),
+        old: old.to_owned(),
+        new: new.to_owned(),
+    }
+}
+
+#[test]
+fn an_answer_that_quotes_an_undone_change_is_planned_on_top_of_it() {
+    let tmp = repo();
+    std::fs::write(tmp.path().join("src/other.py"), "X = 1\n").expect("write");
+    // An earlier attempt changed both files and was undone.
+    let undone = plan(
+        tmp.path(),
+        &[
+            replace("src/calc.py", "a - b", "a + b + 1"),
+            replace("src/other.py", "X = 1", "X = 2"),
+        ],
+    )
+    .expect("plans");
+    // The next answer quotes that change's text, not the file's.
+    let edits = [replace("src/calc.py", "a + b + 1", "a + b")];
+    assert!(matches!(
+        plan(tmp.path(), &edits),
+        Err(PatchError::Apply { .. })
+    ));
+    let composed = plan_over(tmp.path(), &undone, &edits).expect("applies over the undone change");
+    assert_eq!(composed.paths(), ["src/calc.py", "src/other.py"]);
+    assert_eq!(
+        composed.files[0].before.as_deref(),
+        Some("def add(a, b):\n    return a - b\n"),
+        "measured against the real file"
+    );
+    assert_eq!(
+        composed.files[0].after,
+        "def add(a, b):\n    return a + b\n"
+    );
+    assert_eq!(composed.files[1].after, "X = 2\n");
+    // Nothing was written.
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("src/calc.py")).expect("read"),
+        "def add(a, b):\n    return a - b\n"
+    );
+}
+
+#[test]
+fn a_change_that_no_longer_fits_the_files_is_not_built_on() {
+    let tmp = repo();
+    let undone = plan(tmp.path(), &[replace("src/calc.py", "a - b", "a * b")]).expect("plans");
+    // The file moved on since (another attempt's change was kept).
+    std::fs::write(
+        tmp.path().join("src/calc.py"),
+        "def add(a, b):\n    return a - b  # kept\n",
+    )
+    .expect("write");
+    let edits = [replace("src/calc.py", "a * b", "a + b")];
+    assert!(matches!(
+        plan_over(tmp.path(), &undone, &edits),
+        Err(PatchError::Apply { .. })
+    ));
+    // Edits that fit the real file plan as plain `plan` would.
+    let edits = [replace("src/calc.py", "a - b  # kept", "a + b")];
+    assert_eq!(
+        plan_over(tmp.path(), &undone, &edits).expect("plans"),
+        plan(tmp.path(), &edits).expect("plans")
     );
 }
