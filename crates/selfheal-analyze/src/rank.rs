@@ -150,10 +150,32 @@ pub(crate) fn fingerprint(c: &Candidate) -> String {
 /// The lines that explain the failures, best first, within `budget` lines.
 /// The first failure may use most of the budget; each later one gets a
 /// share of what is left, so the model sees every distinct failure.
+///
+/// Failures with the same error as one shown before (ten tests that all
+/// hit one `NameError`) are not shown again: a line after the first names
+/// them. Repeating the same traceback teaches a model nothing and costs a
+/// CPU-served one seconds per copy.
 pub(crate) fn excerpt(failures: &[Candidate], budget: usize) -> String {
+    let key = |c: &Candidate| (c.tool, normalize(&c.message));
+    let mut groups: Vec<(usize, Vec<&Candidate>)> = Vec::new();
+    let mut firsts: Vec<&Candidate> = Vec::new();
+    for c in failures {
+        let k = key(c);
+        match groups
+            .iter_mut()
+            .find(|(first, _)| key(firsts[*first]) == k && !c.message.trim().is_empty())
+        {
+            Some((_, same)) => same.push(c),
+            None => {
+                groups.push((firsts.len(), Vec::new()));
+                firsts.push(c);
+            }
+        }
+    }
     let mut out = String::new();
     let mut used = 0usize;
-    for (i, c) in failures.iter().enumerate() {
+    for (i, (first, same)) in groups.iter().enumerate() {
+        let c = firsts[*first];
         if used + 2 > budget {
             break;
         }
@@ -205,6 +227,31 @@ pub(crate) fn excerpt(failures: &[Candidate], budget: usize) -> String {
             used += 1;
             prev = Some(*no);
         }
+        if !same.is_empty() && used < budget {
+            const NAMED: usize = 8;
+            let names: Vec<String> = same
+                .iter()
+                .take(NAMED)
+                .map(|d| match &d.test {
+                    Some(t) => t.clone(),
+                    None => format!("lines {}-{}", d.span.start, d.span.end),
+                })
+                .collect();
+            let more = same.len().saturating_sub(NAMED);
+            let _ = write!(
+                out,
+                "--- {} more with the same error: {}{}",
+                same.len(),
+                names.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            );
+            out.push('\n');
+            used += 1;
+        }
     }
     out
 }
@@ -212,6 +259,38 @@ pub(crate) fn excerpt(failures: &[Candidate], budget: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn failed_test(test: &str, message: &str, first_line: u64) -> Candidate {
+        let mut c = Candidate::new(selfheal_types::Category::TestFailure, "pytest", message);
+        c.test = Some(test.to_owned());
+        c.span = selfheal_types::LineSpan::new(first_line, first_line + 2);
+        c.snippet = vec![
+            (first_line, format!("    def {test}():")),
+            (first_line + 1, "        ...".to_owned()),
+            (first_line + 2, format!("E   {message}")),
+        ];
+        c
+    }
+
+    #[test]
+    fn failures_with_an_error_already_shown_are_named_not_repeated() {
+        let name_error = "NameError: name 'step_txt' is not defined";
+        let failures = [
+            failed_test("test_a", name_error, 1),
+            failed_test("test_b", "assert 3 == 4", 10),
+            failed_test("test_c", name_error, 20),
+            failed_test("test_d", name_error, 30),
+        ];
+        let text = excerpt(&failures, 120);
+        assert_eq!(text.matches(name_error).count(), 1, "{text}");
+        assert!(
+            text.contains("--- 2 more with the same error: test_c, test_d\n"),
+            "{text}"
+        );
+        // Each distinct error is still shown whole.
+        assert!(text.contains("E   assert 3 == 4"), "{text}");
+        assert!(text.find("test_c").unwrap() < text.find("test_b").unwrap());
+    }
 
     #[test]
     fn volatile_details_normalise_away() {
