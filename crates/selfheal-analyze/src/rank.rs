@@ -161,15 +161,14 @@ pub(crate) fn excerpt(failures: &[Candidate], budget: usize) -> String {
     let mut firsts: Vec<&Candidate> = Vec::new();
     for c in failures {
         let k = key(c);
-        match groups
+        if let Some((_, same)) = groups
             .iter_mut()
             .find(|(first, _)| key(firsts[*first]) == k && !c.message.trim().is_empty())
         {
-            Some((_, same)) => same.push(c),
-            None => {
-                groups.push((firsts.len(), Vec::new()));
-                firsts.push(c);
-            }
+            same.push(c);
+        } else {
+            groups.push((firsts.len(), Vec::new()));
+            firsts.push(c);
         }
     }
     let mut out = String::new();
