@@ -617,20 +617,48 @@ impl Orchestrator<'_> {
         };
         if asked == 1 {
             let mut proposal = proposals.remove(0);
-            if repeats_a_tried_change(worktree.path(), &proposal, undone, stuck, number) {
-                // At temperature 0 a model tends to give the same answer to
-                // nearly the same question: ask once more, sampled, before
-                // calling the loop stuck.
+            let mut counts = None;
+            let one_more = estimate_prompt_tokens(&request);
+            let mut spent_now = spent;
+            spent_now += attempt.tokens;
+            if !usable(worktree.path(), &proposal, undone, stuck, number)
+                && caps_stop(
+                    spent_now,
+                    one_more,
+                    self.settings.total_token_budget,
+                    self.settings.cost.as_ref(),
+                    number - 1,
+                )
+                .is_none()
+            {
+                // An answer that cannot be tried (its edits do not apply or
+                // change nothing) or would fail again (a change already
+                // tried) is asked for once more, sampled, before it costs an
+                // attempt: at temperature 0 a small model tends to give the
+                // same answer to nearly the same question, and the server's
+                // prompt cache makes the second question cheap.
                 let mut again = request.clone();
                 again.temperature = Some(self.settings.candidate_temperature);
+                let mut asked_again = CandidateCounts {
+                    asked: 2,
+                    usable: 0,
+                    validated: 0,
+                };
                 if let Ok(other) = self.propose(number, &again).await {
                     attempt.tokens += other.tokens;
-                    if !repeats_a_tried_change(worktree.path(), &other, undone, stuck, number) {
+                    if usable(worktree.path(), &other, undone, stuck, number) {
+                        asked_again.usable = 1;
                         proposal = other;
                     }
                 }
+                counts = Some(asked_again);
             }
-            return self.try_candidate(&at, attempt, proposal, kept).await;
+            let mut result = self.try_candidate(&at, attempt, proposal, kept).await?;
+            if let Some(mut counts) = counts {
+                counts.validated = u32::from(result.attempt.validation.is_some());
+                result.attempt.candidates = Some(counts);
+            }
+            return Ok(result);
         }
 
         let (ordered, usable) = order_candidates(worktree.path(), undone, proposals);
@@ -1091,8 +1119,9 @@ fn plan_reply(
     }
 }
 
-/// Whether `proposal`'s edits make a change already tried on this tree.
-fn repeats_a_tried_change(
+/// Whether `proposal`'s edits make a change to the tree under `root` that
+/// was not tried on it yet.
+fn usable(
     root: &std::path::Path,
     proposal: &Proposal,
     undone: &[(u32, ChangeSet)],
@@ -1103,7 +1132,7 @@ fn repeats_a_tried_change(
         !change.is_empty()
             && stuck
                 .repeated_change(number, &change.unified_diff())
-                .is_some()
+                .is_none()
     })
 }
 

@@ -44,8 +44,12 @@ async fn candidates_of_one_round_are_validated_until_one_passes() {
 async fn a_failing_small_model_escalates_to_the_configured_second_one() {
     require_docker();
     let repo = prepare(SAMPLE);
-    let small =
-        ModelServer::start(MODEL, vec!["I am not sure what is wrong here.".to_owned()]).await;
+    // Its answer, and the same question asked once more, sampled.
+    let small = ModelServer::start(
+        MODEL,
+        vec!["I am not sure what is wrong here.".to_owned(); 2],
+    )
+    .await;
     let big = ModelServer::start("e2e-big-coder", repo.sample.fix_replies()).await;
     let home = repo.bare_home();
     let config = home.join(".config").join("selfheal");
@@ -85,7 +89,7 @@ async fn a_failing_small_model_escalates_to_the_configured_second_one() {
             (2, Some("e2e-big-coder"), AttemptOutcome::Validated)
         ]
     );
-    assert_eq!(small.chat_requests().await.len(), 1);
+    assert_eq!(small.chat_requests().await.len(), 2);
     assert_eq!(big.chat_requests().await.len(), 1);
 }
 

@@ -58,7 +58,16 @@ async fn a_reply_with_no_usable_edit_is_not_applied_and_every_attempt_says_why()
         "I am not sure which value is right; please ask the product owner what the \
          ten percent tier should cost.",
     ];
-    let server = ModelServer::start(MODEL, prose.iter().map(|p| (*p).to_owned()).collect()).await;
+    // Each attempt asks, then, the answer being unusable, asks once more, sampled.
+    let server = ModelServer::start(
+        MODEL,
+        prose
+            .iter()
+            .chain(&prose)
+            .map(|p| (*p).to_owned())
+            .collect(),
+    )
+    .await;
 
     let out = Selfheal::new(&repo.home())
         .model(&server)
@@ -72,11 +81,18 @@ async fn a_reply_with_no_usable_edit_is_not_applied_and_every_attempt_says_why()
     assert_bookkeeping(&repo, &record);
     assert_refused(&repo, &record, AttemptOutcome::NoUsableEdit, 2);
     assert!(record.attempts.iter().all(|a| a.diff.is_none()));
+    let requests = server.chat_requests().await;
     assert_eq!(
-        server.chat_requests().await.len(),
-        2,
-        "exactly one call per attempt"
+        requests.len(),
+        4,
+        "two calls per attempt: the answer and one sampled retry"
     );
+    let temperatures: Vec<f64> = requests
+        .iter()
+        .map(|r| r["temperature"].as_f64().unwrap_or(f64::NAN))
+        .collect();
+    assert_eq!(temperatures[0], 0.0);
+    assert!(temperatures[1] > 0.5, "{temperatures:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -109,6 +125,14 @@ async fn edits_outside_the_repository_are_refused_and_nothing_is_written() {
             &[(&absolute, "SECRET = 1", "SECRET = 2")],
         ),
     ];
+    // Each attempt asks, then, the answer being refused, asks once more, sampled.
+    let replies = [
+        replies[0].clone(),
+        replies[1].clone(),
+        replies[1].clone(),
+        replies[0].clone(),
+    ]
+    .to_vec();
     let server = ModelServer::start(MODEL, replies).await;
 
     let out = Selfheal::new(&repo.home())
@@ -131,7 +155,7 @@ async fn edits_outside_the_repository_are_refused_and_nothing_is_written() {
         assert!(!path.exists(), "{} was written", path.display());
     }
     assert!(!repo.root.join(&escape).exists());
-    assert_eq!(server.chat_requests().await.len(), 2);
+    assert_eq!(server.chat_requests().await.len(), 4);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -113,13 +113,21 @@ async fn an_unknown_sandbox_is_a_one_line_error() {
 async fn the_repositorys_own_dockerfile_is_the_sandbox() {
     require_docker();
     let mut repo = prepare(SAMPLE);
+    // A Dockerfile no earlier run of this test built: the first repair must
+    // build it, whatever the Docker Engine has cached.
+    let fresh = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let dockerfile = format!(
+        "FROM selfheal-sandbox-python:bookworm\n# test run {fresh}\nUSER root\nRUN echo from-the-repo > /opt/marker\nUSER 1000\n"
+    );
     repo.commit_before_the_run(
         &[
+            ("ci/Dockerfile", &dockerfile),
             (
-                "ci/Dockerfile",
-                "FROM selfheal-sandbox-python:bookworm\nUSER root\nRUN echo from-the-repo > /opt/marker\nUSER 1000\n",
+                "selfheal.toml",
+                "[validate]\ndockerfile = \"ci/Dockerfile\"\n",
             ),
-            ("selfheal.toml", "[validate]\ndockerfile = \"ci/Dockerfile\"\n"),
             (
                 "tests/test_image.py",
                 "from pathlib import Path\n\n\ndef test_runs_in_the_repositorys_image():\n    \

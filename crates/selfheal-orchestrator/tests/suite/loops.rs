@@ -281,8 +281,11 @@ async fn a_server_that_keeps_failing_fails_the_attempt_once_retries_run_out() ->
 /// as a repair with room to spare sends it.
 async fn second_request() -> Result<RepairRequest> {
     let project = project()?;
+    // An answer without an edit is asked for again, sampled, within the
+    // attempt; the third request is attempt 2's.
     let model = ScriptedModel::new([
         Ok(prose(tokens(10_000, 1_000))),
+        Ok(prose(tokens(0, 0))),
         Ok(whole_fix(tokens(1, 1))),
     ]);
     let sandbox = ScriptedSandbox::new([Ok(passed())]);
@@ -292,15 +295,19 @@ async fn second_request() -> Result<RepairRequest> {
         .await?;
     assert!(record.outcome.is_fixed(), "{:?}", record.outcome);
     let mut requests = model.requests();
-    assert_eq!(requests.len(), 2);
-    Ok(requests.remove(1))
+    assert_eq!(requests.len(), 3);
+    assert!(requests[1].previous.is_empty());
+    Ok(requests.remove(2))
 }
 
 /// A repair whose first reply has no edit, under `budget` tokens and `cost`.
 async fn capped(budget: u64, cost: Option<CostLimit>) -> Result<(Outcome, usize)> {
     let project = project()?;
+    // The answer asked for again within attempt 1 is free here, so that
+    // the arithmetic is the first call's.
     let model = ScriptedModel::new([
         Ok(prose(tokens(10_000, 1_000))),
+        Ok(prose(tokens(0, 0))),
         Ok(whole_fix(tokens(1, 1))),
     ]);
     let sandbox = ScriptedSandbox::new([Ok(passed())]);
@@ -330,13 +337,13 @@ async fn the_next_prompt_is_counted_before_the_call_against_the_budget() -> Resu
                     "token budget of {budget} would be exceeded by attempt 2: 11000 tokens used, and its prompt is about {estimate} more; hint: raise [repair] total_token_budget"
                 )
             },
-            1
+            2
         )
     );
     // Exactly enough room: the call is made.
     let (outcome, calls) = capped(11_000 + estimate, None).await?;
     assert!(outcome.is_fixed(), "{outcome:?}");
-    assert_eq!(calls, 2);
+    assert_eq!(calls, 3);
     Ok(())
 }
 
@@ -362,6 +369,7 @@ async fn the_cost_limit_stops_before_a_call_that_would_cost_too_much() -> Result
         .or_else(|| next.strip_suffix('0'))
         .unwrap_or(&next);
 
+    // No room either for asking attempt 1's answer again: one call.
     let (outcome, calls) = capped(100_000, Some(prices)).await?;
     assert_eq!(
         (outcome, calls),
@@ -381,6 +389,6 @@ async fn the_cost_limit_stops_before_a_call_that_would_cost_too_much() -> Result
     };
     let (outcome, calls) = capped(100_000, Some(roomy)).await?;
     assert!(outcome.is_fixed(), "{outcome:?}");
-    assert_eq!(calls, 2);
+    assert_eq!(calls, 3);
     Ok(())
 }

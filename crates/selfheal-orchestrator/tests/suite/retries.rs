@@ -3,7 +3,7 @@
 
 use selfheal_orchestrator::commit_message;
 use selfheal_reason::{PreviousAttempt, Proposal, ReasonError, RepairRequest};
-use selfheal_types::{Attempt, AttemptOutcome, Category, Outcome, Stage};
+use selfheal_types::{Attempt, AttemptOutcome, CandidateCounts, Category, Outcome, Stage};
 
 use super::{
     BranchTip, Events, FIRST_FIX_DIFF, FURTHER_FAILURE_OUTPUT, OPS_BROKEN, OPS_FIXED,
@@ -301,7 +301,9 @@ async fn a_reply_without_a_usable_edit_counts_as_an_attempt() -> Result<()> {
         reason.starts_with("no usable edit in the reply: "),
         "{reason}"
     );
-    let model = ScriptedModel::new([Ok(prose), Ok(whole_fix(tokens(400, 50)))]);
+    // The answer is asked for once more, sampled, within the attempt; the
+    // second is no better, so the attempt is spent.
+    let model = ScriptedModel::new([Ok(prose.clone()), Ok(prose), Ok(whole_fix(tokens(400, 50)))]);
     let sandbox = ScriptedSandbox::new([Ok(passed())]);
     let events = Events::default();
 
@@ -321,10 +323,14 @@ async fn a_reply_without_a_usable_edit_counts_as_an_attempt() -> Result<()> {
             files: vec![],
             validation: None,
             reason: Some(reason.clone()),
-            tokens: tokens(300, 15),
+            tokens: tokens(600, 30),
             timings_ms: stages(&[Stage::Context, Stage::Reason, Stage::Patch]),
             test_change: None,
-            candidates: None,
+            candidates: Some(CandidateCounts {
+                asked: 2,
+                usable: 0,
+                validated: 0,
+            }),
             model: None,
             prompt_ms: None,
         }
@@ -333,10 +339,16 @@ async fn a_reply_without_a_usable_edit_counts_as_an_attempt() -> Result<()> {
         (record.attempts.len(), record.attempts[1].outcome),
         (2, AttemptOutcome::Validated)
     );
-    assert_eq!(record.tokens, tokens(700, 65));
+    assert_eq!(record.tokens, tokens(1000, 80));
     assert!(record.outcome.is_fixed(), "{:?}", record.outcome);
+    let requests = model.requests();
     assert_eq!(
-        model.requests()[1].previous,
+        (requests[0].temperature, requests[1].temperature),
+        (None, Some(0.7))
+    );
+    assert_eq!(requests[1].previous, []);
+    assert_eq!(
+        requests[2].previous,
         [PreviousAttempt {
             number: 1,
             diff: None,
