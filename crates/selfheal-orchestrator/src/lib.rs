@@ -40,6 +40,11 @@
 //! ([`ModelRetry`]); that does not use up an attempt. Only when those
 //! retries run out does the attempt fail, and the next one begins.
 //!
+//! Before approval and the sandbox, each answer is checked cheaply: its
+//! edits apply, it is not a change already tried, and it leaves Python
+//! code parseable ([`syntax`]). An answer that fails these is asked for once
+//! more, sampled, within the attempt.
+//!
 //! The loop stops early when it is stuck: an attempt proposes the change an
 //! earlier attempt on the same tree already tried (caught before it is
 //! validated again), or two reverted attempts in a row fail with the same
@@ -69,6 +74,7 @@ mod decide;
 mod manifests;
 pub mod policy;
 mod record;
+mod syntax;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -778,6 +784,9 @@ impl Orchestrator<'_> {
         if let Some(reason) = stuck.repeated_change(number, &diff) {
             return end(attempt, AttemptOutcome::NoUsableEdit, reason, Next::Stop);
         }
+        if let Err(reason) = syntax::check(&change) {
+            return end(attempt, AttemptOutcome::NoUsableEdit, reason, retry);
+        }
         if let Err(reason) = policy::check_with(&change, &self.settings.policy) {
             return end(attempt, AttemptOutcome::NoUsableEdit, reason, retry);
         }
@@ -1120,7 +1129,7 @@ fn plan_reply(
 }
 
 /// Whether `proposal`'s edits make a change to the tree under `root` that
-/// was not tried on it yet.
+/// was not tried on it yet and leaves the code parseable.
 fn usable(
     root: &std::path::Path,
     proposal: &Proposal,
@@ -1133,6 +1142,7 @@ fn usable(
             && stuck
                 .repeated_change(number, &change.unified_diff())
                 .is_none()
+            && syntax::check(&change).is_ok()
     })
 }
 
@@ -1151,7 +1161,7 @@ fn order_candidates(
         let change = plan_reply(root, &proposal.reply, undone)
             .ok()
             .map(|(c, _)| c)
-            .filter(|c| !c.is_empty());
+            .filter(|c| !c.is_empty() && syntax::check(c).is_ok());
         match change {
             Some(change) => {
                 let diff = change.unified_diff();

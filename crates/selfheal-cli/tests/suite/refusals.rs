@@ -91,8 +91,10 @@ async fn a_reply_with_no_usable_edit_is_not_applied_and_every_attempt_says_why()
         .iter()
         .map(|r| r["temperature"].as_f64().unwrap_or(f64::NAN))
         .collect();
-    assert_eq!(temperatures[0], 0.0);
-    assert!(temperatures[1] > 0.5, "{temperatures:?}");
+    assert!(
+        temperatures[0].abs() < f64::EPSILON && temperatures[1] > 0.5,
+        "{temperatures:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -110,7 +112,7 @@ async fn edits_outside_the_repository_are_refused_and_nothing_is_written() {
         .into_owned();
     let escape = format!("escape-{tag}.py");
     let absolute = outside.display().to_string();
-    let replies = vec![
+    let replies = [
         Reply::edits(
             "Patch the helper next to the project",
             "The expected value lives outside the repository.",
