@@ -156,25 +156,19 @@ pub(crate) fn fingerprint(c: &Candidate) -> String {
 /// them. Repeating the same traceback teaches a model nothing and costs a
 /// CPU-served one seconds per copy.
 pub(crate) fn excerpt(failures: &[Candidate], budget: usize) -> String {
-    let key = |c: &Candidate| (c.tool, normalize(&c.message));
-    let mut groups: Vec<(usize, Vec<&Candidate>)> = Vec::new();
-    let mut firsts: Vec<&Candidate> = Vec::new();
+    // Each distinct error once, in rank order, with the failures that repeat it.
+    let mut groups: Vec<((&str, String), &Candidate, Vec<&Candidate>)> = Vec::new();
     for c in failures {
-        let k = key(c);
-        if let Some((_, same)) = groups
-            .iter_mut()
-            .find(|(first, _)| key(firsts[*first]) == k && !c.message.trim().is_empty())
-        {
-            same.push(c);
-        } else {
-            groups.push((firsts.len(), Vec::new()));
-            firsts.push(c);
+        let key = (c.tool, normalize(&c.message));
+        let repeats = !c.message.trim().is_empty();
+        match groups.iter_mut().find(|(k, _, _)| repeats && *k == key) {
+            Some((_, _, same)) => same.push(c),
+            None => groups.push((key, c, Vec::new())),
         }
     }
     let mut out = String::new();
     let mut used = 0usize;
-    for (i, (first, same)) in groups.iter().enumerate() {
-        let c = firsts[*first];
+    for (i, (_, c, same)) in groups.iter().enumerate() {
         if used + 2 > budget {
             break;
         }

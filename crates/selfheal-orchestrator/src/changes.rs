@@ -45,7 +45,7 @@ impl BaseContents {
         let text = |bytes: &Option<Vec<u8>>| {
             bytes
                 .as_ref()
-                .map(|b| String::from_utf8(b.clone()).map_err(|_| ()))
+                .map(|b| std::str::from_utf8(b).map(str::to_owned))
                 .transpose()
         };
         let files = self
