@@ -3,7 +3,8 @@
 //! One [`Redactor`] per invocation knows the built-in secret formats and
 //! the values of this process's secret-named variables and configured keys.
 //! The model only ever sees redacted requests ([`RedactingModel`]): log
-//! excerpts, source files, earlier diffs and validation output. An edit the
+//! excerpts, source files, the tested commit's diff, earlier diffs and
+//! validation output. An edit the
 //! model makes to a placeholder matches nothing in the real file and is
 //! refused as unusable, never applied. Records and pull request texts are
 //! redacted string by string before they are written or sent.
@@ -69,6 +70,13 @@ impl RepairModel for RedactingModel<'_> {
         req.failure.message = r.redact_str(&req.failure.message);
         for file in &mut req.files {
             file.content = r.redact_str(&file.content);
+        }
+        if let Some(change) = &mut req.recent_change {
+            change.subject = r.redact_str(&change.subject);
+            change.diff = r.redact_str(&change.diff);
+            for path in &mut change.not_shown {
+                *path = r.redact_str(path);
+            }
         }
         for previous in &mut req.previous {
             previous.diff = previous.diff.as_deref().map(|d| r.redact_str(d));
@@ -181,5 +189,80 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for RedactedStderr {
             redactor: self.redactor.clone(),
             buffer: Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use selfheal_reason::RecentChange;
+
+    use super::*;
+
+    /// Keeps what it was asked and answers with an error.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<RepairRequest>>);
+
+    #[async_trait::async_trait]
+    impl RepairModel for Recorder {
+        fn name(&self) -> &str {
+            "recorder"
+        }
+        async fn propose(&self, req: &RepairRequest) -> Result<Proposal, ReasonError> {
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(req.clone());
+            Err(ReasonError::EmptyReply {
+                model: "recorder".into(),
+                finish_reason: None,
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_secret_the_tested_commit_added_does_not_reach_the_model() {
+        let secret = "s3cr3t-value-committed-by-mistake";
+        let redactor = Redactor::builder()
+            .secret("test", secret)
+            .build()
+            .expect("redactor");
+        let recorder = Recorder::default();
+        let model = RedactingModel {
+            inner: &recorder,
+            redactor: &redactor,
+        };
+        let request = RepairRequest {
+            failure: selfheal_types::Failure {
+                category: selfheal_types::Category::TestError,
+                tool: "pytest".into(),
+                message: "assert 1 == 2".into(),
+                test: None,
+                locations: Vec::new(),
+                job: None,
+                step: None,
+                log_file: None,
+                log_span: selfheal_types::LineSpan { start: 1, end: 1 },
+                fingerprint: "f".into(),
+                flaky: None,
+            },
+            excerpt: String::new(),
+            files: Vec::new(),
+            previous: Vec::new(),
+            recent_change: Some(RecentChange {
+                commit: "0123456".into(),
+                subject: format!("Use {secret}"),
+                diff: format!("+TOKEN = \"{secret}\"\n"),
+                not_shown: vec![format!("keys/{secret}.pem")],
+            }),
+            temperature: None,
+        };
+        let _ = model.propose(&request).await;
+        let seen = recorder.0.lock().expect("lock")[0].clone();
+        let change = seen.recent_change.expect("still shown");
+        let texts = format!("{} {} {:?}", change.subject, change.diff, change.not_shown);
+        assert!(!texts.contains(secret), "{texts}");
+        assert!(texts.contains("[REDACTED:"), "{texts}");
     }
 }

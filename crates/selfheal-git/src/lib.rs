@@ -52,6 +52,7 @@
 //! remote is reached at the HTTPS address of the same repository.
 
 mod auth;
+mod change;
 mod error;
 mod export;
 mod metadata;
@@ -67,6 +68,7 @@ use git2::build::TreeUpdateBuilder;
 use git2::{BranchType, ErrorCode, FileMode, Oid, Repository};
 
 pub use auth::Credentials;
+pub use change::{CommitChange, FileChange};
 pub use error::GitError;
 pub use export::Worktree;
 pub use names::{fix_branch_name, with_signoff};
@@ -186,6 +188,15 @@ impl Repo {
         let found = resolve(&repo, commit, &self.root)?;
         metadata::write(&repo, found.id(), dest)?;
         Ok(found.id().to_string())
+    }
+
+    /// What `commit` changed against its first parent, for the model to
+    /// read next to the failure; `None` when the parent is not in the
+    /// repository (a root commit, a shallow clone). Only reads.
+    pub fn commit_change(&self, commit: &str) -> Result<Option<CommitChange>, GitError> {
+        let repo = self.repo();
+        let found = resolve(&repo, commit, &self.root)?;
+        change::commit_change(&repo, &found)
     }
 
     /// Whether the local branch `branch` exists.

@@ -116,6 +116,10 @@ pub fn estimate_prompt_tokens(req: &RepairRequest) -> u64 {
     for file in &req.files {
         total += chars(&file.path) + chars(&file.content);
     }
+    if let Some(change) = &req.recent_change {
+        total += chars(&change.subject) + chars(&change.diff);
+        total += change.not_shown.iter().map(|p| chars(p)).sum::<u64>();
+    }
     for previous in &req.previous {
         total += previous.diff.as_deref().map_or(0, chars)
             + chars(&previous.outcome)
@@ -657,6 +661,7 @@ FAILED tests/test_calc.py::test_mul - assert 7 == 6
                 validation_excerpt: Some("é".into()),
                 kept: false,
             }],
+            recent_change: None,
             temperature: None,
         }
     }

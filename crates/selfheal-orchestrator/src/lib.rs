@@ -73,6 +73,7 @@ mod changes;
 mod decide;
 mod manifests;
 pub mod policy;
+mod recent;
 mod record;
 mod syntax;
 
@@ -384,6 +385,15 @@ impl Orchestrator<'_> {
         // small models often quote their last change's text as if it had
         // stayed, and such an answer is applied on top of it.
         let mut undone: Vec<(u32, ChangeSet)> = Vec::new();
+        // Read once: the commit does not change between attempts. Without
+        // it (a shallow clone, a root commit) the model sees the rest.
+        let commit_change = match self.repo.commit_change(&job.base_commit) {
+            Ok(change) => change,
+            Err(e) => {
+                tracing::warn!("the tested commit's diff is not shown: {e}");
+                None
+            }
+        };
 
         for number in 1..=max {
             if let Some(outcome) =
@@ -401,6 +411,7 @@ impl Orchestrator<'_> {
                 undone: &undone,
                 spent: record.tokens,
                 base_commit: &job.base_commit,
+                commit_change: commit_change.as_ref(),
             };
             let AttemptResult {
                 attempt,
@@ -531,6 +542,7 @@ impl Orchestrator<'_> {
             undone,
             spent,
             base_commit,
+            commit_change,
         } = step;
         let mut attempt = Attempt {
             number,
@@ -558,11 +570,14 @@ impl Orchestrator<'_> {
         );
         attempt.timings_ms.insert(Stage::Context, elapsed_ms(t));
 
+        let recent_change =
+            commit_change.map(|c| recent::pick(c, &files, self.settings.context_token_budget));
         let request = RepairRequest {
             failure: target.failure.clone(),
             excerpt: target.excerpt.clone(),
             files,
             previous: previous.to_vec(),
+            recent_change,
             temperature: None,
         };
         // Every candidate sends the same prompt.
@@ -1199,6 +1214,8 @@ struct AttemptStep<'a> {
     spent: TokenUsage,
     /// The failing commit, where the baseline runs.
     base_commit: &'a str,
+    /// What the failing commit changed, when its parent is known.
+    commit_change: Option<&'a selfheal_git::CommitChange>,
 }
 
 /// How one attempt ended, and what the loop does next.

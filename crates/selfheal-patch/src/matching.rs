@@ -210,7 +210,25 @@ pub(crate) fn replace(content: &str, old: &str, new: &str) -> Result<String, Str
     if let Some(merged) = merge_into_closest(content, &pieces, &have, &want, new) {
         return Ok(merged);
     }
+    if let Some(line) = already_there(&have, new) {
+        return Err(format!(
+            "old text not found, and the file already has the new text at line {line}: that change is already made (look for what it left out, such as code that still uses the old text)"
+        ));
+    }
     Err(format!("old text not found{}", closest(&have, &want)))
+}
+
+/// The line where `new`'s lines already stand in the file (indentation
+/// aside), when the quote was not found: the model asked for a change the
+/// file already has, typically re-making the commit that broke the build.
+fn already_there(have: &[&str], new: &str) -> Option<usize> {
+    let lines = trim_blank_ends(&split_lines(new));
+    if lines.is_empty() {
+        return None;
+    }
+    find_lines(have, &lines, Level::Indent)
+        .first()
+        .map(|(start, _)| start + 1)
 }
 
 /// How alike the closest window must be, and how much less alike any other,
@@ -567,6 +585,28 @@ mod tests {
     const CALC: &str = "def add(a, b):\n    return a - b\n\n\ndef sub(a, b):\n    return a - b\n";
 
     const VERSION: &str = "def parse(text):\n    parts = text.split(\".\")\n    return Version(int(parts[0]), int(parts[1]), int(parts[2]), pre or \"~\")\n";
+
+    #[test]
+    fn a_change_the_file_already_has_is_named_as_such() {
+        let renamed = "def shipping_cost(kg):\n    return kg * 2\n";
+        let err = replace(
+            renamed,
+            "def compute_shipping(kg):",
+            "def shipping_cost(kg):",
+        )
+        .expect_err("the quote is not in the file");
+        assert_eq!(
+            err,
+            "old text not found, and the file already has the new text at line 1: that change is already made (look for what it left out, such as code that still uses the old text)"
+        );
+        // A quote that is simply wrong still gets the closest match.
+        let err =
+            replace(renamed, "def compute_shipping(kg):", "def cost(kg):").expect_err("not there");
+        assert!(
+            err.starts_with("old text not found (closest match at line 1"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn a_quote_a_few_characters_off_takes_the_change_onto_the_real_text() {

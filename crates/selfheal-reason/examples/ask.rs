@@ -62,6 +62,7 @@ async fn main() -> anyhow::Result<()> {
         failure,
         excerpt: "    def test_total():\n>       assert total([1, 2, 3]) == 6\nE       assert 3 == 6\nE        +  where 3 = total([1, 2, 3])\n\ntests/test_calc.py:5: AssertionError".into(),
         previous: Vec::new(),
+        recent_change: None,
         temperature: None,
     };
     let reasoner = Reasoner::new(

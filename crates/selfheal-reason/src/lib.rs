@@ -99,6 +99,21 @@ pub struct PreviousAttempt {
     pub kept: bool,
 }
 
+/// What the commit CI tested changed, as the model is shown it: most red
+/// runs are regressions, and this diff is where a reviewer looks first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecentChange {
+    /// The commit's abbreviated sha.
+    pub commit: String,
+    /// The first line of its message.
+    pub subject: String,
+    /// A unified diff against its first parent, already cut to fit the
+    /// prompt: whole files, the ones the failure involves first.
+    pub diff: String,
+    /// Files the commit changed that `diff` leaves out (budget, binary, size).
+    pub not_shown: Vec<String>,
+}
+
 /// Everything the model is shown for one attempt.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RepairRequest {
@@ -108,6 +123,8 @@ pub struct RepairRequest {
     pub files: Vec<SourceFile>,
     /// Earlier attempts, oldest first; empty on the first.
     pub previous: Vec<PreviousAttempt>,
+    /// What the commit CI tested changed, when the repository has its parent.
+    pub recent_change: Option<RecentChange>,
     /// Sampling temperature for this request; `None`: the configured one.
     /// Candidates after the first are sampled above zero.
     pub temperature: Option<f32>,

@@ -1,3 +1,4 @@
+mod change;
 mod commit;
 mod export;
 mod fetch;

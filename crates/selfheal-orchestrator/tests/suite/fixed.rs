@@ -120,6 +120,7 @@ async fn a_first_attempt_that_validates_is_committed_on_a_fix_branch() -> Result
             excerpt: analysis.excerpt.clone(),
             files: selfheal_reason::collect_context(&project.root, &failure, 4000),
             previous: vec![],
+            recent_change: None,
             temperature: None,
         }]
     );
@@ -313,5 +314,61 @@ async fn without_a_failing_test_command_the_full_suite_alone_validates() -> Resu
     assert_eq!(seen.len(), 1);
     let steps: Vec<&str> = seen[0].plan.steps.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(steps, ["full suite"]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_model_is_shown_what_the_tested_commit_changed() -> Result<()> {
+    let project = super::project_from(&[
+        ("Add calc", OPS_FIXED),
+        (
+            "Read b from the environment\n\nThe body stays out.",
+            super::OPS_BROKEN,
+        ),
+    ])?;
+    let model = ScriptedModel::new([Ok(whole_fix(tokens(300, 40)))]);
+    let sandbox = ScriptedSandbox::new([Ok(passed())]);
+    let events = Events::default();
+    let record = Setup::new(&project, &model, &sandbox, &events)
+        .run()
+        .await?;
+    assert!(
+        matches!(record.outcome, Outcome::Fixed { .. }),
+        "{:?}",
+        record.outcome
+    );
+
+    let requests = model.requests();
+    let change = requests[0]
+        .recent_change
+        .as_ref()
+        .expect("the commit has a parent, so its change is shown");
+    assert_eq!(change.commit, project.base[..7]);
+    assert_eq!(change.subject, "Read b from the environment");
+    assert!(
+        change
+            .diff
+            .starts_with("diff --git a/calc/ops.py b/calc/ops.py\n"),
+        "{}",
+        change.diff
+    );
+    assert!(
+        change
+            .diff
+            .contains("-    return a + b\n+    return a + bb - 1\n"),
+        "{}",
+        change.diff
+    );
+    assert!(change.not_shown.is_empty());
+    // The prompt carries it, fenced as untrusted data, between the log
+    // excerpt and the source files.
+    let (_, user) = selfheal_reason::Prompts::builtin().render(&requests[0])?;
+    let excerpt_at = user.find("Log excerpt").expect("excerpt section");
+    let files_at = user.find("Source files").expect("files section");
+    let change_at = user
+        .find(&format!("The commit CI tested, {}", change.commit))
+        .expect("change section");
+    assert!(excerpt_at < change_at && change_at < files_at);
+    assert!(user[change_at..].contains("```diff\ndiff --git a/calc/ops.py"));
     Ok(())
 }

@@ -107,19 +107,31 @@ pub struct Project {
 }
 
 pub fn project() -> Result<Project> {
+    project_from(&[("Add calc", OPS_BROKEN)])
+}
+
+/// A repository whose commits write `calc/ops.py` in turn, with these
+/// messages; the last is the broken commit CI tested.
+pub fn project_from(commits: &[(&str, &str)]) -> Result<Project> {
     let dir = tempfile::tempdir()?;
     let root = dir.path().join("calc");
     write(&root, "calc/__init__.py", "")?;
-    write(&root, "calc/ops.py", OPS_BROKEN)?;
     write(&root, "tests/test_calc.py", TESTS)?;
     write(&root, "pytest.ini", "[pytest]\npythonpath = .\n")?;
     let repo = git2::Repository::init(&root)?;
-    let mut index = repo.index()?;
-    index.add_all(["*"], git2::IndexAddOption::DEFAULT, None)?;
-    index.write()?;
-    let tree = repo.find_tree(index.write_tree()?)?;
     let sig = git2::Signature::new("Dev", "dev@example.com", &git2::Time::new(1_795_000_000, 0))?;
-    let base = repo.commit(Some("HEAD"), &sig, &sig, "Add calc", &tree, &[])?;
+    let mut base = None;
+    for (message, ops) in commits {
+        write(&root, "calc/ops.py", ops)?;
+        let mut index = repo.index()?;
+        index.add_all(["*"], git2::IndexAddOption::DEFAULT, None)?;
+        index.write()?;
+        let tree = repo.find_tree(index.write_tree()?)?;
+        let parent = base.map(|oid| repo.find_commit(oid)).transpose()?;
+        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+        base = Some(repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)?);
+    }
+    let base = base.ok_or_else(|| anyhow::anyhow!("no commits asked for"))?;
     let logs = dir.path().join("ci.log");
     std::fs::write(&logs, CI_LOG)?;
     Ok(Project {

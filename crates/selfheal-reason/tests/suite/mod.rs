@@ -39,6 +39,7 @@ pub fn request() -> RepairRequest {
             content: "def add(a, b):\n    return a + b + 1\n".into(),
         }],
         previous: Vec::new(),
+        recent_change: None,
         temperature: None,
     }
 }
