@@ -154,8 +154,12 @@ impl LineScan {
         for line in lines.iter_mut() {
             line.facts = Facts::default();
         }
-        // Matches come roughly in order, so the line they fall in is
-        // usually the one found last.
+        // Matches come nearly in order (a step of the scan reports its eight
+        // positions in order), so the line a match falls in is the one found
+        // last or one a few lines on: walking forward costs a comparison per
+        // line, where a binary search over the batch's lines would miss the
+        // cache at each of its steps. Only a match that lies behind the
+        // cursor, or more than [`WALK`] lines ahead of it, is searched for.
         let mut cursor = 0;
         self.scanner.for_each(text, |found, i| {
             let start = found.start;
@@ -164,11 +168,18 @@ impl LineScan {
                     .and_then(|p| lines.get(p))
                     .map_or(0, |l| l.end)
             };
-            if !lines
-                .get(cursor)
-                .is_some_and(|l| begins(cursor) <= start && start < l.end)
-            {
+            if start < begins(cursor) {
                 cursor = lines.partition_point(|l| l.end <= start);
+            } else {
+                let mut steps = 0;
+                while lines.get(cursor).is_some_and(|l| l.end <= start) {
+                    cursor += 1;
+                    steps += 1;
+                    if steps == WALK {
+                        cursor = lines.partition_point(|l| l.end <= start);
+                        break;
+                    }
+                }
             }
             let Some(line) = lines.get_mut(cursor) else {
                 return false;
@@ -185,6 +196,10 @@ impl LineScan {
         });
     }
 }
+
+/// How many lines [`LineScan::scan_batch`] walks forward to the line of a
+/// match before it searches instead.
+const WALK: usize = 64;
 
 /// Past this many candidates the weakest are dropped, whatever the input.
 pub(crate) const MAX_CANDIDATES: usize = 2000;

@@ -83,9 +83,9 @@ static TRAILER: LazyLock<GatedSet> = LazyLock::new(|| {
 const RING: usize = 48;
 const CLUSTERS: usize = 5;
 /// Lines waiting to be classified before [`Generic::settle`] runs.
-const PENDING_LINES: usize = 4096;
+const PENDING_LINES: usize = 16 * 1024;
 /// Bytes of waiting lines before [`Generic::settle`] runs.
-const PENDING_BYTES: usize = 1 << 20;
+const PENDING_BYTES: usize = 2 << 20;
 /// Lines after a keyword line that may still be taken as its follow-up.
 const FOLLOW: u8 = 2;
 
@@ -197,7 +197,12 @@ impl Generic {
     /// (decoding borrows when the bytes are valid UTF-8, as they nearly
     /// always are).
     pub(crate) fn quiet(&mut self, no: u64, bytes: &[u8]) {
-        self.queue(no, String::from_utf8_lossy(bytes).trim(), false, false);
+        // `from_utf8` first: `from_utf8_lossy` walks valid text chunk by
+        // chunk, several times slower, only to borrow it unchanged.
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self.queue(no, text.trim(), false, false),
+            Err(_) => self.queue(no, String::from_utf8_lossy(bytes).trim(), false, false),
+        }
     }
 
     fn queue(&mut self, no: u64, text: &str, keyword: bool, gha_error: bool) {

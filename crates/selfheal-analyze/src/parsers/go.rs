@@ -179,10 +179,15 @@ impl Parser for Go {
             self.end_test();
         }
         if text.starts_with(char::is_whitespace) {
-            if self.recent.len() == 20 {
-                self.recent.pop_front();
-            }
-            self.recent.push_back((line.no, text.to_owned()));
+            // The oldest line's buffer holds the newest: no allocation per line.
+            let mut slot = if self.recent.len() == 20 {
+                self.recent.pop_front().map(|(_, s)| s).unwrap_or_default()
+            } else {
+                String::new()
+            };
+            slot.clear();
+            slot.push_str(text);
+            self.recent.push_back((line.no, slot));
         }
         if text.starts_with("ok  \t") || text.starts_with("PASS") {
             self.in_run = false;
