@@ -189,7 +189,12 @@ impl LineScan {
                 match self.kind[i] {
                     Found::Keyword => line.facts.keyword = true,
                     Found::Signature(signature) => line.facts.infra |= 1 << signature,
-                    Found::Anchor(anchor) => line.facts.anchors |= anchor.bit(),
+                    Found::Anchor(anchor) => {
+                        line.facts.anchors |= anchor.bit();
+                        if text[found] == *anchor.literal().as_bytes() {
+                            line.facts.exact |= anchor.bit();
+                        }
+                    }
                 }
             }
             true
@@ -973,6 +978,10 @@ mod tests {
             "fatal: unable to access 'x': The requested URL returned error: 503 Service Unavailable",
             "npm ERR! code ERESOLVE",
             "Input required and not supplied: token",
+            "  12:5  error  'x' is not defined  no-undef",
+            "  3:1  Warning  mixed case: eslint's is `  warning  `",
+            "FAILED tests/test_x.py::test_y - assert 1 == 2",
+            "tests/test_x.py::test_y Failed, then failed and FAILED",
         ];
         let mut source = Source {
             splitter: LineSplitter::new(&log[..]),
@@ -996,6 +1005,17 @@ mod tests {
             batch.scan();
             let mut start = 0;
             for line in &batch.lines {
+                // An anchor's exact bit is set exactly when its literal
+                // occurs in the line in that case.
+                let bytes = &batch.text[start..line.end];
+                for anchor in Anchor::ALL {
+                    assert_eq!(
+                        line.facts.exact & anchor.bit() != 0,
+                        memchr::memmem::find(bytes, anchor.literal().as_bytes()).is_some(),
+                        "{anchor:?} in {}",
+                        String::from_utf8_lossy(bytes)
+                    );
+                }
                 let text = String::from_utf8_lossy(&batch.text[start..line.end]);
                 let text = text.trim();
                 let expected = parsers::infra::first_match_plain(text);

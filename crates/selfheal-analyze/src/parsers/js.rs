@@ -104,8 +104,8 @@ impl Parser for Js {
             }
             return;
         }
-        let eslint =
-            text.starts_with(' ') && (text.contains("  error  ") || text.contains("  warning  "));
+        let eslint = text.starts_with(' ')
+            && (line.has(text, Anchor::EslintError) || line.has(text, Anchor::EslintWarning));
         if let Some(c) = eslint.then(|| ESLINT.captures(text)).flatten() {
             self.feed_eslint(line, &c, out);
             return;

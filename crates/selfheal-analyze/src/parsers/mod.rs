@@ -50,6 +50,11 @@ pub(crate) struct Facts {
     pub infra: u128,
     /// A bit per [`Anchor`] that occurs, ignoring ASCII case.
     pub anchors: u32,
+    /// A bit per [`Anchor`] that occurs in the case the parsers search for
+    /// (the scan compares the bytes where it found one): a parser's
+    /// case-sensitive search for an anchor runs only on the lines that hold
+    /// it, not on every line that holds it in some case.
+    pub exact: u32,
 }
 
 impl Facts {
@@ -75,6 +80,12 @@ pub(crate) enum Anchor {
     TimeElapsed,
     ScalaFailed,
     Fail,
+    /// pytest's verdicts in its progress and summary lines.
+    Failed,
+    Error,
+    /// eslint's findings: `  12:5  error  'x' is not defined  no-undef`.
+    EslintError,
+    EslintWarning,
     Rerun,
     Flakes,
     ExUnitTest,
@@ -83,7 +94,7 @@ pub(crate) enum Anchor {
 }
 
 impl Anchor {
-    pub(crate) const ALL: [Anchor; 14] = [
+    pub(crate) const ALL: [Anchor; 18] = [
         Anchor::UndefinedReference,
         Anchor::LinkerPrefix,
         Anchor::UndefinedSymbols,
@@ -93,6 +104,10 @@ impl Anchor {
         Anchor::TimeElapsed,
         Anchor::ScalaFailed,
         Anchor::Fail,
+        Anchor::Failed,
+        Anchor::Error,
+        Anchor::EslintError,
+        Anchor::EslintWarning,
         Anchor::Rerun,
         Anchor::Flakes,
         Anchor::ExUnitTest,
@@ -112,6 +127,10 @@ impl Anchor {
             Anchor::TimeElapsed => "Time elapsed",
             Anchor::ScalaFailed => "*** FAILED ***",
             Anchor::Fail => "FAIL",
+            Anchor::Failed => "FAILED",
+            Anchor::Error => "ERROR",
+            Anchor::EslintError => "  error  ",
+            Anchor::EslintWarning => "  warning  ",
             Anchor::Rerun => "RERUN",
             Anchor::Flakes => "Flakes:",
             Anchor::ExUnitTest => ") test ",
@@ -134,6 +153,10 @@ impl<'a> Line<'a> {
             .iter()
             .filter(|a| lower.contains(&a.literal().to_ascii_lowercase()))
             .fold(0, |bits, a| bits | a.bit());
+        let exact = Anchor::ALL
+            .iter()
+            .filter(|a| text.contains(a.literal()))
+            .fold(0, |bits, a| bits | a.bit());
         Line {
             no,
             text,
@@ -144,6 +167,7 @@ impl<'a> Line<'a> {
                 keyword: true,
                 infra: 0,
                 anchors,
+                exact,
             },
         }
     }
@@ -151,9 +175,10 @@ impl<'a> Line<'a> {
 
 impl Line<'_> {
     /// `text.contains(anchor's literal)`, answered from the scan when it
-    /// can be.
+    /// can be. `text` is the line's text or a part of it: an ASCII literal
+    /// in it is in the bytes the scan saw, in the same case.
     pub(crate) fn has(&self, text: &str, anchor: Anchor) -> bool {
-        self.facts.may_contain(anchor) && text.contains(anchor.literal())
+        self.facts.exact & anchor.bit() != 0 && text.contains(anchor.literal())
     }
 }
 

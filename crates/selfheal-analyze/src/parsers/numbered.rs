@@ -59,6 +59,13 @@ pub(crate) struct Numbered {
     items: usize,
 }
 
+/// `text.contains(") ")`, by looking for the rarer byte alone first: most
+/// lines hold no `)` at all.
+fn has_paren_space(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    memchr::memchr_iter(b')', bytes).any(|at| bytes.get(at + 1) == Some(&b' '))
+}
+
 impl Parser for Numbered {
     fn active(&self) -> bool {
         self.section.is_some()
@@ -108,7 +115,7 @@ impl Parser for Numbered {
             });
             return;
         }
-        if let Some(c) = text.contains(") ").then(|| ITEM.captures(text)).flatten() {
+        if let Some(c) = has_paren_space(text).then(|| ITEM.captures(text)).flatten() {
             let name = c[3].trim().to_owned();
             // Minitest prints `1) Failure:` with no section header.
             let minitest = name == "Failure" || name == "Error";

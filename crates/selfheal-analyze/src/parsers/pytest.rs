@@ -14,7 +14,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use selfheal_types::{Category, Location};
 
-use super::{Candidate, Line, Parser, Snip, is_vendor_path, loc, one_line, python};
+use super::{Anchor, Candidate, Line, Parser, Snip, is_vendor_path, loc, one_line, python};
 
 static SECTION: LazyLock<Regex> =
     LazyLock::new(|| super::re(r"^={3,} ?(.*?) ?={3,}$").expect("valid regex"));
@@ -162,7 +162,7 @@ impl Parser for Pytest {
                 }
             }
             Section::None | Section::Other => {
-                if !(text.contains("FAILED") || text.contains("ERROR")) {
+                if !(line.has(text, Anchor::Failed) || line.has(text, Anchor::Error)) {
                     return;
                 }
                 if let Some(c) = PROGRESS.captures(text) {
