@@ -190,6 +190,21 @@ fn best_in_concat(items: &[Hir]) -> Option<Vec<Vec<u8>>> {
             run.extend_from_slice(&piece);
             continue;
         }
+        // A byte repeated at least `min` times (`\.{4,}`): its first `min`
+        // copies follow the run so far, and its last `min` precede whatever
+        // comes next, so `\.{4,}Failed` requires `....failed`. Only a fixed
+        // count lets the run go on through it.
+        if let HirKind::Repetition(rep) = item.kind()
+            && let Some(byte) = one_byte(&rep.sub)
+            && let Ok(min @ 1..=MAX_REPEAT) = usize::try_from(rep.min)
+        {
+            run.extend(std::iter::repeat_n(byte, min));
+            if rep.max != Some(rep.min) {
+                consider(vec![std::mem::take(&mut run)]);
+                run.extend(std::iter::repeat_n(byte, min));
+            }
+            continue;
+        }
         if !run.is_empty() {
             consider(vec![std::mem::take(&mut run)]);
         }
@@ -201,6 +216,21 @@ fn best_in_concat(items: &[Hir]) -> Option<Vec<Vec<u8>>> {
         consider(vec![run]);
     }
     best
+}
+
+/// Most copies of a repeated byte that [`best_in_concat`] writes out.
+const MAX_REPEAT: usize = 16;
+
+/// The byte `hir` stands for, lowercase, if it is one byte.
+fn one_byte(hir: &Hir) -> Option<u8> {
+    match hir.kind() {
+        HirKind::Literal(lit) => match *lit.0 {
+            [b] => Some(b.to_ascii_lowercase()),
+            _ => None,
+        },
+        HirKind::Class(_) => single_byte(hir),
+        _ => None,
+    }
 }
 
 /// Whether literal set `a` is a better gate than `b`: longer shortest
@@ -301,6 +331,15 @@ mod tests {
             literals(r"^Input required and not supplied: (\S+)"),
             Some(vec!["input required and not supplied: ".into()])
         );
+        // Repeated bytes: their first copies join what comes before, their
+        // last what comes after; a fixed count joins both.
+        assert_eq!(
+            literals(r"^[\w][\w .:/()+-]*?\.{4,}Failed$"),
+            Some(vec!["....failed".into()])
+        );
+        assert_eq!(literals(r"ab-{2}cd"), Some(vec!["ab--cd".into()]));
+        assert_eq!(literals(r"abcde-+x"), Some(vec!["abcde-".into()]));
+        assert_eq!(literals(r"(?i)x=+ fail"), Some(vec!["= fail".into()]));
         // `k` also folds to the Kelvin sign: still the letter k.
         assert_eq!(literals(r"(?i)lock"), Some(vec!["lock".into()]));
         assert_eq!(literals(r"(?i)l[ok]ck"), Some(vec!["ck".into()]));
@@ -318,6 +357,8 @@ mod tests {
             r"exit code 1(?:37|24)\b",
             r"(?i)could ?not resolve host",
             r"(?i)kill",
+            r"^[\w][\w .:/()+-]*?\.{4,}Failed$",
+            r"x-{2}y|z=+ fail",
             r"ab",
         ];
         let gated = GatedSet::new(patterns).expect("compiles");
@@ -339,6 +380,14 @@ mod tests {
             "no ſpace left on device",
             "\u{212a}ILL",
             "kILL",
+            "lint.....Failed",
+            "lint...Failed",
+            "lint....failed",
+            "x--y",
+            "x-y",
+            "z= fail",
+            "z fail",
+            "0 failed; 0 ignored",
         ] {
             assert_eq!(
                 gated.first_match(text),
