@@ -374,7 +374,7 @@ struct Source<R> {
 impl<R: Read> Source<R> {
     /// Fills `batch` up to [`BATCH_BYTES`]; false once the input has ended.
     fn fill(&mut self, batch: &mut Batch) -> std::io::Result<bool> {
-        while let Some(raw) = self.splitter.next_line()? {
+        while let Some((raw, esc)) = self.splitter.next_line_esc()? {
             self.no += 1;
             let mut bytes = raw;
             if self.no == 1 {
@@ -385,7 +385,7 @@ impl<R: Read> Source<R> {
                 bytes = &bytes[ts..];
             }
             let echo = bytes.starts_with(b"\x1b[36;1m");
-            if memchr::memchr(0x1b, bytes).is_some() {
+            if esc && memchr::memchr(0x1b, bytes).is_some() {
                 strip_ansi(bytes, &mut self.ansi);
                 bytes = &self.ansi;
             }

@@ -22,6 +22,10 @@ pub(crate) struct LineSplitter<R> {
     /// The previous line ended with `\r`; a `\n` right after it belongs to it.
     pending_cr: bool,
     line: Vec<u8>,
+    /// Where the next ESC byte at or after `start` lies in `buf` (`end` if
+    /// none): one search per stretch between escapes, where a search per
+    /// line would cost a call on every line of a log with no colours.
+    esc: usize,
     pub(crate) bytes_read: u64,
 }
 
@@ -35,6 +39,7 @@ impl<R: Read> LineSplitter<R> {
             eof: false,
             pending_cr: false,
             line: Vec::with_capacity(1024),
+            esc: 0,
             bytes_read: 0,
         }
     }
@@ -46,11 +51,13 @@ impl<R: Read> LineSplitter<R> {
             match self.inner.read(&mut self.buf) {
                 Ok(0) => {
                     self.eof = true;
+                    self.esc = 0;
                     return Ok(());
                 }
                 Ok(n) => {
                     self.end = n;
                     self.bytes_read += n as u64;
+                    self.esc = memchr::memchr(0x1b, &self.buf[..n]).unwrap_or(n);
                     return Ok(());
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -63,6 +70,12 @@ impl<R: Read> LineSplitter<R> {
     /// A line inside the buffer is returned in place; only one that spans a
     /// refill is copied.
     pub(crate) fn next_line(&mut self) -> io::Result<Option<&[u8]>> {
+        Ok(self.next_line_esc()?.map(|(line, _)| line))
+    }
+
+    /// [`Self::next_line`], and whether the line holds an ESC byte (an
+    /// ANSI escape sequence may start there).
+    pub(crate) fn next_line_esc(&mut self) -> io::Result<Option<(&[u8], bool)>> {
         self.line.clear();
         let mut partial = false;
         loop {
@@ -87,13 +100,24 @@ impl<R: Read> LineSplitter<R> {
                 }
                 let (from, to) = (self.start, self.start + pos);
                 self.start = to + 1;
-                if !partial {
-                    return Ok(Some(&self.buf[from..to.min(from + MAX_LINE)]));
+                // `esc` is at or after `from`: the line holds one if it
+                // lies before the line's end.
+                let kept_to = if partial {
+                    to.min(from + MAX_LINE.saturating_sub(self.line.len()))
+                } else {
+                    to.min(from + MAX_LINE)
+                };
+                let esc_in_buf = self.esc < kept_to;
+                if self.esc < self.start {
+                    self.esc = memchr::memchr(0x1b, &self.buf[self.start..self.end])
+                        .map_or(self.end, |i| self.start + i);
                 }
-                let room = MAX_LINE.saturating_sub(self.line.len());
-                self.line
-                    .extend_from_slice(&self.buf[from..to.min(from + room)]);
-                return Ok(Some(&self.line));
+                if !partial {
+                    return Ok(Some((&self.buf[from..kept_to], esc_in_buf)));
+                }
+                self.line.extend_from_slice(&self.buf[from..kept_to]);
+                let esc = memchr::memchr(0x1b, &self.line).is_some();
+                return Ok(Some((&self.line, esc)));
             }
             partial = true;
             let room = MAX_LINE.saturating_sub(self.line.len());
@@ -101,7 +125,8 @@ impl<R: Read> LineSplitter<R> {
             self.start = self.end;
         }
         if partial {
-            Ok(Some(&self.line))
+            let esc = memchr::memchr(0x1b, &self.line).is_some();
+            Ok(Some((&self.line, esc)))
         } else {
             Ok(None)
         }
@@ -256,6 +281,36 @@ mod tests {
         let lines = split(&input);
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[1], "next");
+    }
+
+    #[test]
+    fn escapes_are_reported_with_the_line_that_holds_them() {
+        // Lines with and without ESC, across buffer refills, bare `\r`s and
+        // a truncated line whose ESC lies in the dropped part.
+        let mut input = Vec::new();
+        let mut n = 0u32;
+        while input.len() < 3 * BUF_SIZE {
+            n += 1;
+            let line = match n % 7 {
+                0 => format!("\x1b[31mred {n}\x1b[0m"),
+                1 => format!("plain {n}"),
+                2 => format!("two \x1b[1m\x1b[0m escapes {n}"),
+                3 => String::new(),
+                4 => format!("{}\x1b[0m", "x".repeat(MAX_LINE + 10)),
+                5 => "ends with esc\x1b".to_owned(),
+                _ => format!("\x1bstarts {n}"),
+            };
+            input.extend_from_slice(line.as_bytes());
+            input.extend_from_slice(if n.is_multiple_of(5) { b"\r\n" } else { b"\n" });
+        }
+        input.extend_from_slice(b"last \x1b");
+        let mut s = LineSplitter::new(&input[..]);
+        let mut lines = 0;
+        while let Some((line, esc)) = s.next_line_esc().expect("in-memory read") {
+            assert_eq!(esc, line.contains(&0x1b), "line {lines}");
+            lines += 1;
+        }
+        assert!(lines > 500, "{lines} lines");
     }
 
     #[test]
