@@ -48,7 +48,8 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Run(args) => run::run(args).await,
+            // The repair loop's future is large; boxed, it does not sit on the stack.
+            Command::Run(args) => Box::pin(run::run(args)).await,
             Command::Fetch(args) => run::fetch(args).await,
             Command::Clean(args) => check::clean(&args).await,
             Command::Analyze(args) => commands::analyze(&args),

@@ -206,7 +206,7 @@ mod tests {
 
     #[async_trait::async_trait]
     impl RepairModel for Recorder {
-        fn name(&self) -> &str {
+        fn name(&self) -> &'static str {
             "recorder"
         }
         async fn propose(&self, req: &RepairRequest) -> Result<Proposal, ReasonError> {

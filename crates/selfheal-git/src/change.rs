@@ -84,16 +84,16 @@ pub(crate) fn commit_change(
         };
         let renamed_from =
             (delta.status() == Delta::Renamed && old_path != new_path).then(|| old_path.clone());
-        let patch =
+        let printed =
             git2::Patch::from_diff(&diff, idx).map_err(GitError::git("read a file's patch"))?;
         let (mut patch_text, mut added, mut removed, mut omitted) =
             (String::new(), 0, 0, None::<&'static str>);
-        if let Some(mut patch) = patch {
-            let (_, a, r) = patch
+        if let Some(mut printed) = printed {
+            let (_, a, r) = printed
                 .line_stats()
                 .map_err(GitError::git("count a patch's lines"))?;
             (added, removed) = (a, r);
-            let buf = patch
+            let buf = printed
                 .to_buf()
                 .map_err(GitError::git("print a file's patch"))?;
             patch_text = String::from_utf8_lossy(&buf).into_owned();

@@ -84,32 +84,37 @@ fn rank(path: &str, shown: bool) -> u8 {
 }
 
 fn is_generated(path: &str) -> bool {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    name.ends_with(".lock")
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    let ext = std::path::Path::new(&name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("");
+    matches!(ext, "lock" | "snap")
+        || name.ends_with(".min.js")
         || matches!(
-            name,
+            name.as_str(),
             "package-lock.json" | "pnpm-lock.yaml" | "go.sum" | "npm-shrinkwrap.json"
         )
-        || name.ends_with(".min.js")
-        || name.ends_with(".snap")
 }
 
 #[cfg(test)]
 mod tests {
+    use std::fmt::Write as _;
+
     use selfheal_git::FileChange;
 
     use super::*;
 
     fn file(path: &str, lines: usize) -> FileChange {
-        let mut patch =
+        let mut text =
             format!("diff --git a/{path} b/{path}\n--- a/{path}\n+++ b/{path}\n@@ -1 +1 @@\n");
         for i in 0..lines {
-            patch.push_str(&format!("+line {i} of {path}\n"));
+            let _ = writeln!(text, "+line {i} of {path}");
         }
         FileChange {
             path: path.into(),
             renamed_from: None,
-            patch,
+            patch: text,
             omitted: None,
             added: lines,
             removed: 0,

@@ -1,3 +1,5 @@
+use std::fmt::Write as _;
+
 use selfheal_git::Repo;
 
 use super::{Result, git, sample_repo, write};
@@ -82,7 +84,10 @@ fn a_root_commit_has_no_change_to_show() -> Result<()> {
 fn a_huge_generated_file_is_named_without_its_hunks() -> Result<()> {
     let tmp = tempfile::tempdir()?;
     let root = sample_repo(tmp.path())?;
-    let big: String = (0..20_000).map(|i| format!("line {i}\n")).collect();
+    let big = (0..20_000).fold(String::new(), |mut text, i| {
+        let _ = writeln!(text, "line {i}");
+        text
+    });
     write(&root, "generated.txt", &big)?;
     git(&root, &["add", "generated.txt"])?;
     git(&root, &["commit", "-q", "-m", "generate"])?;
