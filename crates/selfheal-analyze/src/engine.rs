@@ -458,6 +458,12 @@ impl<R: Read> Source<R> {
 
 const TAIL: usize = 6;
 
+/// Whether a line may explain a failed step that no parser explained:
+/// blank lines and Travis's fold markers do not.
+fn counts_for_tail(bytes: &[u8]) -> bool {
+    !(bytes.iter().all(u8::is_ascii_whitespace) || bytes.starts_with(b"travis_"))
+}
+
 impl Engine {
     fn new(ctx: FileContext) -> Self {
         let command = ctx
@@ -489,10 +495,85 @@ impl Engine {
 
     fn take_batch(&mut self, batch: &Batch, lossy: &mut String) {
         let mut start = 0;
-        for line in &batch.lines {
-            self.take(line, &batch.text[start..line.end], lossy);
+        // Quiet lines are remembered (see [`Self::remember`]) only when
+        // something is about to look: a run of them overwrites the previous
+        // line and the step's tail line after line, so only the run's last
+        // lines need copying. `quiet` is the run not yet remembered.
+        let mut quiet = 0..0;
+        for (i, line) in batch.lines.iter().enumerate() {
+            let bytes = &batch.text[start..line.end];
+            if line.ts {
+                self.gha = true;
+            }
+            if self.is_quiet(line, bytes) {
+                if quiet.is_empty() {
+                    quiet = i..i;
+                }
+                quiet.end = i + 1;
+                self.quiet_line(line.no, bytes);
+            } else {
+                self.remember_run(batch, std::mem::replace(&mut quiet, 0..0));
+                self.take(line, bytes, lossy);
+            }
             start = line.end;
         }
+        self.remember_run(batch, quiet);
+    }
+
+    /// The bytes of line `i` of `batch`.
+    fn line_bytes(batch: &Batch, i: usize) -> &[u8] {
+        let start = i
+            .checked_sub(1)
+            .and_then(|p| batch.lines.get(p))
+            .map_or(0, |l| l.end);
+        batch
+            .lines
+            .get(i)
+            .map_or(&[][..], |l| &batch.text[start..l.end])
+    }
+
+    /// Remembers the quiet lines `run` of `batch` as if each had been
+    /// remembered in turn: the tail keeps the last [`TAIL`] that count and
+    /// the previous line is the run's last.
+    fn remember_run(&mut self, batch: &Batch, run: std::ops::Range<usize>) {
+        let Some(last) = run.end.checked_sub(1).filter(|_| !run.is_empty()) else {
+            return;
+        };
+        let mut kept = [0usize; TAIL];
+        let mut n = 0;
+        for i in run.rev() {
+            if n == TAIL {
+                break;
+            }
+            if counts_for_tail(Self::line_bytes(batch, i)) {
+                kept[n] = i;
+                n += 1;
+            }
+        }
+        for &i in kept[..n].iter().rev() {
+            let no = batch.lines.get(i).map_or(0, |l| l.no);
+            self.push_tail(no, Self::line_bytes(batch, i));
+        }
+        let bytes = Self::line_bytes(batch, last);
+        self.prev.clear();
+        self.prev.extend_from_slice(&bytes[..bytes.len().min(512)]);
+    }
+
+    /// Whether a line takes the fast path: outside a step header, no parser
+    /// wants it and nothing is being watched. Such a line only moves the
+    /// bookkeeping ([`Self::quiet_line`]).
+    fn is_quiet(&self, line: &Cleaned, bytes: &[u8]) -> bool {
+        let facts = line.facts;
+        self.header == StepHeader::Outside
+            && !facts.keyword
+            && facts.infra == 0
+            && !self.any_active
+            && !self.reruns.active()
+            && !self.reruns.watching()
+            && !bytes.starts_with(b"##[")
+            && !bytes.starts_with(b"$ ")
+            && !bytes.starts_with(b"travis_")
+            && !bytes.starts_with(b"> ")
     }
 
     /// One cleaned line, on the fast path or to the parsers.
@@ -529,8 +610,8 @@ impl Engine {
             }
             self.header = StepHeader::Outside;
         }
-        // The fast path: a line no parser wants costs two short copies and
-        // is never decoded.
+        // The fast path, for lines that [`Self::take_batch`] could not send
+        // there at once: a line no parser wants is never decoded.
         if self.reruns.watching() && memchr::memmem::find(bytes, b"PASS").is_some() {
             // A retried test's verdict: no keyword in `PASSED tests/x.py::t`
             // or `--- PASS: TestX`.
@@ -544,29 +625,34 @@ impl Engine {
             && !bytes.starts_with(b"travis_")
             && !bytes.starts_with(b"> ")
         {
-            if self.generic.wants_more() {
-                self.generic.quiet(no, bytes);
-            }
             self.quiet_line(no, bytes);
+            self.remember(no, bytes);
             return;
         }
         let text = to_str(bytes, lossy);
         self.line(no, text, facts);
     }
 
-    /// A line that no parser needs: only the step bookkeeping sees it.
+    /// A line that no parser needs: only the step bookkeeping sees it. The
+    /// caller remembers it, at once or with the rest of its run.
     fn quiet_line(&mut self, no: u64, bytes: &[u8]) {
+        if self.generic.wants_more() {
+            self.generic.quiet(no, bytes);
+        }
         self.last_no = no;
-        self.remember(no, bytes);
     }
 
     /// Keeps the previous line and the step's last lines, reusing buffers.
     fn remember(&mut self, no: u64, bytes: &[u8]) {
         self.prev.clear();
         self.prev.extend_from_slice(&bytes[..bytes.len().min(512)]);
-        if bytes.iter().all(u8::is_ascii_whitespace) || bytes.starts_with(b"travis_") {
-            return;
+        if counts_for_tail(bytes) {
+            self.push_tail(no, bytes);
         }
+    }
+
+    /// Adds a line to the step's last lines, reusing the oldest's buffer.
+    fn push_tail(&mut self, no: u64, bytes: &[u8]) {
         let mut slot = if self.tail.len() == TAIL {
             self.tail.pop_front().map(|(_, s)| s).unwrap_or_default()
         } else {

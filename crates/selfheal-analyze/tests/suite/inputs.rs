@@ -1,5 +1,6 @@
 //! Input handling: zips, folders, and input that is not text at all.
 
+use std::fmt::Write as _;
 use std::io::Write;
 
 use selfheal_analyze::{AnalyzeError, AnalyzeOptions, analyze_path, analyze_reader};
@@ -110,4 +111,51 @@ fn passing_step_noise_ranks_below_the_failing_step() {
     let top = a.primary().expect("a failure");
     assert_eq!(top.category, Category::TestFailure);
     assert_eq!(top.step.as_deref(), Some("Run pytest -q"));
+}
+
+/// A step no parser explains is explained by its last lines. On a log of
+/// several batches those lines are remembered in runs, not one by one; the
+/// runs must give the same lines wherever a batch happens to end.
+#[test]
+fn an_unexplained_step_shows_its_last_lines_wherever_batches_end() {
+    // A batch ends after 512 KiB of cleaned text: with these lines the
+    // first ends near line 10,500, so the sweep puts that end at each of
+    // the step's last lines in turn.
+    for quiet_lines in (10_470usize..10_530).chain([40_003, 61_117]) {
+        let mut log = String::from("2026-11-25T10:00:00.0000000Z ##[group]Run ./deploy.sh\n");
+        log.push_str("2026-11-25T10:00:00.0000000Z ##[endgroup]\n");
+        let mut last_non_blank = Vec::new();
+        let mut no = 2;
+        for i in 0..quiet_lines {
+            no += 1;
+            // Every third line near the end is blank: the tail skips those.
+            if i + 20 > quiet_lines && i % 3 == 0 {
+                log.push_str("2026-11-25T10:00:01.0000000Z \n");
+                continue;
+            }
+            let _ = writeln!(
+                log,
+                "2026-11-25T10:00:01.0000000Z deploy: uploading shard {i} of the release bundle"
+            );
+            last_non_blank.push(no);
+        }
+        log.push_str("2026-11-25T10:00:02.0000000Z ##[error]Process completed with exit code 3.\n");
+        let analysis = analyze_reader(log.as_bytes(), "deploy.log", &AnalyzeOptions::default())
+            .expect("analyses");
+        let top = analysis.primary().expect("the failed step");
+        let last = quiet_lines - 1;
+        let last = if last + 20 > quiet_lines && last % 3 == 0 {
+            last - 1
+        } else {
+            last
+        };
+        assert_eq!(
+            top.message,
+            format!("deploy: uploading shard {last} of the release bundle"),
+            "{quiet_lines} lines"
+        );
+        let sixth_last = last_non_blank[last_non_blank.len() - 6];
+        assert_eq!(top.log_span.start, sixth_last, "{quiet_lines} lines");
+        assert_eq!(top.log_span.end, no + 1, "{quiet_lines} lines");
+    }
 }
