@@ -34,8 +34,6 @@ pub mod suite;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -117,8 +115,14 @@ impl BenchStatus {
 }
 
 /// Runs `selfheal bench` (or `bench capture`); `selfheal_exe` is the binary
-/// whose `run` does the repairs.
-pub async fn run(args: BenchArgs, selfheal_exe: &Path) -> Result<BenchStatus, BenchError> {
+/// whose `run` does the repairs. `stop` resolves when the user asks the
+/// bench to stop (the CLI passes Ctrl-C and SIGTERM): the running case is
+/// stopped cleanly, no other starts, and what was measured is reported.
+pub async fn run(
+    args: BenchArgs,
+    selfheal_exe: &Path,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> Result<BenchStatus, BenchError> {
     if let Some(BenchCommand::Capture(capture)) = &args.command {
         let captured = capture::capture(capture, selfheal_exe).await?;
         write_stdout(&format!("{}\n", captured.summary()))?;
@@ -154,7 +158,16 @@ pub async fn run(args: BenchArgs, selfheal_exe: &Path) -> Result<BenchStatus, Be
             None => None,
         },
     };
-    let report = bench(&suite, &runner, args.repeat, args.keep).await?;
+    // Listening from here on: a signal during the pre-flight check or while
+    // a case is prepared also ends in a clean stop, not a dead process.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let watcher = tokio::spawn(async move {
+        stop.await;
+        let _ = stop_tx.send(true);
+    });
+    let report = bench(&suite, &runner, args.repeat, args.keep, stop_rx).await;
+    watcher.abort();
+    let report = report?;
     let text = if args.json {
         format!("{}\n", report.to_json())
     } else {
@@ -212,6 +225,7 @@ pub async fn bench(
     runner: &Runner,
     repeat: u32,
     keep: bool,
+    stop: tokio::sync::watch::Receiver<bool>,
 ) -> Result<Report, BenchError> {
     let work = tempfile::Builder::new()
         .prefix("selfheal-bench-")
@@ -229,18 +243,11 @@ pub async fn bench(
     prepare::prepare_case(first, &preflight_repo)?;
     runner.preflight(&preflight_repo).await?;
 
-    // Ctrl-C reaches the running selfheal too (same process group), which
-    // cleans up and exits 130; the bench then stops instead of starting the
-    // next case, and reports what it measured.
-    let stop = Arc::new(AtomicBool::new(false));
-    let watcher = {
-        let stop = Arc::clone(&stop);
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                stop.store(true, Ordering::SeqCst);
-            }
-        })
-    };
+    // Ctrl-C at a terminal reaches the running selfheal too (same process
+    // group); a signal to the bench alone (SIGTERM from a job runner) is
+    // passed on to it by the runner. Either way it cleans up and exits 130,
+    // and the bench stops instead of starting the next case.
+    let stopped = || *stop.borrow();
     let mut results = Vec::new();
     let mut interrupted = false;
     for case in &suite.cases {
@@ -256,15 +263,19 @@ pub async fn bench(
             };
             progress.bar.set_message(label.clone());
             let repo = work.path().join(format!("{}-{n}", case.name));
+            if stopped() {
+                interrupted = true;
+                break;
+            }
             let result = match prepare::prepare_case(case, &repo) {
                 Ok(_) => {
                     runner
-                        .run_case(case, &repo, &format!("{}-{n}", case.name))
+                        .run_case(case, &repo, &format!("{}-{n}", case.name), stop.clone())
                         .await
                 }
                 Err(e) => RunResult::error(format!("could not prepare the case: {e}"), None, 0),
             };
-            interrupted = result.exit_code == Some(130) || stop.load(Ordering::SeqCst);
+            interrupted = result.exit_code == Some(130) || stopped();
             progress.line(&run_line(&label, &result));
             progress.bar.inc(1);
             if !keep {
@@ -285,7 +296,6 @@ pub async fn bench(
             runs,
         ));
     }
-    watcher.abort();
     progress.bar.finish_and_clear();
     if keep {
         let kept = work.keep();

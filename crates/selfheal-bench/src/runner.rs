@@ -111,8 +111,17 @@ impl Runner {
     }
 
     /// One `selfheal run` of `case`, prepared at `repo`; `label` names its
-    /// kept record.
-    pub async fn run_case(&self, case: &Case, repo: &Path, label: &str) -> RunResult {
+    /// kept record. When `stop` turns true, or the run outlives the case
+    /// timeout, the run is asked to stop (SIGTERM: it removes its container
+    /// and scratch trees and writes its record) and killed only if it has
+    /// not within [`GRACE`].
+    pub async fn run_case(
+        &self,
+        case: &Case,
+        repo: &Path,
+        label: &str,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) -> RunResult {
         let mut cmd = self.command();
         cmd.args(["run", "--offline", "--yes", "--json", "--repo"])
             .arg(repo)
@@ -136,11 +145,35 @@ impl Runner {
                 );
             }
         };
-        let waited = tokio::time::timeout(self.timeout, child.wait_with_output()).await;
+        let pid = child.id();
+        let output = child.wait_with_output();
+        tokio::pin!(output);
+        let asked_to_stop = async {
+            // A dropped sender (the bench is ending anyway) is no request.
+            if stop.wait_for(|stop| *stop).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        let ended = tokio::select! {
+            out = &mut output => Ended::Exited(out),
+            () = tokio::time::sleep(self.timeout) => Ended::TimedOut,
+            () = asked_to_stop => Ended::Stopped,
+        };
+        let timed_out = matches!(ended, Ended::TimedOut);
+        let waited = match ended {
+            Ended::Exited(out) => Some(out),
+            Ended::TimedOut | Ended::Stopped => {
+                if let Some(pid) = pid {
+                    terminate(pid);
+                }
+                // Past the grace period the dropped child is killed (kill_on_drop).
+                let out = tokio::time::timeout(GRACE, &mut output).await.ok();
+                if timed_out { None } else { out }
+            }
+        };
         let wall_ms = started.elapsed().as_millis() as u64;
         let out = match waited {
-            // The dropped child is killed (kill_on_drop).
-            Err(_) => {
+            None if timed_out => {
                 return RunResult::error(
                     format!(
                         "selfheal run did not finish within {}s",
@@ -150,10 +183,20 @@ impl Runner {
                     wall_ms,
                 );
             }
-            Ok(Err(e)) => {
+            None => {
+                return RunResult::error(
+                    format!(
+                        "interrupted, and selfheal run did not stop within {}s of SIGTERM, so it was killed",
+                        GRACE.as_secs()
+                    ),
+                    Some(130),
+                    wall_ms,
+                );
+            }
+            Some(Err(e)) => {
                 return RunResult::error(format!("waiting for selfheal run: {e}"), None, wall_ms);
             }
-            Ok(Ok(out)) => out,
+            Some(Ok(out)) => out,
         };
         let code = out.status.code();
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -173,6 +216,32 @@ impl Runner {
         result
     }
 }
+
+/// How long a run asked to stop has to clean up before it is killed: its
+/// container removal and record writing take a second or two.
+pub const GRACE: Duration = Duration::from_secs(30);
+
+/// How waiting for a run ended.
+enum Ended<T> {
+    Exited(T),
+    TimedOut,
+    Stopped,
+}
+
+/// Asks process `pid` to stop (SIGTERM), as a user's Ctrl-C would: it cleans
+/// up and exits 130. A process already gone is no error.
+#[cfg(unix)]
+fn terminate(pid: u32) {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    if let Ok(pid) = i32::try_from(pid) {
+        let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+    }
+}
+
+/// Without SIGTERM the run is killed when it is dropped.
+#[cfg(not(unix))]
+fn terminate(_pid: u32) {}
 
 /// What a finished `selfheal run` amounts to.
 fn result_of(

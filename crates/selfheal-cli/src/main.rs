@@ -54,14 +54,16 @@ fn main() -> ExitCode {
             Command::Clean(args) => check::clean(&args).await,
             Command::Analyze(args) => commands::analyze(&args),
             Command::Check(args) => check::run(args).await,
-            Command::Bench(args) => selfheal_bench::run(args, &std::env::current_exe()?)
-                .await
-                .map(|s| match s {
-                    selfheal_bench::BenchStatus::Ran => Status::Success,
-                    selfheal_bench::BenchStatus::HarnessBroken => Status::Error,
-                    selfheal_bench::BenchStatus::Interrupted => Status::Interrupted,
-                })
-                .map_err(Into::into),
+            Command::Bench(args) => {
+                selfheal_bench::run(args, &std::env::current_exe()?, interrupt::stop_requested())
+                    .await
+                    .map(|s| match s {
+                        selfheal_bench::BenchStatus::Ran => Status::Success,
+                        selfheal_bench::BenchStatus::HarnessBroken => Status::Error,
+                        selfheal_bench::BenchStatus::Interrupted => Status::Interrupted,
+                    })
+                    .map_err(Into::into)
+            }
         }
     });
     match result {

@@ -190,20 +190,24 @@ async fn a_missing_model_server_is_a_one_line_error_and_exit_2() {
     );
 }
 
-/// Notes that the model was asked, and answers 500 a little later.
-struct Slow(Arc<AtomicBool>);
+/// Notes that the model was asked, and never answers in time: a run waiting
+/// on it ends only when it is stopped.
+struct Hanging(Arc<AtomicBool>);
 
-impl wiremock::Respond for Slow {
+impl wiremock::Respond for Hanging {
     fn respond(&self, _request: &wiremock::Request) -> wiremock::ResponseTemplate {
         self.0.store(true, Ordering::SeqCst);
-        wiremock::ResponseTemplate::new(500).set_delay(std::time::Duration::from_secs(3))
+        wiremock::ResponseTemplate::new(500).set_delay(std::time::Duration::from_secs(900))
     }
 }
 
-/// Ctrl-C (here SIGINT to the bench alone) stops the bench after the
-/// running case: it reports what it measured and exits 130.
-#[tokio::test(flavor = "multi_thread")]
-async fn ctrl_c_stops_the_bench_after_the_running_case() {
+/// A signal to the bench alone (`INT` as from a script, `TERM` as from a
+/// job runner) stops the running case at once, not after it: the bench
+/// passes the stop on, the run cleans up, no other case starts, the partial
+/// report is printed, the exit code is 130, and nothing is left in the
+/// temporary folder, neither the bench's prepared copies nor the run's
+/// scratch trees.
+async fn a_signal_stops_the_running_case_and_leaves_nothing(signal: &str) {
     require_docker();
     let server = wiremock::MockServer::start().await;
     wiremock::Mock::given(wiremock::matchers::method("GET"))
@@ -216,12 +220,14 @@ async fn ctrl_c_stops_the_bench_after_the_running_case() {
         .await;
     let asked = Arc::new(AtomicBool::new(false));
     wiremock::Mock::given(wiremock::matchers::method("POST"))
-        .respond_with(Slow(Arc::clone(&asked)))
+        .respond_with(Hanging(Arc::clone(&asked)))
         .mount(&server)
         .await;
     let home = tempfile::tempdir().expect("home");
+    let tmp = tempfile::tempdir().expect("a temporary folder of its own");
     let mut cmd = selfheal(home.path(), &format!("{}/v1", server.uri()), MODEL);
     cmd.current_dir(samples_dir())
+        .env("TMPDIR", tmp.path())
         .args([
             "bench",
             "--json",
@@ -241,20 +247,20 @@ async fn ctrl_c_stops_the_bench_after_the_running_case() {
         assert!(started.elapsed().as_secs() < 120, "no model request came");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    // `-s INT PID`: one positive process id, nothing a kill(1) could read
+    // `-s SIG PID`: one positive process id, nothing a kill(1) could read
     // as a process group or as "every process".
     let killed = std::process::Command::new("kill")
-        .args(["-s", "INT", &pid.to_string()])
+        .args(["-s", signal, &pid.to_string()])
         .status()
         .expect("kill runs");
     assert!(killed.success());
-    let out = tokio::time::timeout(
-        std::time::Duration::from_secs(240),
-        child.wait_with_output(),
-    )
-    .await
-    .expect("the bench stops after the running case")
-    .expect("waiting");
+    let signalled = std::time::Instant::now();
+    // The model would not answer for 15 minutes: only a stop passed on to
+    // the run ends it this soon.
+    let out = tokio::time::timeout(std::time::Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("the bench stops the running case instead of waiting for it")
+        .expect("waiting");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
@@ -262,9 +268,35 @@ async fn ctrl_c_stops_the_bench_after_the_running_case() {
         Some(130),
         "--- stdout\n{stdout}\n--- stderr\n{stderr}"
     );
+    assert!(
+        signalled.elapsed() < selfheal_bench::runner::GRACE,
+        "the run stopped on SIGTERM, it was not killed after the grace period"
+    );
     let report: Report = serde_json::from_str(&stdout).expect("the partial report");
     assert!(report.interrupted);
     let names: Vec<&str> = report.cases.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["logic-bug"], "syntax-error never started");
-    assert_eq!(report.cases[0].runs[0].status, RunStatus::NotFixed);
+    let run = &report.cases[0].runs[0];
+    assert_eq!(run.status, RunStatus::Error, "{run:?}");
+    assert_eq!(run.reason.as_deref(), Some("interrupted"), "{run:?}");
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .expect("tmp")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(
+        left,
+        Vec::<std::path::PathBuf>::new(),
+        "nothing left behind"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigint_stops_the_running_case_and_leaves_nothing() {
+    a_signal_stops_the_running_case_and_leaves_nothing("INT").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_stops_the_running_case_and_leaves_nothing() {
+    a_signal_stops_the_running_case_and_leaves_nothing("TERM").await;
 }
