@@ -168,6 +168,18 @@ pub enum GitError {
         source: git2::Error,
     },
 
+    /// A remote took longer than the network deadline (see
+    /// [`crate::Repo::with_network_timeout`]). Not retryable: the abandoned
+    /// operation may still be running.
+    #[error(
+        "could not {op} {remote}: no answer within {secs}s\nhint: check the network, a proxy (`https_proxy`) or the remote's status"
+    )]
+    RemoteTimeout {
+        op: &'static str,
+        remote: String,
+        secs: u64,
+    },
+
     /// A libgit2 failure with no more specific meaning; `op` says what selfheal was doing.
     #[error("git failed to {op}: {source}")]
     Git {

@@ -91,7 +91,13 @@ pub struct Signature {
 pub struct Repo {
     inner: Mutex<Repository>,
     root: PathBuf,
+    /// How long a fetch, a push or a listing of a remote may take.
+    network_timeout: std::time::Duration,
 }
+
+/// The default of [`Repo::with_network_timeout`]: generous for a large
+/// fetch on a slow link, short of hanging a CI job for hours.
+pub const NETWORK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl std::fmt::Debug for Repo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -116,7 +122,18 @@ impl Repo {
         Ok(Self {
             inner: Mutex::new(repo),
             root,
+            network_timeout: NETWORK_TIMEOUT,
         })
+    }
+
+    /// Sets how long an operation on a remote (fetching the failing commit,
+    /// listing a remote's branches, pushing the fix) may take before it is
+    /// given up with [`GitError::RemoteTimeout`]. libgit2 itself waits for
+    /// an unresponsive server forever.
+    #[must_use]
+    pub fn with_network_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.network_timeout = timeout;
+        self
     }
 
     /// The work tree root.

@@ -31,6 +31,8 @@
 //! `http.proxy` and the `https_proxy` family of variables, as for git.
 
 use std::cell::Cell;
+use std::sync::Mutex;
+use std::sync::mpsc::RecvTimeoutError;
 
 use git2::{
     AutotagOption, Direction, ErrorClass, ErrorCode, FetchOptions, FetchPrune, Oid, ProxyOptions,
@@ -101,28 +103,82 @@ impl Repo {
         let oid = full_oid(sha).ok_or_else(|| GitError::NotAFullSha {
             rev: sha.to_owned(),
         })?;
-        let repo = self.fresh_handle()?;
-        let endpoint = endpoint(&repo, remote, Direction::Fetch, creds, &self.root)?;
-
-        if repo.is_shallow() && is_local(&endpoint.url) {
-            copy_from_local(&repo, &endpoint, oid)?;
-        } else {
-            fetch_commit(&repo, &endpoint, oid, creds)?;
-        }
-        drop(repo);
+        let (from, creds_) = (remote.to_owned(), creds.clone());
+        let shown = self.on_network("fetch from", remote, move |this| {
+            let repo = this.fresh_handle()?;
+            let endpoint = endpoint(&repo, &from, Direction::Fetch, &creds_, &this.root)?;
+            if repo.is_shallow() && is_local(&endpoint.url) {
+                copy_from_local(&repo, &endpoint, oid)?;
+            } else {
+                fetch_commit(&repo, &endpoint, oid, &creds_)?;
+            }
+            Ok(endpoint.shown)
+        })?;
         // The handle behind `self` may have cached the pack list and the
         // shallow boundaries from before the fetch.
         self.refresh()?;
         self.present_commit(&oid.to_string())
             .ok_or_else(|| GitError::CommitNotOnRemote {
                 sha: oid.to_string(),
-                remote: endpoint.shown,
+                remote: shown,
             })
+    }
+
+    /// Runs `op`, which talks to `remote`, on a handle of its own in a
+    /// thread of its own, and stops waiting for it after the network
+    /// timeout: libgit2 has no deadline of its own, and a server that
+    /// accepts the connection and never answers would hang the repair (and
+    /// the CI job running it) for good. An operation given up on is left to
+    /// finish or fail in the background; nothing waits for it, and being a
+    /// fetch of objects or a push that never forces, it can only do what it
+    /// was asked. The thread ends with the process at the latest.
+    fn on_network<T, F>(&self, op: &'static str, remote: &str, f: F) -> Result<T, GitError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Repo) -> Result<T, GitError> + Send + 'static,
+    {
+        let detached = Repo {
+            inner: Mutex::new(self.fresh_handle()?),
+            root: self.root.clone(),
+            network_timeout: self.network_timeout,
+        };
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        std::thread::Builder::new()
+            .name("git-remote".into())
+            .spawn(move || {
+                let _ = tx.send(f(&detached));
+            })
+            .map_err(GitError::io("start a thread for", self.root.clone()))?;
+        match rx.recv_timeout(self.network_timeout) {
+            Ok(result) => result,
+            Err(RecvTimeoutError::Timeout) => Err(GitError::RemoteTimeout {
+                op,
+                remote: without_userinfo(remote),
+                secs: self.network_timeout.as_secs(),
+            }),
+            Err(RecvTimeoutError::Disconnected) => Err(GitError::Io {
+                action: "talk to a remote from",
+                path: self.root.clone(),
+                source: std::io::Error::other("the git thread stopped unexpectedly"),
+            }),
+        }
     }
 
     /// The sha `refs/heads/<branch>` has on `remote`, or `None` when the
     /// remote has no such branch (`git ls-remote`).
     pub fn remote_branch_head(
+        &self,
+        remote: &str,
+        branch: &str,
+        creds: &Credentials,
+    ) -> Result<Option<String>, GitError> {
+        let (remote_, branch, creds) = (remote.to_owned(), branch.to_owned(), creds.clone());
+        self.on_network("list the branches of", remote, move |this| {
+            this.remote_branch_head_now(&remote_, &branch, &creds)
+        })
+    }
+
+    fn remote_branch_head_now(
         &self,
         remote: &str,
         branch: &str,
@@ -185,6 +241,31 @@ impl Repo {
     /// fix added to the branch of an existing pull request), with the same
     /// rules: never forced, `expected_remote_head` must hold.
     pub fn push_branch_to(
+        &self,
+        remote: &str,
+        local_branch: &str,
+        branch: &str,
+        expected_remote_head: Option<&str>,
+        creds: &Credentials,
+    ) -> Result<PushOutcome, GitError> {
+        let (remote_, local_branch, branch) = (
+            remote.to_owned(),
+            local_branch.to_owned(),
+            branch.to_owned(),
+        );
+        let (expected, creds) = (expected_remote_head.map(str::to_owned), creds.clone());
+        self.on_network("push to", remote, move |this| {
+            this.push_branch_to_now(
+                &remote_,
+                &local_branch,
+                &branch,
+                expected.as_deref(),
+                &creds,
+            )
+        })
+    }
+
+    fn push_branch_to_now(
         &self,
         remote: &str,
         local_branch: &str,

@@ -355,3 +355,87 @@ fn ssh_remotes_need_a_token_and_then_go_over_https() -> Result<()> {
     assert_eq!(std::fs::read(s.root.join(".git/config"))?, config);
     Ok(())
 }
+
+/// A server that accepts connections and never answers: libgit2 would wait
+/// for it forever. Each accepted socket is kept open until the test ends.
+fn silent_server() -> Result<(String, std::sync::mpsc::Sender<()>)> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let url = format!("http://{}/acme/shop.git", listener.local_addr()?);
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    listener.set_nonblocking(true)?;
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        while stopped.try_recv() == Err(std::sync::mpsc::TryRecvError::Empty) {
+            if let Ok((socket, _)) = listener.accept() {
+                held.push(socket);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    });
+    Ok((url, stop))
+}
+
+#[test]
+fn a_remote_that_never_answers_is_given_up_after_the_network_timeout() -> Result<()> {
+    let s = setup()?;
+    let repo = Repo::discover(&s.root)?.with_network_timeout(std::time::Duration::from_secs(2));
+    let (url, _stop) = silent_server()?;
+    let before = user_state(&s.root)?;
+
+    let started = std::time::Instant::now();
+    let err = repo
+        .push_branch(&url, &s.branch, None, &anon())
+        .expect_err("no answer, no push");
+    let took = started.elapsed();
+    assert!(
+        matches!(
+            &err,
+            GitError::RemoteTimeout {
+                op: "push to",
+                secs: 2,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        !err.is_retryable(),
+        "the abandoned push may still be running"
+    );
+    assert!(took < std::time::Duration::from_secs(10), "{took:?}");
+    let shown = err.to_string();
+    assert!(
+        shown.starts_with(&format!("could not push to {url}: no answer within 2s\n")),
+        "{shown}"
+    );
+
+    let err = repo
+        .remote_branch_head(&url, &s.branch, &anon())
+        .expect_err("no answer, no listing");
+    assert!(
+        matches!(
+            &err,
+            GitError::RemoteTimeout {
+                op: "list the branches of",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let missing = "0123456789abcdef0123456789abcdef01234567";
+    let err = repo
+        .ensure_commit(missing, &url, &anon())
+        .expect_err("no answer, no fetch");
+    assert!(
+        matches!(
+            &err,
+            GitError::RemoteTimeout {
+                op: "fetch from",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(user_state(&s.root)?, before, "the checkout is as it was");
+    Ok(())
+}
