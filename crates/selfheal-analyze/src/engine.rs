@@ -536,9 +536,10 @@ impl Engine {
     /// remembered in turn: the tail keeps the last [`TAIL`] that count and
     /// the previous line is the run's last.
     fn remember_run(&mut self, batch: &Batch, run: std::ops::Range<usize>) {
-        let Some(last) = run.end.checked_sub(1).filter(|_| !run.is_empty()) else {
+        if run.is_empty() {
             return;
-        };
+        }
+        let last = run.end - 1;
         let mut kept = [0usize; TAIL];
         let mut n = 0;
         for i in run.rev() {
@@ -563,13 +564,22 @@ impl Engine {
     /// wants it and nothing is being watched. Such a line only moves the
     /// bookkeeping ([`Self::quiet_line`]).
     fn is_quiet(&self, line: &Cleaned, bytes: &[u8]) -> bool {
-        let facts = line.facts;
         self.header == StepHeader::Outside
-            && !facts.keyword
+            && !self.reruns.watching()
+            && self.no_parser_wants(line.facts, bytes)
+    }
+
+    /// Whether no parser, nor the step bookkeeping, needs to see the line
+    /// decoded: no keyword or signature in it, no parser inside a block, no
+    /// retried test being followed, and not a marker line (`##[`, Travis's
+    /// `$ ` commands and `travis_` folds, npm's `> ` headers).
+    fn no_parser_wants(&self, facts: Facts, bytes: &[u8]) -> bool {
+        // A signature's literal is reason enough to look (see
+        // `Parser::wants`).
+        !facts.keyword
             && facts.infra == 0
             && !self.any_active
             && !self.reruns.active()
-            && !self.reruns.watching()
             && !bytes.starts_with(b"##[")
             && !bytes.starts_with(b"$ ")
             && !bytes.starts_with(b"travis_")
@@ -579,18 +589,8 @@ impl Engine {
     /// One cleaned line, on the fast path or to the parsers.
     fn take(&mut self, line: &Cleaned, bytes: &[u8], lossy: &mut String) {
         let Cleaned {
-            no,
-            ts,
-            echo,
-            facts,
-            ..
+            no, echo, facts, ..
         } = *line;
-        // A signature's literal is reason enough to look (see
-        // `Parser::wants`).
-        let hit = facts.keyword || facts.infra != 0;
-        if ts {
-            self.gha = true;
-        }
         if self.header != StepHeader::Outside && !bytes.starts_with(b"##[") {
             // The step's script as GitHub echoes it: `echo "error: ..."`
             // there is not an error, nor is it what the step printed. Only
@@ -617,14 +617,7 @@ impl Engine {
             // or `--- PASS: TestX`.
             self.reruns.feed(&String::from_utf8_lossy(bytes));
         }
-        if !hit
-            && !self.any_active
-            && !self.reruns.active()
-            && !bytes.starts_with(b"##[")
-            && !bytes.starts_with(b"$ ")
-            && !bytes.starts_with(b"travis_")
-            && !bytes.starts_with(b"> ")
-        {
+        if self.no_parser_wants(facts, bytes) {
             self.quiet_line(no, bytes);
             self.remember(no, bytes);
             return;

@@ -253,7 +253,8 @@ pub async fn bench(
     for case in &suite.cases {
         let mut runs = Vec::new();
         for n in 1..=repeat {
-            if interrupted {
+            if interrupted || stopped() {
+                interrupted = true;
                 break;
             }
             let label = if repeat > 1 {
@@ -263,10 +264,6 @@ pub async fn bench(
             };
             progress.bar.set_message(label.clone());
             let repo = work.path().join(format!("{}-{n}", case.name));
-            if stopped() {
-                interrupted = true;
-                break;
-            }
             let result = match prepare::prepare_case(case, &repo) {
                 Ok(_) => {
                     runner

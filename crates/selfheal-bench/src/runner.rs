@@ -159,44 +159,46 @@ impl Runner {
             () = tokio::time::sleep(self.timeout) => Ended::TimedOut,
             () = asked_to_stop => Ended::Stopped,
         };
-        let timed_out = matches!(ended, Ended::TimedOut);
-        let waited = match ended {
-            Ended::Exited(out) => Some(out),
-            Ended::TimedOut | Ended::Stopped => {
+        let out = match ended {
+            Ended::Exited(out) => out,
+            late_or_stopped => {
                 if let Some(pid) = pid {
                     terminate(pid);
                 }
                 // Past the grace period the dropped child is killed (kill_on_drop).
-                let out = tokio::time::timeout(GRACE, &mut output).await.ok();
-                if timed_out { None } else { out }
+                let cleaned_up = tokio::time::timeout(GRACE, &mut output).await;
+                let wall_ms = started.elapsed().as_millis() as u64;
+                match (late_or_stopped, cleaned_up) {
+                    (Ended::Stopped, Ok(out)) => out,
+                    (Ended::Stopped, Err(_)) => {
+                        return RunResult::error(
+                            format!(
+                                "interrupted, and selfheal run did not stop within {}s of SIGTERM, so it was killed",
+                                GRACE.as_secs()
+                            ),
+                            Some(130),
+                            wall_ms,
+                        );
+                    }
+                    _ => {
+                        return RunResult::error(
+                            format!(
+                                "selfheal run did not finish within {}s",
+                                self.timeout.as_secs()
+                            ),
+                            None,
+                            wall_ms,
+                        );
+                    }
+                }
             }
         };
         let wall_ms = started.elapsed().as_millis() as u64;
-        let out = match waited {
-            None if timed_out => {
-                return RunResult::error(
-                    format!(
-                        "selfheal run did not finish within {}s",
-                        self.timeout.as_secs()
-                    ),
-                    None,
-                    wall_ms,
-                );
-            }
-            None => {
-                return RunResult::error(
-                    format!(
-                        "interrupted, and selfheal run did not stop within {}s of SIGTERM, so it was killed",
-                        GRACE.as_secs()
-                    ),
-                    Some(130),
-                    wall_ms,
-                );
-            }
-            Some(Err(e)) => {
+        let out = match out {
+            Err(e) => {
                 return RunResult::error(format!("waiting for selfheal run: {e}"), None, wall_ms);
             }
-            Some(Ok(out)) => out,
+            Ok(out) => out,
         };
         let code = out.status.code();
         let stderr = String::from_utf8_lossy(&out.stderr);

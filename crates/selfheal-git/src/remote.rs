@@ -105,7 +105,7 @@ impl Repo {
         })?;
         let (from, creds_) = (remote.to_owned(), creds.clone());
         let shown = self.on_network("fetch from", remote, move |this| {
-            let repo = this.fresh_handle()?;
+            let repo = this.repo();
             let endpoint = endpoint(&repo, &from, Direction::Fetch, &creds_, &this.root)?;
             if repo.is_shallow() && is_local(&endpoint.url) {
                 copy_from_local(&repo, &endpoint, oid)?;
@@ -131,7 +131,8 @@ impl Repo {
     /// the CI job running it) for good. An operation given up on is left to
     /// finish or fail in the background; nothing waits for it, and being a
     /// fetch of objects or a push that never forces, it can only do what it
-    /// was asked. The thread ends with the process at the latest.
+    /// was asked. The thread ends with the process at the latest. `f` gets
+    /// a `Repo` on a handle of its own: its `repo()` is free for it alone.
     fn on_network<T, F>(&self, op: &'static str, remote: &str, f: F) -> Result<T, GitError>
     where
         T: Send + 'static,
@@ -184,7 +185,7 @@ impl Repo {
         branch: &str,
         creds: &Credentials,
     ) -> Result<Option<String>, GitError> {
-        let repo = self.fresh_handle()?;
+        let repo = self.repo();
         // Refuses names git would refuse; whether it exists here is irrelevant.
         branch_exists(&repo, branch)?;
         let endpoint = endpoint(&repo, remote, Direction::Fetch, creds, &self.root)?;
@@ -273,7 +274,7 @@ impl Repo {
         expected_remote_head: Option<&str>,
         creds: &Credentials,
     ) -> Result<PushOutcome, GitError> {
-        let repo = self.fresh_handle()?;
+        let repo = self.repo();
         if !branch_exists(&repo, local_branch)? {
             return Err(GitError::BranchNotFound {
                 branch: local_branch.to_owned(),
