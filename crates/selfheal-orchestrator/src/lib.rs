@@ -42,8 +42,9 @@
 //!
 //! Before approval and the sandbox, each answer is checked cheaply: its
 //! edits apply, it is not a change already tried, and it leaves Python
-//! code parseable ([`syntax`]). An answer that fails these is asked for once
-//! more, sampled, within the attempt.
+//! code parseable and using no name the file does not define ([`syntax`]).
+//! An answer that fails these is asked for once more, sampled, within the
+//! attempt.
 //!
 //! The loop stops early when it is stuck: an attempt proposes the change an
 //! earlier attempt on the same tree already tried (caught before it is
@@ -1144,7 +1145,7 @@ fn plan_reply(
 }
 
 /// Whether `proposal`'s edits make a change to the tree under `root` that
-/// was not tried on it yet and leaves the code parseable.
+/// was not tried on it yet and passes [`syntax::check`].
 fn usable(
     root: &std::path::Path,
     proposal: &Proposal,

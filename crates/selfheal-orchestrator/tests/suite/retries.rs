@@ -612,6 +612,39 @@ async fn an_answer_that_quotes_the_undone_change_is_applied_on_top_of_it() -> Re
 }
 
 #[tokio::test]
+async fn an_answer_that_uses_a_name_the_file_lacks_is_asked_for_again_before_any_validation()
+-> Result<()> {
+    let project = project()?;
+    // off-by-one: the 1.5B model's `math.ceil` without `import math`.
+    let unimported = proposal(
+        "Round b up in add()",
+        &[("calc/ops.py", "a + bb - 1", "a + math.ceil(b)")],
+        tokens(300, 40),
+    );
+    let model = ScriptedModel::new([Ok(unimported), Ok(whole_fix(tokens(400, 50)))]);
+    let sandbox = ScriptedSandbox::new([Ok(passed())]);
+    let events = Events::default();
+
+    let record = Setup::new(&project, &model, &sandbox, &events)
+        .run()
+        .await?;
+
+    assert_eq!(record.attempts.len(), 1);
+    assert_eq!(record.attempts[0].outcome, AttemptOutcome::Validated);
+    assert_eq!(
+        record.attempts[0].candidates,
+        Some(CandidateCounts {
+            asked: 2,
+            usable: 1,
+            validated: 1,
+        })
+    );
+    assert_eq!(sandbox.seen().len(), 1);
+    assert_eq!(sandbox.seen()[0].files, tree_with(OPS_FIXED));
+    Ok(())
+}
+
+#[tokio::test]
 async fn an_answer_that_breaks_parsing_is_asked_for_again_before_any_validation() -> Result<()> {
     let project = project()?;
     let unclosed = proposal(

@@ -284,27 +284,34 @@ async fn running_out_of_attempts_reports_the_last_reason() -> Result<()> {
     let project = project()?;
     // Two different changes failing differently: the same change or the
     // same failure twice would stop the loop as stuck (see loops.rs).
-    let rename = proposal(
-        "Rename bb to b2 in add()",
-        &[("calc/ops.py", "a + bb - 1", "a + b2 - 1")],
+    // (A rename to another undefined name would be refused before
+    // validation; see syntax.rs.)
+    let attribute = proposal(
+        "Read bb from b in add()",
+        &[("calc/ops.py", "a + bb - 1", "a + b.bb - 1")],
         tokens(300, 40),
     );
-    let b2_output = SAME_FAILURE_OUTPUT
-        .replace("int(bb)", "b2")
-        .replace("'bb'", "'b2'");
-    let model = ScriptedModel::new([Ok(no_progress(tokens(300, 40))), Ok(rename)]);
-    let sandbox = ScriptedSandbox::new([Ok(failed(SAME_FAILURE_OUTPUT)), Ok(failed(&b2_output))]);
+    let attribute_output = SAME_FAILURE_OUTPUT.replace("int(bb)", "b.bb").replace(
+        "NameError: name 'bb' is not defined",
+        "AttributeError: 'int' object has no attribute 'bb'",
+    );
+    let model = ScriptedModel::new([Ok(no_progress(tokens(300, 40))), Ok(attribute)]);
+    let sandbox = ScriptedSandbox::new([
+        Ok(failed(SAME_FAILURE_OUTPUT)),
+        Ok(failed(&attribute_output)),
+    ]);
     let events = Events::default();
     let mut setup = Setup::new(&project, &model, &sandbox, &events);
     setup.settings.max_attempts = 2;
 
     let record = without_times(setup.run().await?);
 
-    let b2_reason = "failing tests failed (exit code 1): NameError: name 'b2' is not defined";
+    let last_reason =
+        "failing tests failed (exit code 1): AttributeError: 'int' object has no attribute 'bb'";
     assert_eq!(
         record.outcome,
         Outcome::NotFixed {
-            reason: format!("no validated fix after 2 attempts; last: {b2_reason}")
+            reason: format!("no validated fix after 2 attempts; last: {last_reason}")
         }
     );
     assert_eq!(
@@ -315,7 +322,7 @@ async fn running_out_of_attempts_reports_the_last_reason() -> Result<()> {
             .collect::<Vec<_>>(),
         [
             (1, AttemptOutcome::ValidationFailed, Some(SAME_REASON)),
-            (2, AttemptOutcome::ValidationFailed, Some(b2_reason)),
+            (2, AttemptOutcome::ValidationFailed, Some(last_reason)),
         ]
     );
     assert_eq!(record.tokens, tokens(600, 80));
@@ -325,7 +332,7 @@ async fn running_out_of_attempts_reports_the_last_reason() -> Result<()> {
         [&seen[0].files["calc/ops.py"], &seen[1].files["calc/ops.py"]],
         [
             "def add(a, b):\n    return a + int(bb) - 1\n\n\ndef mul(a, b):\n    return a * b\n",
-            "def add(a, b):\n    return a + b2 - 1\n\n\ndef mul(a, b):\n    return a * b\n",
+            "def add(a, b):\n    return a + b.bb - 1\n\n\ndef mul(a, b):\n    return a * b\n",
         ]
     );
     assert_eq!(fix_branches(&project)?, Vec::<String>::new());
