@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use selfheal_analyze::{AnalyzeOptions, analyze_reader};
 use selfheal_reason::{ReasonError, RepairRequest};
-use selfheal_types::{Analysis, Category, Failure, Outcome, TokenUsage, ValidationReport};
+use selfheal_types::{
+    Analysis, AttemptOutcome, Category, Failure, Outcome, TokenUsage, ValidationReport,
+};
 
 use crate::{CostLimit, ModelRetry};
 
@@ -274,8 +276,9 @@ const STUCK_HINT: &str =
 /// fails next.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct StuckCheck {
-    /// Changes tried on the tree as it is: attempt number, normalised diff.
-    tried: Vec<(u32, String)>,
+    /// Changes tried on the tree as it is: attempt number, normalised
+    /// diff, and how that attempt ended.
+    tried: Vec<(u32, String, AttemptOutcome)>,
     /// The last reverted attempt that failed validation, and where.
     last_failure: Option<(u32, FailureSpot)>,
 }
@@ -288,17 +291,22 @@ impl StuckCheck {
         let diff = normalise_diff(diff);
         self.tried
             .iter()
-            .find(|(_, d)| *d == diff)
-            .map(|(earlier, _)| {
+            .find(|(_, d, _)| *d == diff)
+            .map(|(earlier, _, outcome)| {
+                let fate = match outcome {
+                    AttemptOutcome::NoUsableEdit => "which was refused before validation",
+                    AttemptOutcome::Declined => "which was declined",
+                    _ => "which did not work",
+                };
                 format!(
-                    "stuck: attempt {number} proposed the same change as attempt {earlier}, which did not work; {STUCK_HINT}"
+                    "stuck: attempt {number} proposed the same change as attempt {earlier}, {fate}; {STUCK_HINT}"
                 )
             })
     }
 
-    /// Remembers attempt `number`'s change.
-    pub(crate) fn tried(&mut self, number: u32, diff: &str) {
-        self.tried.push((number, normalise_diff(diff)));
+    /// Remembers attempt `number`'s change and how the attempt ended.
+    pub(crate) fn tried(&mut self, number: u32, diff: &str, outcome: AttemptOutcome) {
+        self.tried.push((number, normalise_diff(diff), outcome));
     }
 
     /// Attempt made progress and its change stays: start afresh.
@@ -778,9 +786,36 @@ FAILED tests/test_calc.py::test_mul - assert 7 == 6
     }
 
     #[test]
+    fn a_repeat_of_a_refused_change_says_it_was_refused_not_tried() {
+        let mut stuck = StuckCheck::default();
+        stuck.tried(
+            1,
+            "--- a/x\n+++ b/x\n-a\n+b\n",
+            AttemptOutcome::NoUsableEdit,
+        );
+        stuck.tried(2, "--- a/y\n+++ b/y\n-a\n+b\n", AttemptOutcome::Declined);
+        assert_eq!(
+            stuck.repeated_change(3, "--- a/x\n+++ b/x\n-a\n+b\n"),
+            Some(format!(
+                "stuck: attempt 3 proposed the same change as attempt 1, which was refused before validation; {STUCK_HINT}"
+            ))
+        );
+        assert_eq!(
+            stuck.repeated_change(3, "--- a/y\n+++ b/y\n-a\n+b\n"),
+            Some(format!(
+                "stuck: attempt 3 proposed the same change as attempt 2, which was declined; {STUCK_HINT}"
+            ))
+        );
+    }
+
+    #[test]
     fn the_same_change_on_the_same_tree_is_a_repeat() {
         let mut stuck = StuckCheck::default();
-        stuck.tried(1, "--- a/x\n+++ b/x\n-a\n+b\n");
+        stuck.tried(
+            1,
+            "--- a/x\n+++ b/x\n-a\n+b\n",
+            AttemptOutcome::ValidationFailed,
+        );
         assert_eq!(
             stuck.repeated_change(2, "--- a/x\n+++ b/x\n-a  \n+b\t\n\n"),
             Some(format!(

@@ -440,7 +440,7 @@ impl Orchestrator<'_> {
             });
             let diagnosis = attempt.diagnosis.clone().unwrap_or_default();
             if let Some(diff) = &attempt.diff {
-                stuck.tried(number, diff);
+                stuck.tried(number, diff, attempt.outcome);
             }
             let validation_failed = attempt.outcome == AttemptOutcome::ValidationFailed;
             record.attempts.push(attempt);
