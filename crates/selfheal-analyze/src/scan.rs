@@ -147,11 +147,6 @@ impl LiteralScanner {
                 continue;
             }
             let i = unique.len();
-            let mut file_short = |window: u32, offset: isize| {
-                let h = hash(window);
-                table[h as usize] |= SHORT;
-                short.push((h, i, offset));
-            };
             if literal.len() > LONG {
                 // Two windows side by side: one of them starts at an even
                 // position wherever the literal does.
@@ -167,7 +162,9 @@ impl LiteralScanner {
             } else if literal.len() > MIN_LEN {
                 let offset = best_window(&literal, MIN_LEN + 1);
                 for at in [offset, offset + 1] {
-                    file_short(read_u32(&literal, at)?, at.cast_signed());
+                    let h = hash(read_u32(&literal, at)?);
+                    table[h as usize] |= SHORT;
+                    short.push((h, i, at.cast_signed()));
                 }
             } else {
                 // A literal of four bytes has one window, itself. Where it
@@ -213,11 +210,10 @@ impl LiteralScanner {
             };
             let lo = u64::from_le_bytes(*lo);
             let hi = u64::from_le_bytes(*hi);
-            let found = u64::from(self.probe(lo as u32))
+            let mut found = u64::from(self.probe(lo as u32))
                 | u64::from(self.probe((lo >> 16) as u32)) << 4
                 | u64::from(self.probe((lo >> 32) as u32)) << 8
                 | u64::from(self.probe(((lo >> 48) | (hi << 16)) as u32)) << 12;
-            let mut found = found;
             while found != 0 {
                 let k = found.trailing_zeros() as usize / 4;
                 if !self.check(hay, at + 2 * k, (found >> (4 * k)) as u8 & 0xf, &mut f) {
