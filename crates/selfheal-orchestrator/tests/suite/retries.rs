@@ -611,17 +611,16 @@ async fn an_answer_that_quotes_the_undone_change_is_applied_on_top_of_it() -> Re
     Ok(())
 }
 
-#[tokio::test]
-async fn an_answer_that_uses_a_name_the_file_lacks_is_asked_for_again_before_any_validation()
--> Result<()> {
+/// A first answer that the cheap checks refuse is asked for again within
+/// the attempt, and only the second, whole fix reaches the sandbox.
+async fn refused_before_validation_then_asked_again(first: &str, new: &str) -> Result<()> {
     let project = project()?;
-    // off-by-one: the 1.5B model's `math.ceil` without `import math`.
-    let unimported = proposal(
-        "Round b up in add()",
-        &[("calc/ops.py", "a + bb - 1", "a + math.ceil(b)")],
+    let refused = proposal(
+        first,
+        &[("calc/ops.py", "a + bb - 1", new)],
         tokens(300, 40),
     );
-    let model = ScriptedModel::new([Ok(unimported), Ok(whole_fix(tokens(400, 50)))]);
+    let model = ScriptedModel::new([Ok(refused), Ok(whole_fix(tokens(400, 50)))]);
     let sandbox = ScriptedSandbox::new([Ok(passed())]);
     let events = Events::default();
 
@@ -629,6 +628,7 @@ async fn an_answer_that_uses_a_name_the_file_lacks_is_asked_for_again_before_any
         .run()
         .await?;
 
+    // One attempt: the refused answer never reached the sandbox.
     assert_eq!(record.attempts.len(), 1);
     assert_eq!(record.attempts[0].outcome, AttemptOutcome::Validated);
     assert_eq!(
@@ -645,33 +645,13 @@ async fn an_answer_that_uses_a_name_the_file_lacks_is_asked_for_again_before_any
 }
 
 #[tokio::test]
+async fn an_answer_that_uses_a_name_the_file_lacks_is_asked_for_again_before_any_validation()
+-> Result<()> {
+    // off-by-one: the 1.5B model's `math.ceil` without `import math`.
+    refused_before_validation_then_asked_again("Round b up in add()", "a + math.ceil(b)").await
+}
+
+#[tokio::test]
 async fn an_answer_that_breaks_parsing_is_asked_for_again_before_any_validation() -> Result<()> {
-    let project = project()?;
-    let unclosed = proposal(
-        "Return a + b from add()",
-        &[("calc/ops.py", "a + bb - 1", "(a + b")],
-        tokens(300, 40),
-    );
-    let model = ScriptedModel::new([Ok(unclosed), Ok(whole_fix(tokens(400, 50)))]);
-    let sandbox = ScriptedSandbox::new([Ok(passed())]);
-    let events = Events::default();
-
-    let record = Setup::new(&project, &model, &sandbox, &events)
-        .run()
-        .await?;
-
-    // One attempt: the unparseable answer never reached the sandbox.
-    assert_eq!(record.attempts.len(), 1);
-    assert_eq!(record.attempts[0].outcome, AttemptOutcome::Validated);
-    assert_eq!(
-        record.attempts[0].candidates,
-        Some(CandidateCounts {
-            asked: 2,
-            usable: 1,
-            validated: 1,
-        })
-    );
-    assert_eq!(sandbox.seen().len(), 1);
-    assert_eq!(sandbox.seen()[0].files, tree_with(OPS_FIXED));
-    Ok(())
+    refused_before_validation_then_asked_again("Return a + b from add()", "(a + b").await
 }
