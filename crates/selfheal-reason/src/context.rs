@@ -23,6 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
 
 use selfheal_types::Failure;
+use selfheal_types::missing::{Missing, quoted_after};
 
 use crate::SourceFile;
 
@@ -455,74 +456,6 @@ fn names(line: &str) -> impl Iterator<Item = &str> {
     code(line)
         .split(|c: char| !(c.is_alphanumeric() || c == '_'))
         .filter(|w| w.starts_with(|c: char| c.is_alphabetic() || c == '_') && !KEYWORDS.contains(w))
-}
-
-/// The text inside the first pair of quotes after `marker` in `message`.
-fn quoted_after<'m>(message: &'m str, marker: &str) -> Option<&'m str> {
-    let rest = &message[message.find(marker)? + marker.len()..];
-    let open = rest.find(['\'', '"'])?;
-    let quote = rest[open..].chars().next()?;
-    let inner = &rest[open + 1..];
-    Some(&inner[..inner.find(quote)?])
-}
-
-/// What the error message says is missing, by the rules of the Python
-/// exceptions that name it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Missing {
-    /// `cannot import name 'X' from 'M'` and `module 'M' has no attribute 'X'`.
-    NameInModule { name: String, module: String },
-    /// `'C' object has no attribute 'X'`, `type object 'C' has no attribute 'X'`.
-    Attribute { class: String, name: String },
-    /// `name 'X' is not defined`.
-    Name(String),
-    /// `No module named 'M'`.
-    Module(String),
-    /// pytest's `fixture 'X' not found`.
-    Fixture(String),
-}
-
-fn missing_from_message(message: &str) -> Option<Missing> {
-    if message.contains("cannot import name ") {
-        return Some(Missing::NameInModule {
-            name: quoted_after(message, "cannot import name ")?.to_owned(),
-            module: quoted_after(message, " from ")?.to_owned(),
-        });
-    }
-    if message.contains(" has no attribute ") {
-        let name = quoted_after(message, " has no attribute ")?.to_owned();
-        if message.contains("module '") {
-            let module = quoted_after(message, "module ")?;
-            return Some(Missing::NameInModule {
-                name,
-                module: module.to_owned(),
-            });
-        }
-        // `'C' object has no attribute`: the class is the first quoted name.
-        let class = if message.contains("type object ") {
-            quoted_after(message, "type object ")?
-        } else {
-            quoted_after(message, "")?
-        };
-        return Some(Missing::Attribute {
-            class: class.to_owned(),
-            name,
-        });
-    }
-    if message.contains(" is not defined") {
-        return Some(Missing::Name(quoted_after(message, "name ")?.to_owned()));
-    }
-    if message.contains("No module named ") {
-        return Some(Missing::Module(
-            quoted_after(message, "No module named ")?.to_owned(),
-        ));
-    }
-    if message.contains("fixture ") && message.contains(" not found") {
-        return Some(Missing::Fixture(
-            quoted_after(message, "fixture ")?.to_owned(),
-        ));
-    }
-    None
 }
 
 /// The candidate files of one failure, and what is anchored in them.
@@ -1190,7 +1123,7 @@ pub fn collect_context_in(
         }
     }
     let lookup = cx.lookup_set(test_file);
-    if let Some(missing) = missing_from_message(&failure.message) {
+    if let Some(missing) = Missing::from_message(&failure.message) {
         cx.anchor_missing(&missing, &lookup, first_frame);
     }
     // Python 3.10+ suggests a near name (`Did you mean: 'step_text'?`): show where it is.
@@ -1558,7 +1491,7 @@ mod tests {
             "and the function it is in: {export_shown}"
         );
         assert_eq!(
-            missing_from_message(
+            Missing::from_message(
                 "AttributeError: module 'shop.shipping' has no attribute 'compute_shipping'"
             ),
             Some(Missing::NameInModule {
@@ -1614,7 +1547,7 @@ mod tests {
             &[("inventory/stock.py", 46)],
         );
         assert_eq!(
-            missing_from_message("AttributeError: 'Inventory' object has no attribute '_items'"),
+            Missing::from_message("AttributeError: 'Inventory' object has no attribute '_items'"),
             Some(Missing::Attribute {
                 class: "Inventory".into(),
                 name: "_items".into()

@@ -4,12 +4,16 @@
 //! [`Analysis`] and [`Failure`]s, the reasoner a [`Diagnosis`], the sandbox a
 //! [`ValidationReport`], and the orchestrator strings them together into
 //! [`Attempt`]s and a [`RepairRecord`], announcing progress as [`Event`]s.
-//! It holds no logic beyond small constructors and accessors, so every other
-//! crate can depend on it without pulling anything else in.
+//! It holds no logic beyond small constructors and accessors, and the
+//! reading of a failure's message into the name it says is missing
+//! ([`missing`]), so every other crate can depend on it without pulling
+//! anything else in.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+pub mod missing;
 
 /// Schema tag of the JSON that `selfheal analyze --json` prints.
 pub const ANALYSIS_SCHEMA: &str = "selfheal.analysis/v1";

@@ -1,0 +1,306 @@
+use std::path::Path;
+
+use selfheal_git::FileChange;
+use selfheal_types::{Category, LineSpan, Location};
+
+use super::*;
+
+fn failure(message: &str, test: Option<&str>, locations: &[(&str, u32)]) -> Failure {
+    Failure {
+        category: Category::TestError,
+        tool: "pytest".into(),
+        message: message.into(),
+        test: test.map(Into::into),
+        locations: locations
+            .iter()
+            .map(|(file, line)| Location {
+                file: (*file).into(),
+                line: Some(*line),
+                column: None,
+            })
+            .collect(),
+        job: None,
+        step: None,
+        log_file: None,
+        log_span: LineSpan { start: 1, end: 1 },
+        fingerprint: String::new(),
+        flaky: None,
+    }
+}
+
+fn write(root: &Path, files: &[(&str, &str)]) {
+    for (path, text) in files {
+        let p = root.join(path);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+}
+
+fn change(path: &str, patch: &str) -> CommitChange {
+    CommitChange {
+        commit: "abc1234".into(),
+        parent: "0000000".into(),
+        subject: "A change".into(),
+        files: vec![FileChange {
+            path: path.into(),
+            renamed_from: None,
+            patch: patch.into(),
+            omitted: None,
+            added: 0,
+            removed: 0,
+        }],
+    }
+}
+
+#[test]
+fn a_call_the_rename_missed_is_brought_along() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    write(
+        root,
+        &[
+            (
+                "src/shop/shipping.py",
+                "def shipping_cost(w, z):\n    return 1\n",
+            ),
+            (
+                "src/shop/checkout.py",
+                "from shop import shipping\n\n\ndef total(w, z):\n    # compute_shipping, in a comment, stays\n    cost = shipping.compute_shipping(w, z)\n    return cost + shipping.compute_shipping(0, z)\n",
+            ),
+        ],
+    );
+    let c = change(
+        "src/shop/shipping.py",
+        "@@ -1,2 +1,2 @@\n-def compute_shipping(w, z):\n+def shipping_cost(w, z):\n     return 1\n",
+    );
+    let f = failure(
+        "AttributeError: module 'shop.shipping' has no attribute 'compute_shipping'",
+        Some("tests/test_checkout.py::test_total"),
+        &[
+            ("/home/runner/work/shop/shop/src/shop/checkout.py", 6),
+            ("tests/test_checkout.py", 3),
+        ],
+    );
+    let fix = known_fix(root, &f, Some(&c)).expect("a known fix");
+    assert_eq!(fix.pattern, Pattern::Renamed);
+    assert_eq!(
+        fix.edits,
+        [Replacement {
+            file: "src/shop/checkout.py".into(),
+            old: "    cost = shipping.compute_shipping(w, z)\n    return cost + shipping.compute_shipping(0, z)".into(),
+            new: "    cost = shipping.shipping_cost(w, z)\n    return cost + shipping.shipping_cost(0, z)".into(),
+        }]
+    );
+    assert!(
+        fix.diagnosis
+            .root_cause
+            .contains("Commit abc1234 renamed compute_shipping to shipping_cost")
+    );
+    assert_eq!(fix.diagnosis.test_is_wrong, None);
+    // Without the commit's evidence the names are too far apart to guess.
+    assert_eq!(known_fix(root, &f, None), None);
+}
+
+#[test]
+fn a_misspelt_import_is_aliased_under_the_name_it_asked_for() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    write(
+        root,
+        &[
+            (
+                "src/textkit/slug.py",
+                "def normalize_whitespace(s):\n    return s\n\n\ndef slugify(s):\n    return s\n",
+            ),
+            (
+                "src/textkit/__init__.py",
+                "\"\"\"Text.\"\"\"\n\nfrom .slug import (\n    normalise_whitespace,\n    slugify,\n)\n",
+            ),
+        ],
+    );
+    let f = failure(
+        "ImportError: cannot import name 'normalise_whitespace' from 'textkit.slug' (/w/src/textkit/slug.py)",
+        Some("tests/test_slug.py"),
+        &[("src/textkit/__init__.py", 3), ("tests/test_slug.py", 1)],
+    );
+    let fix = known_fix(root, &f, None).expect("a known fix");
+    assert_eq!(fix.pattern, Pattern::NearName);
+    assert_eq!(fix.edits.len(), 1);
+    assert_eq!(
+        fix.edits[0].new,
+        "from .slug import (\n    normalize_whitespace as normalise_whitespace,\n    slugify,\n)"
+    );
+    assert_eq!(
+        fix.diagnosis.summary,
+        "Import normalize_whitespace as normalise_whitespace"
+    );
+}
+
+#[test]
+fn an_attribute_renamed_everywhere_but_one_method() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    let stock = "class Inventory:\n    def __init__(self):\n        self._lines = {}\n\n    def add(self, sku):\n        self._lines[sku] = 1\n\n    def low(self):\n        _items = 3\n        return [s for s in self._items if s] + [_items]\n";
+    write(root, &[("inventory/stock.py", stock)]);
+    let c = change(
+        "inventory/stock.py",
+        "@@ -1,6 +1,6 @@\n-        self._items = {}\n+        self._lines = {}\n@@ -5 +5 @@\n-        self._items[sku] = 1\n+        self._lines[sku] = 1\n",
+    );
+    let f = failure(
+        "AttributeError: 'Inventory' object has no attribute '_items'",
+        None,
+        &[("inventory/stock.py", 10)],
+    );
+    let fix = known_fix(root, &f, Some(&c)).expect("a known fix");
+    assert_eq!(fix.pattern, Pattern::Renamed);
+    assert_eq!(
+        fix.edits[0].new, "        return [s for s in self._lines if s] + [_items]",
+        "only the attribute, not the local of the same name"
+    );
+    // `_lines` is too far from `_items` for the near-name rule.
+    assert_eq!(known_fix(root, &f, None), None);
+}
+
+#[test]
+fn a_removed_import_comes_back_before_the_first_import() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    let sphere = "\"\"\"Geo.\"\"\"\n\nfrom __future__ import annotations\n\nfrom math import asin, cos\n\n\ndef bearing(a):\n    return math.atan2(a, 1)\n";
+    write(root, &[("src/geo/sphere.py", sphere)]);
+    let c = change(
+        "src/geo/sphere.py",
+        "@@ -4,2 +4,2 @@\n-import math\n+from math import asin, cos\n",
+    );
+    let f = failure(
+        "NameError: name 'math' is not defined",
+        Some("tests/test_sphere.py::test_bearing"),
+        &[("src/geo/sphere.py", 9)],
+    );
+    let fix = known_fix(root, &f, Some(&c)).expect("a known fix");
+    assert_eq!(fix.pattern, Pattern::RemovedImport);
+    assert_eq!(
+        fix.edits,
+        [Replacement {
+            file: "src/geo/sphere.py".into(),
+            old: "from math import asin, cos".into(),
+            new: "import math\nfrom math import asin, cos".into(),
+        }]
+    );
+    assert_eq!(
+        fix.diagnosis.summary,
+        "Restore `import math` in src/geo/sphere.py"
+    );
+    // Without the commit there is no name near `math` to use.
+    assert_eq!(known_fix(root, &f, None), None);
+}
+
+#[test]
+fn a_misspelt_local_is_the_near_name_in_its_function() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    let fields = "def _expand(part):\n    base, _, step_text = part.partition('/')\n    if step_txt:\n        return int(step_txt)\n    return base\n\n\ndef other():\n    step_txt = 1\n    return step_txt\n";
+    write(root, &[("cronparse/fields.py", fields)]);
+    let f = failure(
+        "NameError: name 'step_txt' is not defined",
+        None,
+        &[("cronparse/fields.py", 3)],
+    );
+    let fix = known_fix(root, &f, None).expect("a known fix");
+    assert_eq!(fix.pattern, Pattern::NearName);
+    assert_eq!(
+        fix.edits,
+        [Replacement {
+            file: "cronparse/fields.py".into(),
+            old: "    if step_txt:\n        return int(step_txt)".into(),
+            new: "    if step_text:\n        return int(step_text)".into(),
+        }]
+    );
+}
+
+#[test]
+fn a_renamed_fixture_is_requested_by_its_new_name_as_a_test_change() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    write(
+        root,
+        &[
+            (
+                "tests/conftest.py",
+                "import pytest\n\n\n@pytest.fixture\ndef dotenv_path(tmp_path):\n    return tmp_path\n",
+            ),
+            (
+                "tests/test_settings.py",
+                "def test_load(dotenv_path):\n    assert dotenv_path\n\n\ndef test_bad(env_file):\n    env_file.write_text('x')\n    assert env_file\n",
+            ),
+        ],
+    );
+    let c = change(
+        "tests/conftest.py",
+        "@@ -4,3 +4,3 @@\n @pytest.fixture\n-def env_file(tmp_path):\n+def dotenv_path(tmp_path):\n",
+    );
+    let f = failure(
+        "fixture 'env_file' not found",
+        Some("tests/test_settings.py::test_bad"),
+        &[],
+    );
+    let fix = known_fix(root, &f, Some(&c)).expect("a known fix");
+    assert_eq!(fix.pattern, Pattern::Renamed);
+    assert_eq!(
+        fix.edits[0].new,
+        "def test_bad(dotenv_path):\n    dotenv_path.write_text('x')\n    assert dotenv_path"
+    );
+    assert!(
+        fix.diagnosis.test_is_wrong.is_some(),
+        "a test change says why"
+    );
+    assert_eq!(
+        fix.diagnosis.summary,
+        "Request the fixture dotenv_path in test_bad"
+    );
+}
+
+#[test]
+fn no_fix_without_a_missing_name_or_a_sure_replacement() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    write(root, &[("a.py", "def f():\n    return zzz\n")]);
+    for message in [
+        "AssertionError: assert 1 == 2",
+        "NameError: name 'zzz' is not defined",
+        "ModuleNotFoundError: No module named 'weather.units'",
+        "AttributeError: 'Nope' object has no attribute 'x'",
+    ] {
+        assert_eq!(
+            known_fix(root, &failure(message, None, &[("a.py", 2)]), None),
+            None,
+            "{message}"
+        );
+    }
+    // A location outside the tree, or a line that does not use the name.
+    let f = failure(
+        "NameError: name 'zzz' is not defined",
+        None,
+        &[("../etc/a.py", 2), ("a.py", 1)],
+    );
+    assert_eq!(known_fix(root, &f, None), None);
+}
+
+#[test]
+fn the_reply_is_what_a_model_would_answer() {
+    let fix = KnownFix {
+        pattern: Pattern::NearName,
+        diagnosis: Diagnosis {
+            summary: "s".into(),
+            root_cause: "r".into(),
+            test_is_wrong: None,
+        },
+        edits: vec![Replacement {
+            file: "a.py".into(),
+            old: "x".into(),
+            new: "y".into(),
+        }],
+    };
+    let v: serde_json::Value = serde_json::from_str(&fix.reply()).expect("json");
+    assert_eq!(v["edits"][0]["file"], "a.py");
+    assert_eq!(v["diagnosis"]["summary"], "s");
+}
