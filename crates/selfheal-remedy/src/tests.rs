@@ -36,15 +36,15 @@ fn write(root: &Path, files: &[(&str, &str)]) {
     }
 }
 
-fn change(path: &str, patch: &str) -> CommitChange {
+fn change(file: &str, diff: &str) -> CommitChange {
     CommitChange {
         commit: "abc1234".into(),
         parent: "0000000".into(),
         subject: "A change".into(),
         files: vec![FileChange {
-            path: path.into(),
+            path: file.into(),
             renamed_from: None,
-            patch: patch.into(),
+            patch: diff.into(),
             omitted: None,
             added: 0,
             removed: 0,
