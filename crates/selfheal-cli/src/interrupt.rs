@@ -117,14 +117,19 @@ impl EventSink for Recorder<'_> {
                         candidates: None,
                         model: None,
                         prompt_ms: None,
+                        known_fix: None,
                     });
                 }
                 Event::Diagnosed {
-                    diagnosis, tokens, ..
+                    diagnosis,
+                    tokens,
+                    known_fix,
+                    ..
                 } => {
                     if let Some(attempt) = in_flight.as_mut() {
                         attempt.diagnosis = Some(diagnosis.clone());
                         attempt.tokens = *tokens;
+                        attempt.known_fix.clone_from(known_fix);
                     }
                 }
                 Event::PatchReady { diff, files, .. } => {

@@ -149,14 +149,17 @@ impl EventSink for HumanPrinter {
                 self.spin(message.into());
             }
             Event::Diagnosed {
-                diagnosis, tokens, ..
+                diagnosis,
+                tokens,
+                known_fix,
+                ..
             } => {
                 self.stop_spinner();
-                self.line(&format!(
-                    "  diagnosis: {} ({} tokens)",
-                    diagnosis.summary,
-                    tokens.total()
-                ));
+                let source = match known_fix {
+                    Some(rule) => format!("known fix: {rule}, no model"),
+                    None => format!("{} tokens", tokens.total()),
+                };
+                self.line(&format!("  diagnosis: {} ({source})", diagnosis.summary));
             }
             Event::PatchReady { diff, .. } => {
                 self.stop_spinner();

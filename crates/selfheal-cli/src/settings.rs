@@ -183,6 +183,7 @@ impl Resolved {
             workdir: String::new(),
             candidates: s.llm.candidates,
             candidate_temperature: s.llm.candidate_temperature,
+            known_fixes: s.repair.known_fixes,
         }
     }
 
@@ -224,6 +225,7 @@ fn resolve_settings(
         }
         flags.repair = Some(RepairLayer {
             max_attempts: run.max_attempts,
+            known_fixes: run.no_known_fixes.then_some(false),
             ..RepairLayer::default()
         });
         if let Some(v) = flags.validate.as_mut() {

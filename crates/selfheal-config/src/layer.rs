@@ -137,6 +137,8 @@ pub struct RepairLayer {
     pub usd_per_million_completion: Option<f64>,
     /// Times a rate-limited or failing model server is asked again without using up an attempt.
     pub model_retries: Option<u32>,
+    /// Try the known fix for a missing name before asking the model.
+    pub known_fixes: Option<bool>,
 }
 combine_fields!(RepairLayer {
     max_attempts,
@@ -145,7 +147,8 @@ combine_fields!(RepairLayer {
     cost_limit_usd,
     usd_per_million_prompt,
     usd_per_million_completion,
-    model_retries
+    model_retries,
+    known_fixes
 });
 
 /// `[validate]`: the sandbox the tests run in.

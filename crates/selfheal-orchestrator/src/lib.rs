@@ -214,6 +214,9 @@ pub struct LoopSettings {
     pub candidates: u32,
     /// The temperature candidates after the first are sampled at.
     pub candidate_temperature: f32,
+    /// Before the model is asked about a target, try its known fix
+    /// (`selfheal-remedy`) once, when there is one.
+    pub known_fixes: bool,
 }
 
 /// Asking a busy model server again: up to `max_retries` more times per
@@ -382,6 +385,8 @@ impl Orchestrator<'_> {
         let mut previous: Vec<PreviousAttempt> = Vec::new();
         let mut last_reason = String::from("no attempt was made");
         let mut stuck = StuckCheck::default();
+        // A target's known fix is tried once, before the model is asked about it.
+        let mut known_tried = false;
         // Changes validated and undone on the tree as it is, newest last:
         // small models often quote their last change's text as if it had
         // stayed, and such an answer is applied on top of it.
@@ -403,6 +408,17 @@ impl Orchestrator<'_> {
                 return Ok(outcome);
             }
             self.events.emit(&Event::AttemptStarted { number, max });
+            let known = if self.settings.known_fixes && !known_tried {
+                known_tried = true;
+                selfheal_remedy::known_fix(
+                    worktree.path(),
+                    &self.settings.workdir,
+                    &target.failure,
+                    commit_change.as_ref(),
+                )
+            } else {
+                None
+            };
             let step = AttemptStep {
                 number,
                 target: &target,
@@ -413,6 +429,7 @@ impl Orchestrator<'_> {
                 spent: record.tokens,
                 base_commit: &job.base_commit,
                 commit_change: commit_change.as_ref(),
+                known,
             };
             let AttemptResult {
                 attempt,
@@ -496,6 +513,7 @@ impl Orchestrator<'_> {
                     }
                     kept.keep_attempt();
                     target = *next_target;
+                    known_tried = false;
                     stuck.kept();
                     undone.clear();
                 }
@@ -544,6 +562,7 @@ impl Orchestrator<'_> {
             spent,
             base_commit,
             commit_change,
+            known,
         } = step;
         let mut attempt = Attempt {
             number,
@@ -559,7 +578,31 @@ impl Orchestrator<'_> {
             candidates: None,
             model: None,
             prompt_ms: None,
+            known_fix: None,
         };
+        let at = CandidateStep {
+            number,
+            target,
+            worktree,
+            stuck,
+            undone,
+            base_commit,
+        };
+        if let Some(fix) = known {
+            let rule = fix.pattern.as_str();
+            let proposal = Proposal {
+                diagnosis: fix.diagnosis.clone(),
+                reply: fix.reply(),
+                tokens: TokenUsage::default(),
+                prompt_ms: None,
+            };
+            if usable(worktree.path(), &proposal, undone, stuck, number) {
+                tracing::info!("attempt {number}: trying the known fix ({rule}) before the model");
+                attempt.known_fix = Some(rule.to_owned());
+                return self.try_candidate(&at, attempt, proposal, kept).await;
+            }
+            tracing::info!("attempt {number}: the known fix ({rule}) cannot be tried here");
+        }
 
         self.stage(number, Stage::Context);
         let t = Instant::now();
@@ -629,14 +672,6 @@ impl Orchestrator<'_> {
             };
             return end(attempt, AttemptOutcome::Error, reason, next);
         }
-        let at = CandidateStep {
-            number,
-            target,
-            worktree,
-            stuck,
-            undone,
-            base_commit,
-        };
         if asked == 1 {
             let mut proposal = proposals.remove(0);
             let mut counts = None;
@@ -763,6 +798,7 @@ impl Orchestrator<'_> {
             number,
             diagnosis: proposal.diagnosis.clone(),
             tokens: proposal.tokens,
+            known_fix: attempt.known_fix.clone(),
         });
 
         self.stage(number, Stage::Patch);
@@ -1217,6 +1253,8 @@ struct AttemptStep<'a> {
     base_commit: &'a str,
     /// What the failing commit changed, when its parent is known.
     commit_change: Option<&'a selfheal_git::CommitChange>,
+    /// The known fix to try instead of asking the model, when there is one.
+    known: Option<selfheal_remedy::KnownFix>,
 }
 
 /// How one attempt ended, and what the loop does next.

@@ -135,8 +135,11 @@ const BUILTINS: &[&str] = &[
 
 /// The known fix for `failure` in the tree at `root` (the failing commit,
 /// whose own diff is `change` when known), or `None` when no rule is sure.
+/// `workdir` is the folder the failing step ran in (`""`: the root), which
+/// the log's relative paths start from.
 pub fn known_fix(
     root: &Path,
+    workdir: &str,
     failure: &Failure,
     change: Option<&CommitChange>,
 ) -> Option<KnownFix> {
@@ -147,6 +150,7 @@ pub fn known_fix(
     }
     let finder = Finder {
         root,
+        workdir,
         failure,
         change,
         name,
@@ -181,6 +185,7 @@ impl Site {
 
 struct Finder<'a> {
     root: &'a Path,
+    workdir: &'a str,
     failure: &'a Failure,
     change: Option<&'a CommitChange>,
     name: &'a str,
@@ -196,7 +201,7 @@ impl Finder<'_> {
     /// lines and the 0-based line).
     fn site_where(&self, wanted: impl Fn(&[&str], usize) -> bool) -> Option<Site> {
         self.failure.locations.iter().find_map(|loc| {
-            let path = resolve(self.root, &loc.file)?;
+            let path = resolve(self.root, self.workdir, &loc.file)?;
             let text = std::fs::read_to_string(self.root.join(&path)).ok()?;
             let line = usize::try_from(loc.line?).ok()?.checked_sub(1)?;
             let lines: Vec<&str> = text.lines().collect();
@@ -288,7 +293,7 @@ impl Finder<'_> {
     fn fixture(&self) -> Option<KnownFix> {
         let (test_file, test_name) = self.failure.test.as_deref()?.split_once("::")?;
         let function = test_name.rsplit("::").next()?.split('[').next()?;
-        let path = resolve(self.root, test_file)?;
+        let path = resolve(self.root, self.workdir, test_file)?;
         let source = std::fs::read_to_string(self.root.join(&path)).ok()?;
         let def = source
             .lines()
@@ -393,9 +398,10 @@ fn is_test_path(path: &str) -> bool {
         || file == "conftest.py"
 }
 
-/// `raw` as a path relative to `root` that names a file: as it is, or with
-/// leading components dropped (a CI runner's or a container's absolute path).
-fn resolve(root: &Path, raw: &str) -> Option<String> {
+/// `raw` as a path relative to `root` that names a file: under `workdir`
+/// or as it is, or with leading components dropped (a CI runner's or a
+/// container's absolute path).
+fn resolve(root: &Path, workdir: &str, raw: &str) -> Option<String> {
     let parts: Vec<&str> = raw
         .split(['/', '\\'])
         .filter(|p| !p.is_empty() && *p != ".")
@@ -403,8 +409,15 @@ fn resolve(root: &Path, raw: &str) -> Option<String> {
     if parts.contains(&"..") {
         return None;
     }
+    let workdir = workdir.trim_matches('/');
     (0..parts.len()).find_map(|skip| {
         let rel = parts[skip..].join("/");
+        if !workdir.is_empty() && !Path::new(raw).is_absolute() {
+            let under = format!("{workdir}/{rel}");
+            if root.join(&under).is_file() {
+                return Some(under);
+            }
+        }
         root.join(&rel).is_file().then_some(rel)
     })
 }

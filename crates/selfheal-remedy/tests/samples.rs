@@ -85,7 +85,7 @@ fn known_fixes_on_the_bundled_samples() {
             .expect("repo")
             .commit_change("HEAD")
             .expect("the commit's diff");
-        let fix = known_fix(&repo, failure, change.as_ref());
+        let fix = known_fix(&repo, "", failure, change.as_ref());
         assert_eq!(
             fix.as_ref().map(|f| f.pattern),
             expected(name),

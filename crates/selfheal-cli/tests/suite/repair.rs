@@ -359,6 +359,42 @@ async fn every_single_attempt_sample_is_fixed_by_its_fix_json() {
     );
 }
 
+/// A name the failing commit renamed and one caller still uses: the known
+/// fix brings the caller along, the real sandbox proves it, and the model is
+/// never asked (the server has no reply to give and gets no request).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rename_the_commit_missed_is_fixed_without_asking_the_model() {
+    require_docker();
+    let repo = prepare("cross-file-rename");
+    let server = ModelServer::start(MODEL, Vec::new()).await;
+
+    let out = Selfheal::new(&repo.home())
+        .model(&server)
+        .args(["run", "--offline", "--yes", "--json", "--repo"])
+        .arg(&repo.root)
+        .args(["--run-id", &repo.run_id()])
+        .run()
+        .await;
+
+    out.assert_code(0);
+    let record = out.record();
+    assert_bookkeeping(&repo, &record);
+    let branch = assert_fixed(&repo, &record);
+    assert_eq!(record.attempts.len(), 1, "{:#?}", record.attempts);
+    assert_eq!(
+        record.attempts[0].known_fix.as_deref(),
+        Some("renamed-name")
+    );
+    assert_eq!(record.tokens.total(), 0);
+    let report = record.attempts[0].validation.as_ref().expect("validated");
+    assert_eq!(report.outcome, ValidationOutcome::Passed);
+    // The same change as the sample's own fix.
+    assert_branch_has(&repo, &branch, &repo.sample.fix_files());
+    assert!(server.chat_requests().await.is_empty());
+    let subject = git(&repo.root, &["log", "-1", "--format=%s", &branch]);
+    assert!(subject.contains("shipping_cost"), "{subject}");
+}
+
 /// The run log of the failing step: in GitHub's layout a job folder holds
 /// one `N_step.txt` per step; the failing step is the one with pytest's summary.
 fn plain_log_file(run_dir: &std::path::Path) -> std::path::PathBuf {

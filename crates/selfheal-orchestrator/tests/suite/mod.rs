@@ -1,5 +1,6 @@
 mod baseline;
 mod fixed;
+mod known;
 mod loops;
 mod policy;
 mod retries;
@@ -503,6 +504,7 @@ pub fn settings() -> LoopSettings {
         workdir: String::new(),
         candidates: 1,
         candidate_temperature: 0.7,
+        known_fixes: false,
     }
 }
 

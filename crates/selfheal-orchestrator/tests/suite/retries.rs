@@ -88,6 +88,7 @@ async fn an_attempt_without_progress_is_reverted_and_the_model_told_why() -> Res
                 candidates: None,
                 model: None,
                 prompt_ms: None,
+                known_fix: None,
             },
             Attempt {
                 number: 2,
@@ -103,6 +104,7 @@ async fn an_attempt_without_progress_is_reverted_and_the_model_told_why() -> Res
                 candidates: None,
                 model: None,
                 prompt_ms: None,
+                known_fix: None,
             },
         ]
     );
@@ -193,6 +195,7 @@ async fn an_attempt_that_makes_progress_is_kept_and_built_on() -> Result<()> {
                 candidates: None,
                 model: None,
                 prompt_ms: None,
+                known_fix: None,
             },
             Attempt {
                 number: 2,
@@ -208,6 +211,7 @@ async fn an_attempt_that_makes_progress_is_kept_and_built_on() -> Result<()> {
                 candidates: None,
                 model: None,
                 prompt_ms: None,
+                known_fix: None,
             },
         ]
     );
@@ -333,6 +337,7 @@ async fn a_reply_without_a_usable_edit_counts_as_an_attempt() -> Result<()> {
             }),
             model: None,
             prompt_ms: None,
+            known_fix: None,
         }
     );
     assert_eq!(
@@ -395,6 +400,7 @@ async fn a_retryable_model_error_moves_on_to_the_next_attempt() -> Result<()> {
             candidates: None,
             model: None,
             prompt_ms: None,
+            known_fix: None,
         }
     );
     assert_eq!(
@@ -468,6 +474,7 @@ async fn a_test_weakening_edit_is_refused_and_never_validated() -> Result<()> {
             candidates: None,
             model: None,
             prompt_ms: None,
+            known_fix: None,
         }
     );
     assert!(record.outcome.is_fixed(), "{:?}", record.outcome);
