@@ -131,10 +131,10 @@ pub struct RunArgs {
     /// temperature, the rest sampled; validated in turn, smallest first.
     #[arg(long, value_name = "N")]
     pub candidates: Option<u32>,
-    /// Ask the model from the first attempt, without trying the known fix
-    /// for a missing name first (`[repair] known_fixes = false`)
+    /// Ask the model from the first attempt, without trying the remedy
+    /// for a missing name first (`[repair] remedies = false`)
     #[arg(long)]
-    pub no_known_fixes: bool,
+    pub no_remedies: bool,
     /// Shell command that runs the whole test suite in the sandbox.
     #[arg(long, value_name = "CMD")]
     pub test_command: Option<String>,

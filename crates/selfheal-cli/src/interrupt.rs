@@ -117,19 +117,19 @@ impl EventSink for Recorder<'_> {
                         candidates: None,
                         model: None,
                         prompt_ms: None,
-                        known_fix: None,
+                        remedy: None,
                     });
                 }
                 Event::Diagnosed {
                     diagnosis,
                     tokens,
-                    known_fix,
+                    remedy,
                     ..
                 } => {
                     if let Some(attempt) = in_flight.as_mut() {
                         attempt.diagnosis = Some(diagnosis.clone());
                         attempt.tokens = *tokens;
-                        attempt.known_fix.clone_from(known_fix);
+                        attempt.remedy.clone_from(remedy);
                     }
                 }
                 Event::PatchReady { diff, files, .. } => {

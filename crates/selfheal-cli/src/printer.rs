@@ -151,12 +151,12 @@ impl EventSink for HumanPrinter {
             Event::Diagnosed {
                 diagnosis,
                 tokens,
-                known_fix,
+                remedy,
                 ..
             } => {
                 self.stop_spinner();
-                let source = match known_fix {
-                    Some(rule) => format!("known fix: {rule}, no model"),
+                let source = match remedy {
+                    Some(rule) => format!("remedy: {rule}, no model"),
                     None => format!("{} tokens", tokens.total()),
                 };
                 self.line(&format!("  diagnosis: {} ({source})", diagnosis.summary));

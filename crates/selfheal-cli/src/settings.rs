@@ -183,7 +183,7 @@ impl Resolved {
             workdir: String::new(),
             candidates: s.llm.candidates,
             candidate_temperature: s.llm.candidate_temperature,
-            known_fixes: s.repair.known_fixes,
+            remedies: s.repair.remedies,
         }
     }
 
@@ -225,7 +225,7 @@ fn resolve_settings(
         }
         flags.repair = Some(RepairLayer {
             max_attempts: run.max_attempts,
-            known_fixes: run.no_known_fixes.then_some(false),
+            remedies: run.no_remedies.then_some(false),
             ..RepairLayer::default()
         });
         if let Some(v) = flags.validate.as_mut() {

@@ -55,8 +55,8 @@ async fn repair_with_real_model(sample: &str, url: &str, model: &str) {
             "--json",
             "--max-attempts",
             "2",
-            // The model is what this tier tests, not the known fixes.
-            "--no-known-fixes",
+            // The model is what this tier tests, not the remedies.
+            "--no-remedies",
             "--repo",
         ])
         .arg(&repo.root)

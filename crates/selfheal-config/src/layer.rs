@@ -137,8 +137,8 @@ pub struct RepairLayer {
     pub usd_per_million_completion: Option<f64>,
     /// Times a rate-limited or failing model server is asked again without using up an attempt.
     pub model_retries: Option<u32>,
-    /// Try the known fix for a missing name before asking the model.
-    pub known_fixes: Option<bool>,
+    /// Try the remedy for a missing name before asking the model.
+    pub remedies: Option<bool>,
 }
 combine_fields!(RepairLayer {
     max_attempts,
@@ -148,7 +148,7 @@ combine_fields!(RepairLayer {
     usd_per_million_prompt,
     usd_per_million_completion,
     model_retries,
-    known_fixes
+    remedies
 });
 
 /// `[validate]`: the sandbox the tests run in.

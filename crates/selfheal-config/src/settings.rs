@@ -155,8 +155,8 @@ pub struct RepairConfig {
     pub usd_per_million_completion: Option<f64>,
     /// Retries of a rate-limited or failing model server, per attempt.
     pub model_retries: u32,
-    /// Try the known fix for a missing name (selfheal-remedy) before asking the model.
-    pub known_fixes: bool,
+    /// Try the remedy for a missing name (selfheal-remedy) before asking the model.
+    pub remedies: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -501,7 +501,7 @@ fn from_merged(merged: ConfigLayer, secrets: Secrets) -> Settings {
             usd_per_million_prompt: repair.usd_per_million_prompt,
             usd_per_million_completion: repair.usd_per_million_completion,
             model_retries: repair.model_retries.unwrap_or(3),
-            known_fixes: repair.known_fixes.unwrap_or(true),
+            remedies: repair.remedies.unwrap_or(true),
         },
         validate: ValidateConfig {
             image: validate.image.unwrap_or_else(|| DEFAULT_IMAGE.to_owned()),

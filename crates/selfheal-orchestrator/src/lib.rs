@@ -214,9 +214,9 @@ pub struct LoopSettings {
     pub candidates: u32,
     /// The temperature candidates after the first are sampled at.
     pub candidate_temperature: f32,
-    /// Before the model is asked about a target, try its known fix
+    /// Before the model is asked about a target, try its remedy
     /// (`selfheal-remedy`) once, when there is one.
-    pub known_fixes: bool,
+    pub remedies: bool,
 }
 
 /// Asking a busy model server again: up to `max_retries` more times per
@@ -385,8 +385,8 @@ impl Orchestrator<'_> {
         let mut previous: Vec<PreviousAttempt> = Vec::new();
         let mut last_reason = String::from("no attempt was made");
         let mut stuck = StuckCheck::default();
-        // A target's known fix is tried once, before the model is asked about it.
-        let mut known_tried = false;
+        // A target's remedy is tried once, before the model is asked about it.
+        let mut remedy_tried = false;
         // Changes validated and undone on the tree as it is, newest last:
         // small models often quote their last change's text as if it had
         // stayed, and such an answer is applied on top of it.
@@ -408,9 +408,9 @@ impl Orchestrator<'_> {
                 return Ok(outcome);
             }
             self.events.emit(&Event::AttemptStarted { number, max });
-            let known = if self.settings.known_fixes && !known_tried {
-                known_tried = true;
-                selfheal_remedy::known_fix(
+            let known = if self.settings.remedies && !remedy_tried {
+                remedy_tried = true;
+                selfheal_remedy::remedy_for(
                     worktree.path(),
                     &self.settings.workdir,
                     &target.failure,
@@ -513,7 +513,7 @@ impl Orchestrator<'_> {
                     }
                     kept.keep_attempt();
                     target = *next_target;
-                    known_tried = false;
+                    remedy_tried = false;
                     stuck.kept();
                     undone.clear();
                 }
@@ -578,7 +578,7 @@ impl Orchestrator<'_> {
             candidates: None,
             model: None,
             prompt_ms: None,
-            known_fix: None,
+            remedy: None,
         };
         let at = CandidateStep {
             number,
@@ -589,7 +589,7 @@ impl Orchestrator<'_> {
             base_commit,
         };
         if let Some(fix) = known {
-            let rule = fix.pattern.as_str();
+            let rule = fix.rule.as_str();
             let proposal = Proposal {
                 diagnosis: fix.diagnosis.clone(),
                 reply: fix.reply(),
@@ -597,11 +597,11 @@ impl Orchestrator<'_> {
                 prompt_ms: None,
             };
             if usable(worktree.path(), &proposal, undone, stuck, number) {
-                tracing::info!("attempt {number}: trying the known fix ({rule}) before the model");
-                attempt.known_fix = Some(rule.to_owned());
+                tracing::info!("attempt {number}: trying the remedy ({rule}) before the model");
+                attempt.remedy = Some(rule.to_owned());
                 return self.try_candidate(&at, attempt, proposal, kept).await;
             }
-            tracing::info!("attempt {number}: the known fix ({rule}) cannot be tried here");
+            tracing::info!("attempt {number}: the remedy ({rule}) cannot be tried here");
         }
 
         self.stage(number, Stage::Context);
@@ -798,7 +798,7 @@ impl Orchestrator<'_> {
             number,
             diagnosis: proposal.diagnosis.clone(),
             tokens: proposal.tokens,
-            known_fix: attempt.known_fix.clone(),
+            remedy: attempt.remedy.clone(),
         });
 
         self.stage(number, Stage::Patch);
@@ -1253,8 +1253,8 @@ struct AttemptStep<'a> {
     base_commit: &'a str,
     /// What the failing commit changed, when its parent is known.
     commit_change: Option<&'a selfheal_git::CommitChange>,
-    /// The known fix to try instead of asking the model, when there is one.
-    known: Option<selfheal_remedy::KnownFix>,
+    /// The remedy to try instead of asking the model, when there is one.
+    known: Option<selfheal_remedy::Remedy>,
 }
 
 /// How one attempt ended, and what the loop does next.

@@ -1,4 +1,4 @@
-//! Known fixes: repairs that a failure's own message and the tested commit
+//! Remedies: repairs that a failure's own message and the tested commit
 //! make certain, proposed without asking a model.
 //!
 //! A large share of red runs are a name that is not there: a rename that
@@ -6,7 +6,7 @@
 //! import of a misspelt name, a fixture renamed in `conftest.py`, an import
 //! removed while the file still uses it. For these the evidence is in plain
 //! sight, and a model (small ones especially) often fumbles what a rule gets
-//! right at no cost. [`known_fix`] reads the missing name from the message
+//! right at no cost. [`remedy_for`] reads the missing name from the message
 //! ([`Missing`]) and looks for the name the code meant:
 //!
 //! - **renamed**: the tested commit changed lines in nothing but that name
@@ -39,19 +39,19 @@ use python::Use;
 
 /// Which rule found the fix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pattern {
+pub enum Rule {
     Renamed,
     RemovedImport,
     NearName,
 }
 
-impl Pattern {
+impl Rule {
     /// The name in records and output.
     pub fn as_str(self) -> &'static str {
         match self {
-            Pattern::Renamed => "renamed-name",
-            Pattern::RemovedImport => "removed-import",
-            Pattern::NearName => "near-name",
+            Rule::Renamed => "renamed-name",
+            Rule::RemovedImport => "removed-import",
+            Rule::NearName => "near-name",
         }
     }
 }
@@ -64,15 +64,15 @@ pub struct Replacement {
     pub new: String,
 }
 
-/// A known fix for one failure.
+/// A remedy for one failure.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KnownFix {
-    pub pattern: Pattern,
+pub struct Remedy {
+    pub rule: Rule,
     pub diagnosis: Diagnosis,
     pub edits: Vec<Replacement>,
 }
 
-impl KnownFix {
+impl Remedy {
     /// The fix in the JSON a model replies with, for the same patch planning.
     pub fn reply(&self) -> String {
         serde_json::json!({ "diagnosis": self.diagnosis, "edits": self.edits }).to_string()
@@ -133,16 +133,16 @@ const BUILTINS: &[&str] = &[
     "zip",
 ];
 
-/// The known fix for `failure` in the tree at `root` (the failing commit,
+/// The remedy for `failure` in the tree at `root` (the failing commit,
 /// whose own diff is `change` when known), or `None` when no rule is sure.
 /// `workdir` is the folder the failing step ran in (`""`: the root), which
 /// the log's relative paths start from.
-pub fn known_fix(
+pub fn remedy_for(
     root: &Path,
     workdir: &str,
     failure: &Failure,
     change: Option<&CommitChange>,
-) -> Option<KnownFix> {
+) -> Option<Remedy> {
     let missing = Missing::from_message(&failure.message)?;
     let name = missing.name();
     if !is_identifier(name) {
@@ -234,7 +234,7 @@ impl Finder<'_> {
             .map_or("the tested commit", |c| c.commit.as_str())
     }
 
-    fn undefined_name(&self) -> Option<KnownFix> {
+    fn undefined_name(&self) -> Option<Remedy> {
         let site = self.site(Use::Bare)?;
         if let Some(import) = self
             .change
@@ -254,7 +254,7 @@ impl Finder<'_> {
         Some(self.fix(&evidence, &to, vec![edit], &site.path))
     }
 
-    fn attribute(&self, class: &str) -> Option<KnownFix> {
+    fn attribute(&self, class: &str) -> Option<Remedy> {
         let site = self.site(Use::Attribute)?;
         let mut exists = python::class_attributes(&site.text, class);
         if exists.is_empty() {
@@ -270,7 +270,7 @@ impl Finder<'_> {
         Some(self.fix(&evidence, &to, vec![edit], &site.path))
     }
 
-    fn name_in_module(&self, module: &str) -> Option<KnownFix> {
+    fn name_in_module(&self, module: &str) -> Option<Remedy> {
         let file = module_file(self.root, module)?;
         let exists = python::module_names(&std::fs::read_to_string(file).ok()?);
         let (to, evidence) = self.meant(&exists)?;
@@ -290,7 +290,7 @@ impl Finder<'_> {
         Some(self.fix(&evidence, &to, vec![edit], &site.path))
     }
 
-    fn fixture(&self) -> Option<KnownFix> {
+    fn fixture(&self) -> Option<Remedy> {
         let (test_file, test_name) = self.failure.test.as_deref()?.split_once("::")?;
         let function = test_name.rsplit("::").next()?.split('[').next()?;
         let path = resolve(self.root, self.workdir, test_file)?;
@@ -318,7 +318,7 @@ impl Finder<'_> {
         Some(fix)
     }
 
-    fn restore_import(&self, site: &Site, import: &str) -> Option<KnownFix> {
+    fn restore_import(&self, site: &Site, import: &str) -> Option<Remedy> {
         let lines = site.lines();
         // Before the first top-level import that is not `from __future__`.
         let anchor = lines.iter().position(|l| {
@@ -339,26 +339,26 @@ impl Finder<'_> {
         Some(fix)
     }
 
-    fn fix(&self, evidence: &Evidence, to: &str, edits: Vec<Replacement>, path: &str) -> KnownFix {
+    fn fix(&self, evidence: &Evidence, to: &str, edits: Vec<Replacement>, path: &str) -> Remedy {
         let name = self.name;
         let commit = self.commit();
-        let (pattern, why, summary) = match evidence {
+        let (rule, why, summary) = match evidence {
             Evidence::Renamed { path: renamed_in } => (
-                Pattern::Renamed,
+                Rule::Renamed,
                 format!(
                     "Commit {commit} renamed {name} to {to} ({renamed_in}), but {path} still uses the old name; the change brings it along where the failing code uses it."
                 ),
                 format!("Use {to}, the new name of {name}, in {path}"),
             ),
             Evidence::RemovedImport { line } => (
-                Pattern::RemovedImport,
+                Rule::RemovedImport,
                 format!(
                     "Commit {commit} removed `{line}` from {path}, but the file still uses {name}; the change puts the import back."
                 ),
                 String::new(),
             ),
             Evidence::Near => (
-                Pattern::NearName,
+                Rule::NearName,
                 format!(
                     "{name} does not exist where the code looks for it, and {to} does: it is the name Python's own \"Did you mean\" rule picks; the change uses it where the failing code names {name}."
                 ),
@@ -367,12 +367,12 @@ impl Finder<'_> {
         };
         let test_is_wrong = is_test_path(path)
             .then(|| format!("The test names {name}, which does not exist; {why}"));
-        KnownFix {
-            pattern,
+        Remedy {
+            rule,
             diagnosis: Diagnosis {
                 summary,
                 root_cause: format!(
-                    "{} {why} (A known fix: found without the model, validated like any change.)",
+                    "{} {why} (A remedy selfheal found without a model, validated like any change.)",
                     self.failure.message.trim()
                 ),
                 test_is_wrong,

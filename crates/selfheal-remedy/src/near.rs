@@ -1,7 +1,7 @@
 //! Python's own "Did you mean" rule (`CPython`'s `Python/suggestions.c`): the
 //! closest name by a Levenshtein distance where a change of case costs half
 //! a move, accepted only when at most a third of the characters involved
-//! change. Using the interpreter's rule keeps the known fix to suggestions a
+//! change. Using the interpreter's rule keeps the remedy to suggestions a
 //! Python user already trusts.
 
 const MOVE_COST: usize = 2;

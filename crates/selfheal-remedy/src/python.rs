@@ -1,4 +1,4 @@
-//! Just enough of Python's source layout for the known fixes: identifier
+//! Just enough of Python's source layout for the remedies: identifier
 //! tokens outside strings and comments, blocks by indentation, and the names
 //! a module, a class, a function or a test suite defines.
 

@@ -81,8 +81,8 @@ fn a_call_the_rename_missed_is_brought_along() {
             ("tests/test_checkout.py", 3),
         ],
     );
-    let fix = known_fix(root, "", &f, Some(&c)).expect("a known fix");
-    assert_eq!(fix.pattern, Pattern::Renamed);
+    let fix = remedy_for(root, "", &f, Some(&c)).expect("a remedy");
+    assert_eq!(fix.rule, Rule::Renamed);
     assert_eq!(
         fix.edits,
         [Replacement {
@@ -98,7 +98,7 @@ fn a_call_the_rename_missed_is_brought_along() {
     );
     assert_eq!(fix.diagnosis.test_is_wrong, None);
     // Without the commit's evidence the names are too far apart to guess.
-    assert_eq!(known_fix(root, "", &f, None), None);
+    assert_eq!(remedy_for(root, "", &f, None), None);
 }
 
 #[test]
@@ -123,8 +123,8 @@ fn a_misspelt_import_is_aliased_under_the_name_it_asked_for() {
         Some("tests/test_slug.py"),
         &[("src/textkit/__init__.py", 3), ("tests/test_slug.py", 1)],
     );
-    let fix = known_fix(root, "", &f, None).expect("a known fix");
-    assert_eq!(fix.pattern, Pattern::NearName);
+    let fix = remedy_for(root, "", &f, None).expect("a remedy");
+    assert_eq!(fix.rule, Rule::NearName);
     assert_eq!(fix.edits.len(), 1);
     assert_eq!(
         fix.edits[0].new,
@@ -151,14 +151,14 @@ fn an_attribute_renamed_everywhere_but_one_method() {
         None,
         &[("inventory/stock.py", 10)],
     );
-    let fix = known_fix(root, "", &f, Some(&c)).expect("a known fix");
-    assert_eq!(fix.pattern, Pattern::Renamed);
+    let fix = remedy_for(root, "", &f, Some(&c)).expect("a remedy");
+    assert_eq!(fix.rule, Rule::Renamed);
     assert_eq!(
         fix.edits[0].new, "        return [s for s in self._lines if s] + [_items]",
         "only the attribute, not the local of the same name"
     );
     // `_lines` is too far from `_items` for the near-name rule.
-    assert_eq!(known_fix(root, "", &f, None), None);
+    assert_eq!(remedy_for(root, "", &f, None), None);
 }
 
 #[test]
@@ -176,8 +176,8 @@ fn a_removed_import_comes_back_before_the_first_import() {
         Some("tests/test_sphere.py::test_bearing"),
         &[("src/geo/sphere.py", 9)],
     );
-    let fix = known_fix(root, "", &f, Some(&c)).expect("a known fix");
-    assert_eq!(fix.pattern, Pattern::RemovedImport);
+    let fix = remedy_for(root, "", &f, Some(&c)).expect("a remedy");
+    assert_eq!(fix.rule, Rule::RemovedImport);
     assert_eq!(
         fix.edits,
         [Replacement {
@@ -191,7 +191,7 @@ fn a_removed_import_comes_back_before_the_first_import() {
         "Restore `import math` in src/geo/sphere.py"
     );
     // Without the commit there is no name near `math` to use.
-    assert_eq!(known_fix(root, "", &f, None), None);
+    assert_eq!(remedy_for(root, "", &f, None), None);
 }
 
 #[test]
@@ -205,8 +205,8 @@ fn a_misspelt_local_is_the_near_name_in_its_function() {
         None,
         &[("cronparse/fields.py", 3)],
     );
-    let fix = known_fix(root, "", &f, None).expect("a known fix");
-    assert_eq!(fix.pattern, Pattern::NearName);
+    let fix = remedy_for(root, "", &f, None).expect("a remedy");
+    assert_eq!(fix.rule, Rule::NearName);
     assert_eq!(
         fix.edits,
         [Replacement {
@@ -243,8 +243,8 @@ fn a_renamed_fixture_is_requested_by_its_new_name_as_a_test_change() {
         Some("tests/test_settings.py::test_bad"),
         &[],
     );
-    let fix = known_fix(root, "", &f, Some(&c)).expect("a known fix");
-    assert_eq!(fix.pattern, Pattern::Renamed);
+    let fix = remedy_for(root, "", &f, Some(&c)).expect("a remedy");
+    assert_eq!(fix.rule, Rule::Renamed);
     assert_eq!(
         fix.edits[0].new,
         "def test_bad(dotenv_path):\n    dotenv_path.write_text('x')\n    assert dotenv_path"
@@ -271,7 +271,7 @@ fn no_fix_without_a_missing_name_or_a_sure_replacement() {
         "AttributeError: 'Nope' object has no attribute 'x'",
     ] {
         assert_eq!(
-            known_fix(root, "", &failure(message, None, &[("a.py", 2)]), None),
+            remedy_for(root, "", &failure(message, None, &[("a.py", 2)]), None),
             None,
             "{message}"
         );
@@ -282,13 +282,13 @@ fn no_fix_without_a_missing_name_or_a_sure_replacement() {
         None,
         &[("../etc/a.py", 2), ("a.py", 1)],
     );
-    assert_eq!(known_fix(root, "", &f, None), None);
+    assert_eq!(remedy_for(root, "", &f, None), None);
 }
 
 #[test]
 fn the_reply_is_what_a_model_would_answer() {
-    let fix = KnownFix {
-        pattern: Pattern::NearName,
+    let fix = Remedy {
+        rule: Rule::NearName,
         diagnosis: Diagnosis {
             summary: "s".into(),
             root_cause: "r".into(),

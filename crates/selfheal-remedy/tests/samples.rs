@@ -1,7 +1,7 @@
-//! The yardstick for [`known_fix`] on every bundled sample: where the
-//! sample's bug is a missing name with the evidence in sight, the known fix
+//! The yardstick for [`remedy`] on every bundled sample: where the
+//! sample's bug is a missing name with the evidence in sight, the remedy
 //! must make the sample's tests pass (for a sample with two bugs, get to the
-//! second one); on every other sample there must be no known fix at all,
+//! second one); on every other sample there must be no remedy at all,
 //! since a wrong guess costs a sandbox run and a model attempt.
 //!
 //! Needs `bash`, `git` and `python3` with pytest (as `sample_projects/tools/verify.sh` does).
@@ -11,20 +11,20 @@ use std::process::Command;
 
 use selfheal_analyze::{AnalyzeOptions, analyze_path};
 use selfheal_git::Repo;
-use selfheal_remedy::{Pattern, known_fix};
+use selfheal_remedy::{Rule, remedy_for};
 
 fn samples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sample_projects")
 }
 
-/// What each sample's known fix must be, by the rule that finds it.
-fn expected(name: &str) -> Option<Pattern> {
+/// What each sample's remedy must be, by the rule that finds it.
+fn expected(name: &str) -> Option<Rule> {
     match name {
-        "cross-file-rename" | "fixture-not-found" | "missing-attribute" => Some(Pattern::Renamed),
+        "cross-file-rename" | "fixture-not-found" | "missing-attribute" => Some(Rule::Renamed),
         "import-name" | "masked-import-then-rounding" | "masked-nameerror-then-range" => {
-            Some(Pattern::NearName)
+            Some(Rule::NearName)
         }
-        "undefined-name" => Some(Pattern::RemovedImport),
+        "undefined-name" => Some(Rule::RemovedImport),
         _ => None,
     }
 }
@@ -45,7 +45,7 @@ fn pytest(repo: &Path) -> (bool, String) {
 }
 
 #[test]
-fn known_fixes_on_the_bundled_samples() {
+fn remedies_on_the_bundled_samples() {
     let scratch = tempfile::tempdir().expect("temp dir");
     let mut names: Vec<String> = std::fs::read_dir(samples_dir())
         .expect("sample_projects")
@@ -85,9 +85,9 @@ fn known_fixes_on_the_bundled_samples() {
             .expect("repo")
             .commit_change("HEAD")
             .expect("the commit's diff");
-        let fix = known_fix(&repo, "", failure, change.as_ref());
+        let fix = remedy_for(&repo, "", failure, change.as_ref());
         assert_eq!(
-            fix.as_ref().map(|f| f.pattern),
+            fix.as_ref().map(|f| f.rule),
             expected(name),
             "{name}: {fix:#?}"
         );
@@ -105,7 +105,7 @@ fn known_fixes_on_the_bundled_samples() {
         .expect("json");
         let (passed, output) = pytest(&repo);
         if let Some(next) = sample["expect_after_fix_1"].as_array() {
-            // Two bugs: the known fix gets past the first one only.
+            // Two bugs: the remedy gets past the first one only.
             assert!(!passed, "{name}: the second bug is still there");
             for want in next.iter().filter_map(|w| w.as_str()) {
                 assert!(
@@ -116,7 +116,7 @@ fn known_fixes_on_the_bundled_samples() {
         } else {
             assert!(
                 passed,
-                "{name}: the known fix left the tests failing:\n{output}"
+                "{name}: the remedy left the tests failing:\n{output}"
             );
             fixed += 1;
         }

@@ -446,10 +446,10 @@ pub struct Attempt {
     /// prompt saves.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt_ms: Option<u64>,
-    /// The rule that proposed the change when a known fix did, without a
+    /// The rule that proposed the change when a remedy did, without a
     /// model (`renamed-name`, `removed-import`, `near-name`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub known_fix: Option<String>,
+    pub remedy: Option<String>,
 }
 
 /// One round of candidates, counted.
@@ -581,9 +581,9 @@ pub enum Event {
         number: u32,
         diagnosis: Diagnosis,
         tokens: TokenUsage,
-        /// The rule, when a known fix made the diagnosis rather than a model.
+        /// The rule, when a remedy made the diagnosis rather than a model.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        known_fix: Option<String>,
+        remedy: Option<String>,
     },
     PatchReady {
         number: u32,

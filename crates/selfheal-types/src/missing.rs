@@ -1,6 +1,6 @@
 //! What a failure says is missing, read from the messages of the Python
 //! exceptions (and the pytest error) that name a missing name. The context
-//! builder shows the names that do exist there; the known fixes look for the
+//! builder shows the names that do exist there; the remedies look for the
 //! name the code meant.
 
 /// The text inside the first pair of quotes after `marker` in `message`.

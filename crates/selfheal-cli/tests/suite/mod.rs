@@ -24,9 +24,9 @@ use crate::harness::{SampleRepo, git, git_ok};
 /// a test sees whether the binary passed on what it was told.
 pub const MODEL: &str = "e2e-scripted-coder";
 
-/// `selfheal run --offline --repo R --run-id ID --no-known-fixes`, the
+/// `selfheal run --offline --repo R --run-id ID --no-remedies`, the
 /// flags every repair test shares (the scripted model's replies are what
-/// they test, so no known fix goes first), and `--allow-test-edits` for a
+/// they test, so no remedy goes first), and `--allow-test-edits` for a
 /// sample whose right fix is in its tests (its `sample.json` says
 /// `"allow_test_edits": true`).
 pub fn run_args(repo: &SampleRepo) -> Vec<String> {
@@ -37,7 +37,7 @@ pub fn run_args(repo: &SampleRepo) -> Vec<String> {
         repo.root.display().to_string(),
         "--run-id".into(),
         repo.run_id(),
-        "--no-known-fixes".into(),
+        "--no-remedies".into(),
     ];
     if repo.sample.meta["allow_test_edits"] == serde_json::Value::Bool(true) {
         args.push("--allow-test-edits".into());

@@ -381,10 +381,7 @@ async fn a_rename_the_commit_missed_is_fixed_without_asking_the_model() {
     assert_bookkeeping(&repo, &record);
     let branch = assert_fixed(&repo, &record);
     assert_eq!(record.attempts.len(), 1, "{:#?}", record.attempts);
-    assert_eq!(
-        record.attempts[0].known_fix.as_deref(),
-        Some("renamed-name")
-    );
+    assert_eq!(record.attempts[0].remedy.as_deref(), Some("renamed-name"));
     assert_eq!(record.tokens.total(), 0);
     let report = record.attempts[0].validation.as_ref().expect("validated");
     assert_eq!(report.outcome, ValidationOutcome::Passed);

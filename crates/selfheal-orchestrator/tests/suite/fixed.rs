@@ -91,7 +91,7 @@ async fn a_first_attempt_that_validates_is_committed_on_a_fix_branch() -> Result
                 candidates: None,
                 model: None,
                 prompt_ms: None,
-                known_fix: None,
+                remedy: None,
             }],
             outcome: Outcome::Fixed {
                 branch: branch.clone(),

@@ -1,8 +1,8 @@
 mod baseline;
 mod fixed;
-mod known;
 mod loops;
 mod policy;
+mod remedies;
 mod retries;
 mod stops;
 
@@ -504,7 +504,7 @@ pub fn settings() -> LoopSettings {
         workdir: String::new(),
         candidates: 1,
         candidate_temperature: 0.7,
-        known_fixes: false,
+        remedies: false,
     }
 }
 

@@ -88,7 +88,7 @@ async fn an_attempt_without_progress_is_reverted_and_the_model_told_why() -> Res
                 candidates: None,
                 model: None,
                 prompt_ms: None,
-                known_fix: None,
+                remedy: None,
             },
             Attempt {
                 number: 2,
@@ -104,7 +104,7 @@ async fn an_attempt_without_progress_is_reverted_and_the_model_told_why() -> Res
                 candidates: None,
                 model: None,
                 prompt_ms: None,
-                known_fix: None,
+                remedy: None,
             },
         ]
     );
@@ -195,7 +195,7 @@ async fn an_attempt_that_makes_progress_is_kept_and_built_on() -> Result<()> {
                 candidates: None,
                 model: None,
                 prompt_ms: None,
-                known_fix: None,
+                remedy: None,
             },
             Attempt {
                 number: 2,
@@ -211,7 +211,7 @@ async fn an_attempt_that_makes_progress_is_kept_and_built_on() -> Result<()> {
                 candidates: None,
                 model: None,
                 prompt_ms: None,
-                known_fix: None,
+                remedy: None,
             },
         ]
     );
@@ -337,7 +337,7 @@ async fn a_reply_without_a_usable_edit_counts_as_an_attempt() -> Result<()> {
             }),
             model: None,
             prompt_ms: None,
-            known_fix: None,
+            remedy: None,
         }
     );
     assert_eq!(
@@ -400,7 +400,7 @@ async fn a_retryable_model_error_moves_on_to_the_next_attempt() -> Result<()> {
             candidates: None,
             model: None,
             prompt_ms: None,
-            known_fix: None,
+            remedy: None,
         }
     );
     assert_eq!(
@@ -474,7 +474,7 @@ async fn a_test_weakening_edit_is_refused_and_never_validated() -> Result<()> {
             candidates: None,
             model: None,
             prompt_ms: None,
-            known_fix: None,
+            remedy: None,
         }
     );
     assert!(record.outcome.is_fixed(), "{:?}", record.outcome);

@@ -40,7 +40,7 @@ fn stopped_whole_fix(outcome: AttemptOutcome, reason: &str, stages_run: &[Stage]
         candidates: None,
         model: None,
         prompt_ms: None,
-        known_fix: None,
+        remedy: None,
     }
 }
 
@@ -164,7 +164,7 @@ async fn a_model_error_that_will_not_go_away_stops_at_once() -> Result<()> {
                 candidates: None,
                 model: None,
                 prompt_ms: None,
-                known_fix: None,
+                remedy: None,
             }],
             Outcome::NotFixed {
                 reason: reason.to_owned()

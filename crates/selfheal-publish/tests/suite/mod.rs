@@ -651,7 +651,7 @@ pub fn validated_attempt() -> Attempt {
         candidates: None,
         model: None,
         prompt_ms: None,
-        known_fix: None,
+        remedy: None,
     }
 }
 
@@ -678,7 +678,7 @@ pub fn failed_attempt() -> Attempt {
         candidates: None,
         model: None,
         prompt_ms: None,
-        known_fix: None,
+        remedy: None,
     }
 }
 

@@ -1,4 +1,4 @@
-//! Known fixes: tried once per target before the model is asked, at no
+//! Remedies: tried once per target before the model is asked, at no
 //! token cost, validated like any change, and told to the model when they
 //! do not work.
 
@@ -12,7 +12,7 @@ use super::{
 };
 
 #[tokio::test]
-async fn the_known_fix_goes_first_and_the_model_takes_what_is_left() -> Result<()> {
+async fn the_remedy_goes_first_and_the_model_takes_what_is_left() -> Result<()> {
     // `return a + bb - 1` in `add(a, b)`: `b` is the name Python would
     // suggest, which leaves the off-by-one for the model.
     let project = project()?;
@@ -20,7 +20,7 @@ async fn the_known_fix_goes_first_and_the_model_takes_what_is_left() -> Result<(
     let sandbox = ScriptedSandbox::new([Ok(failed(FURTHER_FAILURE_OUTPUT)), Ok(passed())]);
     let events = Events::default();
     let mut setup = Setup::new(&project, &model, &sandbox, &events);
-    setup.settings.known_fixes = true;
+    setup.settings.remedies = true;
 
     let record = setup.run().await?;
 
@@ -32,7 +32,7 @@ async fn the_known_fix_goes_first_and_the_model_takes_what_is_left() -> Result<(
     let first = &record.attempts[0];
     assert_eq!(
         (
-            first.known_fix.as_deref(),
+            first.remedy.as_deref(),
             first.outcome,
             first.diff.as_deref(),
             first.tokens
@@ -54,7 +54,7 @@ async fn the_known_fix_goes_first_and_the_model_takes_what_is_left() -> Result<(
         "{}",
         diagnosis.root_cause
     );
-    assert_eq!(record.attempts[1].known_fix, None);
+    assert_eq!(record.attempts[1].remedy, None);
     assert_eq!(record.tokens, tokens(400, 50), "only the model's tokens");
     assert_eq!(
         sandbox.seen(),
@@ -69,8 +69,8 @@ async fn the_known_fix_goes_first_and_the_model_takes_what_is_left() -> Result<(
             },
         ]
     );
-    // The model was asked once, about the failure the known fix uncovered,
-    // and told that the known fix's change stayed.
+    // The model was asked once, about the failure the remedy uncovered,
+    // and told that the remedy's change stayed.
     let requests = model.requests();
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].failure.message, "assert 4 == 5");
@@ -89,7 +89,7 @@ async fn the_known_fix_goes_first_and_the_model_takes_what_is_left() -> Result<(
         .all()
         .into_iter()
         .filter_map(|e| match e {
-            Event::Diagnosed { known_fix, .. } => Some(known_fix),
+            Event::Diagnosed { remedy, .. } => Some(remedy),
             _ => None,
         })
         .collect();
@@ -98,13 +98,13 @@ async fn the_known_fix_goes_first_and_the_model_takes_what_is_left() -> Result<(
 }
 
 #[tokio::test]
-async fn a_known_fix_that_fails_is_undone_told_to_the_model_and_not_tried_again() -> Result<()> {
+async fn a_remedy_that_fails_is_undone_told_to_the_model_and_not_tried_again() -> Result<()> {
     let project = project()?;
     let model = ScriptedModel::new([Ok(whole_fix(tokens(300, 40)))]);
     let sandbox = ScriptedSandbox::new([Ok(failed(SAME_FAILURE_OUTPUT)), Ok(passed())]);
     let events = Events::default();
     let mut setup = Setup::new(&project, &model, &sandbox, &events);
-    setup.settings.known_fixes = true;
+    setup.settings.remedies = true;
 
     let record = setup.run().await?;
 
@@ -114,31 +114,31 @@ async fn a_known_fix_that_fails_is_undone_told_to_the_model_and_not_tried_again(
         record.outcome
     );
     assert_eq!(record.attempts.len(), 2);
-    assert_eq!(record.attempts[0].known_fix.as_deref(), Some("near-name"));
+    assert_eq!(record.attempts[0].remedy.as_deref(), Some("near-name"));
     let requests = model.requests();
     assert_eq!(requests.len(), 1);
     let told = &requests[0].previous;
     assert_eq!(told.len(), 1);
     assert_eq!(told[0].diff.as_deref(), Some(FIRST_FIX_DIFF));
-    assert!(!told[0].kept, "the failed known fix was undone");
+    assert!(!told[0].kept, "the failed remedy was undone");
     // The model's change applies to the tree as CI tested it.
     assert_eq!(sandbox.seen()[1].files, tree_with(OPS_FIXED));
     Ok(())
 }
 
 #[tokio::test]
-async fn without_known_fixes_the_model_is_asked_first() -> Result<()> {
+async fn without_remedies_the_model_is_asked_first() -> Result<()> {
     let project = project()?;
     let model = ScriptedModel::new([Ok(whole_fix(tokens(300, 40)))]);
     let sandbox = ScriptedSandbox::new([Ok(passed())]);
     let events = Events::default();
     let mut setup = Setup::new(&project, &model, &sandbox, &events);
-    setup.settings.known_fixes = false;
+    setup.settings.remedies = false;
 
     let record = setup.run().await?;
 
     assert_eq!(record.attempts.len(), 1);
-    assert_eq!(record.attempts[0].known_fix, None);
+    assert_eq!(record.attempts[0].remedy, None);
     assert_eq!(model.requests().len(), 1);
     Ok(())
 }
