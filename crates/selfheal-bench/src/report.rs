@@ -85,6 +85,9 @@ pub struct AttemptSummary {
     /// Why it did not validate, in one line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The rule, when a remedy proposed the attempt's change instead of the model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remedy: Option<String>,
 }
 
 /// Every run of one case.
@@ -140,6 +143,14 @@ pub struct Totals {
     pub tests_changed: usize,
     /// The models the records name, sorted.
     pub models: Vec<String>,
+    /// Fixed runs whose validated change a remedy proposed, not the model.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub fixed_by_remedy: usize,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The whole bench.
@@ -182,6 +193,13 @@ impl Report {
                 .collect::<std::collections::BTreeSet<_>>()
                 .into_iter()
                 .collect(),
+            fixed_by_remedy: runs
+                .iter()
+                .filter(|r| {
+                    r.status == RunStatus::Fixed
+                        && r.per_attempt.last().is_some_and(|a| a.remedy.is_some())
+                })
+                .count(),
         };
         Report {
             schema: BENCH_SCHEMA.to_owned(),
@@ -240,9 +258,14 @@ impl Report {
             out.push('\n');
         }
         let t = &self.totals;
+        let by_remedy = if t.fixed_by_remedy > 0 {
+            format!(" ({} by a remedy, no model)", t.fixed_by_remedy)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "fixed {}/{} ({:.0}%) with {}, median {} per run, tokens {} prompt + {} completion, tests changed {}, harness errors {}",
+            "fixed {}/{} ({:.0}%){by_remedy} with {}, median {} per run, tokens {} prompt + {} completion, tests changed {}, harness errors {}",
             t.fixed,
             t.runs,
             t.rate * 100.0,

@@ -294,6 +294,7 @@ fn result_of(
                 outcome: a.outcome,
                 tokens: a.tokens,
                 reason: a.reason.as_deref().map(one_line),
+                remedy: a.remedy.clone(),
             })
             .collect(),
         files: Vec::new(),

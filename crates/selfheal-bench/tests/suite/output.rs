@@ -28,6 +28,7 @@ fn fixed(attempts: u32, prompt: u64, wall_ms: u64, tests: TestsVerdict) -> RunRe
                 completion: 100,
             },
             reason: None,
+            remedy: None,
         }],
         files: vec!["tests/test_cart.py".to_owned()],
         tests: Some(tests),
@@ -56,6 +57,7 @@ fn not_fixed(wall_ms: u64) -> RunResult {
                     completion: 100,
                 },
                 reason: Some("the edit's old text is not in src/a.py".to_owned()),
+                remedy: None,
             };
             3
         ],
@@ -230,4 +232,46 @@ fn with_repeats_a_row_shows_the_rate_means_and_medians() {
         )
     );
     assert!(report.harness_ok());
+}
+
+#[test]
+fn a_fix_a_remedy_validated_is_counted_apart() {
+    let mut by_remedy = fixed(1, 0, 3_000, TestsVerdict::Intact);
+    by_remedy.tokens = TokenUsage::default();
+    by_remedy.per_attempt[0].remedy = Some("renamed-name".to_owned());
+    let report = Report::new(
+        "/suite".to_owned(),
+        1,
+        vec![
+            CaseResult::new(
+                "cross-file-rename".to_owned(),
+                "rename across two files".to_owned(),
+                false,
+                None,
+                vec![by_remedy],
+            ),
+            CaseResult::new(
+                "syntax-error".to_owned(),
+                "syntax error".to_owned(),
+                false,
+                None,
+                vec![fixed(1, 1_000, 10_000, TestsVerdict::Intact)],
+            ),
+        ],
+    );
+    assert_eq!(report.totals.fixed, 2);
+    assert_eq!(report.totals.fixed_by_remedy, 1);
+    assert!(
+        report
+            .to_table()
+            .contains("fixed 2/2 (100%) (1 by a remedy, no model) with local-model"),
+        "{}",
+        report.to_table()
+    );
+    let json: serde_json::Value = serde_json::from_str(&report.to_json()).expect("json");
+    assert_eq!(json["totals"]["fixed_by_remedy"], 1);
+    assert_eq!(
+        json["cases"][0]["runs"][0]["per_attempt"][0]["remedy"],
+        "renamed-name"
+    );
 }
