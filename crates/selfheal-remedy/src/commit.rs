@@ -123,6 +123,34 @@ pub(crate) fn removed_import(change: &CommitChange, path: &str, name: &str) -> O
     found
 }
 
+/// The dotted module a Python file is (`src/weather/units.py` is
+/// `src.weather.units`; a package's `__init__.py` is the package).
+fn module_of(path: &str) -> Option<String> {
+    let stem = path.strip_suffix(".py")?;
+    let stem = stem.strip_suffix("/__init__").unwrap_or(stem);
+    Some(stem.replace('/', "."))
+}
+
+/// Where the commit moved the module `module` (dotted, as the code imports
+/// it): the new dotted name under the same root (`weather.units` in
+/// `src/weather/units.py`, renamed to `src/weather/conversions.py`, is now
+/// `weather.conversions`), with the old and new paths.
+pub(crate) fn moved_module(change: &CommitChange, module: &str) -> Option<(String, String, String)> {
+    change.files.iter().find_map(|file| {
+        let old_path = file.renamed_from.as_deref()?;
+        let old = module_of(old_path)?;
+        let new = module_of(&file.path)?;
+        // What the import leaves out of the path (`src.`), dot included.
+        let prefix = old.strip_suffix(module)?;
+        if !(prefix.is_empty() || prefix.ends_with('.')) {
+            return None;
+        }
+        let moved = new.strip_prefix(prefix)?;
+        (!moved.is_empty() && moved != module)
+            .then(|| (moved.to_owned(), old_path.to_owned(), file.path.clone()))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use selfheal_git::FileChange;
@@ -188,6 +216,27 @@ mod tests {
             renamed_to(&c, "_items").map(|(to, _)| to),
             Some("_lines".into())
         );
+    }
+
+    #[test]
+    fn a_module_moved_under_the_same_root() {
+        let mut c = change(&[("src/weather/conversions.py", "")]);
+        c.files[0].renamed_from = Some("src/weather/units.py".into());
+        assert_eq!(
+            moved_module(&c, "weather.units"),
+            Some((
+                "weather.conversions".into(),
+                "src/weather/units.py".into(),
+                "src/weather/conversions.py".into()
+            ))
+        );
+        assert_eq!(moved_module(&c, "src.weather.units").map(|m| m.0), Some("src.weather.conversions".into()));
+        assert_eq!(moved_module(&c, "units").map(|m| m.0), Some("conversions".into()));
+        assert_eq!(moved_module(&c, "eather.units"), None, "whole components only");
+        assert_eq!(moved_module(&c, "other.units"), None);
+        let mut package = change(&[("lib/geo/__init__.py", "")]);
+        package.files[0].renamed_from = Some("lib/geom/__init__.py".into());
+        assert_eq!(moved_module(&package, "geom").map(|m| m.0), Some("geo".into()));
     }
 
     #[test]

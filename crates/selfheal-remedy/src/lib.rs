@@ -15,6 +15,8 @@
 //! - **removed import**: the commit removed the import that bound the name
 //!   from the failing file, and nothing it added binds it again, so the
 //!   import comes back;
+//! - **moved module**: the commit renamed the file of the module that is
+//!   not found, so the import names the module's new path;
 //! - **near name**: the name Python's own "Did you mean" rule picks among
 //!   the names that do exist where the code looked (the module, the class,
 //!   the function and the module around it, the fixtures in reach).
@@ -42,6 +44,7 @@ use python::Use;
 pub enum Rule {
     Renamed,
     RemovedImport,
+    MovedModule,
     NearName,
 }
 
@@ -51,6 +54,7 @@ impl Rule {
         match self {
             Rule::Renamed => "renamed-name",
             Rule::RemovedImport => "removed-import",
+            Rule::MovedModule => "moved-module",
             Rule::NearName => "near-name",
         }
     }
@@ -145,7 +149,7 @@ pub fn remedy_for(
 ) -> Option<Remedy> {
     let missing = Missing::from_message(&failure.message)?;
     let name = missing.name();
-    if !is_identifier(name) {
+    if !name.split('.').all(is_identifier) {
         return None;
     }
     let finder = Finder {
@@ -160,7 +164,7 @@ pub fn remedy_for(
         Missing::Name(_) => finder.undefined_name(),
         Missing::Attribute { class, .. } => finder.attribute(class),
         Missing::NameInModule { module, .. } => finder.name_in_module(module),
-        Missing::Module(_) => None,
+        Missing::Module(module) => finder.moved_module(module),
     }
 }
 
@@ -229,9 +233,11 @@ impl Finder<'_> {
         Some((near.to_owned(), Evidence::Near))
     }
 
+    /// The tested commit's short sha, for the diagnosis.
     fn commit(&self) -> &str {
-        self.change
-            .map_or("the tested commit", |c| c.commit.as_str())
+        self.change.map_or("the tested commit", |c| {
+            c.commit.get(..7).unwrap_or(c.commit.as_str())
+        })
     }
 
     fn undefined_name(&self) -> Option<Remedy> {
@@ -339,6 +345,36 @@ impl Finder<'_> {
         Some(fix)
     }
 
+    fn moved_module(&self, module: &str) -> Option<Remedy> {
+        let (to, old_path, new_path) = commit::moved_module(self.change?, module)?;
+        let site =
+            self.site_where(|lines, line| imported_module(lines, line, module).is_some())?;
+        let (start, end, written) = imported_module(&site.lines(), site.line, module)?;
+        let new = if written.starts_with('.') {
+            // A relative import stays relative, within the same package.
+            let (old_parent, _) = module.rsplit_once('.')?;
+            let (new_parent, new_last) = to.rsplit_once('.')?;
+            if old_parent != new_parent {
+                return None;
+            }
+            let (dots, _) = written.rsplit_once('.')?;
+            format!("{dots}.{new_last}")
+        } else {
+            to.clone()
+        };
+        let edit = unique_edit(&site, start, end, |old| {
+            replace_module(old, &written, &new).unwrap_or_else(|| old.to_owned())
+        })?;
+        let mut fix = self.fix(
+            &Evidence::Moved { old_path, new_path },
+            &to,
+            vec![edit],
+            &site.path,
+        );
+        fix.diagnosis.summary = format!("Import {to} in {} instead of {module}", site.path);
+        Some(fix)
+    }
+
     fn fix(&self, evidence: &Evidence, to: &str, edits: Vec<Replacement>, path: &str) -> Remedy {
         let name = self.name;
         let commit = self.commit();
@@ -357,6 +393,13 @@ impl Finder<'_> {
                 ),
                 String::new(),
             ),
+            Evidence::Moved { old_path, new_path } => (
+                Rule::MovedModule,
+                format!(
+                    "Commit {commit} renamed {old_path} to {new_path}, but {path} still imports the module by its old name {name}; the import now names {to}."
+                ),
+                String::new(),
+            ),
             Evidence::Near => (
                 Rule::NearName,
                 format!(
@@ -372,8 +415,8 @@ impl Finder<'_> {
             diagnosis: Diagnosis {
                 summary,
                 root_cause: format!(
-                    "{} {why} (A remedy selfheal found without a model, validated like any change.)",
-                    self.failure.message.trim()
+                    "The failure: {}. {why} (A remedy selfheal found without a model, validated like any change.)",
+                    self.failure.message.trim().trim_end_matches('.')
                 ),
                 test_is_wrong,
             },
@@ -384,6 +427,7 @@ impl Finder<'_> {
 
 enum Evidence {
     Renamed { path: String },
+    Moved { old_path: String, new_path: String },
     RemovedImport { line: String },
     Near,
 }
@@ -525,6 +569,45 @@ fn replace_in_scope(
     unique_edit(site, first, last, |old| {
         python::replace_identifier(old, name, to, kind).unwrap_or_else(|| old.to_owned())
     })
+}
+
+/// The import statement starting at `line` when it imports the module
+/// `module` so that only the statement names it: `from M import ...`
+/// (also relative, `from .m import ...`, ending in the same name) or
+/// `import M as N`. Its lines (0-based, inclusive) and `M` as written.
+fn imported_module(lines: &[&str], line: usize, module: &str) -> Option<(usize, usize, String)> {
+    let first = lines[line].trim_start();
+    let written = if let Some(rest) = first.strip_prefix("from ") {
+        let (written, _) = rest.split_once(" import")?;
+        written.trim()
+    } else {
+        let rest = first.strip_prefix("import ")?;
+        let (written, _) = rest.split_once(" as ")?;
+        written.trim()
+    };
+    let matches = if let Some(relative) = written.strip_prefix('.') {
+        let relative = relative.trim_start_matches('.');
+        !relative.is_empty()
+            && (module == relative || module.ends_with(&format!(".{relative}")))
+    } else {
+        written == module
+    };
+    if !matches {
+        return None;
+    }
+    let end = import_statement(lines, line).map_or(line, |(_, end)| end);
+    Some((line, end, written.to_owned()))
+}
+
+/// `statement` with the module `old` it imports named `new` instead.
+fn replace_module(statement: &str, old: &str, new: &str) -> Option<String> {
+    for (before, after) in [("from ", " import"), ("import ", " as ")] {
+        let pattern = format!("{before}{old}{after}");
+        if statement.contains(&pattern) {
+            return Some(statement.replacen(&pattern, &format!("{before}{new}{after}"), 1));
+        }
+    }
+    None
 }
 
 /// The lines (0-based, inclusive) of the `from ... import` statement that

@@ -260,6 +260,56 @@ fn a_renamed_fixture_is_requested_by_its_new_name_as_a_test_change() {
 }
 
 #[test]
+fn an_import_of_a_module_the_commit_renamed_names_its_new_path() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    write(
+        root,
+        &[
+            ("src/weather/conversions.py", "def c_to_f(c):\n    return c\n"),
+            (
+                "src/weather/report.py",
+                "from weather.units import c_to_f\nfrom .units import c_to_f as f2\nimport weather.units as u\n",
+            ),
+        ],
+    );
+    let mut c = change("src/weather/conversions.py", "");
+    c.files[0].renamed_from = Some("src/weather/units.py".into());
+    let at = |line: u32| {
+        failure(
+            "ModuleNotFoundError: No module named 'weather.units'",
+            Some("tests/test_report.py"),
+            &[("src/weather/report.py", line)],
+        )
+    };
+    let news: Vec<String> = (1..=3)
+        .map(|line| {
+            let fix = remedy_for(root, "", &at(line), Some(&c)).expect("a remedy");
+            assert_eq!(fix.rule, Rule::MovedModule);
+            fix.edits[0].new.clone()
+        })
+        .collect();
+    assert_eq!(
+        news,
+        [
+            "from weather.conversions import c_to_f",
+            "from .conversions import c_to_f as f2",
+            "import weather.conversions as u"
+        ]
+    );
+    let fix = remedy_for(root, "", &at(1), Some(&c)).expect("a remedy");
+    assert!(
+        fix.diagnosis.root_cause.contains(
+            "abc1234 renamed src/weather/units.py to src/weather/conversions.py"
+        ),
+        "{}",
+        fix.diagnosis.root_cause
+    );
+    // Without the rename in the commit there is nothing to go on.
+    assert_eq!(remedy_for(root, "", &at(1), None), None);
+}
+
+#[test]
 fn no_fix_without_a_missing_name_or_a_sure_replacement() {
     let dir = tempfile::tempdir().expect("temp dir");
     let root = dir.path();
@@ -267,7 +317,6 @@ fn no_fix_without_a_missing_name_or_a_sure_replacement() {
     for message in [
         "AssertionError: assert 1 == 2",
         "NameError: name 'zzz' is not defined",
-        "ModuleNotFoundError: No module named 'weather.units'",
         "AttributeError: 'Nope' object has no attribute 'x'",
     ] {
         assert_eq!(
