@@ -135,7 +135,10 @@ fn module_of(path: &str) -> Option<String> {
 /// it): the new dotted name under the same root (`weather.units` in
 /// `src/weather/units.py`, renamed to `src/weather/conversions.py`, is now
 /// `weather.conversions`), with the old and new paths.
-pub(crate) fn moved_module(change: &CommitChange, module: &str) -> Option<(String, String, String)> {
+pub(crate) fn moved_module(
+    change: &CommitChange,
+    module: &str,
+) -> Option<(String, String, String)> {
     change.files.iter().find_map(|file| {
         let old_path = file.renamed_from.as_deref()?;
         let old = module_of(old_path)?;
@@ -230,13 +233,26 @@ mod tests {
                 "src/weather/conversions.py".into()
             ))
         );
-        assert_eq!(moved_module(&c, "src.weather.units").map(|m| m.0), Some("src.weather.conversions".into()));
-        assert_eq!(moved_module(&c, "units").map(|m| m.0), Some("conversions".into()));
-        assert_eq!(moved_module(&c, "eather.units"), None, "whole components only");
+        assert_eq!(
+            moved_module(&c, "src.weather.units").map(|m| m.0),
+            Some("src.weather.conversions".into())
+        );
+        assert_eq!(
+            moved_module(&c, "units").map(|m| m.0),
+            Some("conversions".into())
+        );
+        assert_eq!(
+            moved_module(&c, "eather.units"),
+            None,
+            "whole components only"
+        );
         assert_eq!(moved_module(&c, "other.units"), None);
         let mut package = change(&[("lib/geo/__init__.py", "")]);
         package.files[0].renamed_from = Some("lib/geom/__init__.py".into());
-        assert_eq!(moved_module(&package, "geom").map(|m| m.0), Some("geo".into()));
+        assert_eq!(
+            moved_module(&package, "geom").map(|m| m.0),
+            Some("geo".into())
+        );
     }
 
     #[test]

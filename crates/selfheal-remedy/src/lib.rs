@@ -347,8 +347,7 @@ impl Finder<'_> {
 
     fn moved_module(&self, module: &str) -> Option<Remedy> {
         let (to, old_path, new_path) = commit::moved_module(self.change?, module)?;
-        let site =
-            self.site_where(|lines, line| imported_module(lines, line, module).is_some())?;
+        let site = self.site_where(|lines, line| imported_module(lines, line, module).is_some())?;
         let (start, end, written) = imported_module(&site.lines(), site.line, module)?;
         let new = if written.starts_with('.') {
             // A relative import stays relative, within the same package.
@@ -587,8 +586,7 @@ fn imported_module(lines: &[&str], line: usize, module: &str) -> Option<(usize, 
     };
     let matches = if let Some(relative) = written.strip_prefix('.') {
         let relative = relative.trim_start_matches('.');
-        !relative.is_empty()
-            && (module == relative || module.ends_with(&format!(".{relative}")))
+        !relative.is_empty() && (module == relative || module.ends_with(&format!(".{relative}")))
     } else {
         written == module
     };

@@ -266,7 +266,10 @@ fn an_import_of_a_module_the_commit_renamed_names_its_new_path() {
     write(
         root,
         &[
-            ("src/weather/conversions.py", "def c_to_f(c):\n    return c\n"),
+            (
+                "src/weather/conversions.py",
+                "def c_to_f(c):\n    return c\n",
+            ),
             (
                 "src/weather/report.py",
                 "from weather.units import c_to_f\nfrom .units import c_to_f as f2\nimport weather.units as u\n",
@@ -299,9 +302,9 @@ fn an_import_of_a_module_the_commit_renamed_names_its_new_path() {
     );
     let fix = remedy_for(root, "", &at(1), Some(&c)).expect("a remedy");
     assert!(
-        fix.diagnosis.root_cause.contains(
-            "abc1234 renamed src/weather/units.py to src/weather/conversions.py"
-        ),
+        fix.diagnosis
+            .root_cause
+            .contains("abc1234 renamed src/weather/units.py to src/weather/conversions.py"),
         "{}",
         fix.diagnosis.root_cause
     );
