@@ -133,7 +133,7 @@ impl EventSink for HumanPrinter {
                     Stage::Checkout => "checking out the failing commit",
                     Stage::Context => "gathering source context",
                     Stage::Reason => "asking the model",
-                    Stage::Patch => "reading the model's edits",
+                    Stage::Patch => "reading the proposed edits",
                     Stage::Approve => {
                         self.stop_spinner();
                         return;

@@ -137,6 +137,35 @@ fn a_misspelt_import_is_aliased_under_the_name_it_asked_for() {
 }
 
 #[test]
+fn an_import_already_renamed_with_as_keeps_its_alias() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    write(
+        root,
+        &[
+            (
+                "textkit/slug.py",
+                "def normalize_whitespace(s):\n    return s\n",
+            ),
+            (
+                "textkit/wrap.py",
+                "from textkit.slug import normalise_whitespace as squash\n",
+            ),
+        ],
+    );
+    let f = failure(
+        "ImportError: cannot import name 'normalise_whitespace' from 'textkit.slug'",
+        None,
+        &[("textkit/wrap.py", 1)],
+    );
+    let fix = remedy_for(root, "", &f, None).expect("a remedy");
+    assert_eq!(
+        fix.edits[0].new,
+        "from textkit.slug import normalize_whitespace as squash"
+    );
+}
+
+#[test]
 fn an_attribute_renamed_everywhere_but_one_method() {
     let dir = tempfile::tempdir().expect("temp dir");
     let root = dir.path();
