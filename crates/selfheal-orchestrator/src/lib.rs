@@ -46,6 +46,12 @@
 //! An answer that fails these is asked for once more, sampled, within the
 //! attempt.
 //!
+//! A target with a remedy (`selfheal-remedy`: a missing name the failing
+//! commit renamed, an import it removed, a module it moved, the name
+//! Python's "Did you mean" rule picks) has it tried first, once, as an
+//! attempt that asks no model: it goes through the same checks, approval
+//! and sandbox, and when it fails the model is told what it tried.
+//!
 //! The loop stops early when it is stuck: an attempt proposes the change an
 //! earlier attempt on the same tree already tried (caught before it is
 //! validated again), or two reverted attempts in a row fail with the same
@@ -408,7 +414,7 @@ impl Orchestrator<'_> {
                 return Ok(outcome);
             }
             self.events.emit(&Event::AttemptStarted { number, max });
-            let known = if self.settings.remedies && !remedy_tried {
+            let remedy = if self.settings.remedies && !remedy_tried {
                 remedy_tried = true;
                 selfheal_remedy::remedy_for(
                     worktree.path(),
@@ -429,7 +435,7 @@ impl Orchestrator<'_> {
                 spent: record.tokens,
                 base_commit: &job.base_commit,
                 commit_change: commit_change.as_ref(),
-                known,
+                remedy,
             };
             let AttemptResult {
                 attempt,
@@ -562,7 +568,7 @@ impl Orchestrator<'_> {
             spent,
             base_commit,
             commit_change,
-            known,
+            remedy,
         } = step;
         let mut attempt = Attempt {
             number,
@@ -588,7 +594,7 @@ impl Orchestrator<'_> {
             undone,
             base_commit,
         };
-        if let Some(fix) = known {
+        if let Some(fix) = remedy {
             let rule = fix.rule.as_str();
             let proposal = Proposal {
                 diagnosis: fix.diagnosis.clone(),
@@ -1254,7 +1260,7 @@ struct AttemptStep<'a> {
     /// What the failing commit changed, when its parent is known.
     commit_change: Option<&'a selfheal_git::CommitChange>,
     /// The remedy to try instead of asking the model, when there is one.
-    known: Option<selfheal_remedy::Remedy>,
+    remedy: Option<selfheal_remedy::Remedy>,
 }
 
 /// How one attempt ended, and what the loop does next.
