@@ -255,6 +255,7 @@ mod tests {
                 subject: format!("Use {secret}"),
                 diff: format!("+TOKEN = \"{secret}\"\n"),
                 not_shown: vec![format!("keys/{secret}.pem")],
+                only_tests: false,
             }),
             temperature: None,
         };

@@ -67,6 +67,11 @@ pub(crate) fn pick(
         subject: change.subject.clone(),
         diff,
         not_shown,
+        only_tests: !change.files.is_empty()
+            && change
+                .files
+                .iter()
+                .all(|f| crate::policy::is_test_file(&f.path)),
     }
 }
 
@@ -135,6 +140,18 @@ mod tests {
             path: path.into(),
             content: String::new(),
         }
+    }
+
+    #[test]
+    fn a_commit_of_tests_only_is_marked() {
+        let tests = change(vec![
+            file("tests/test_a.py", 3),
+            file("tests/conftest.py", 1),
+        ]);
+        assert!(pick(&tests, &[], 6000).only_tests);
+        let mixed = change(vec![file("src/a.py", 3), file("tests/test_a.py", 3)]);
+        assert!(!pick(&mixed, &[], 6000).only_tests);
+        assert!(!pick(&change(Vec::new()), &[], 6000).only_tests);
     }
 
     #[test]

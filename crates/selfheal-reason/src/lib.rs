@@ -112,6 +112,9 @@ pub struct RecentChange {
     pub diff: String,
     /// Files the commit changed that `diff` leaves out (budget, binary, size).
     pub not_shown: Vec<String>,
+    /// Every file the commit changed is a test: the code under test is as
+    /// it was before it, so a test it added that fails may expect the wrong thing.
+    pub only_tests: bool,
 }
 
 /// Everything the model is shown for one attempt.

@@ -294,6 +294,11 @@ fn render_recent_change(change: Option<&crate::RecentChange>) -> String {
             change.not_shown.join(", ")
         );
     }
+    if change.only_tests {
+        out.push_str(
+            "It changed only tests: the code they test is as it was before this commit. If the failing test is one it added or changed, check whether that test expects the right result before changing the code; if it does not, fix the test and say why in `test_is_wrong`.\n",
+        );
+    }
     out.push('\n');
     out
 }
@@ -315,6 +320,29 @@ mod tests {
 
     fn no_vars(_: &str) -> Option<String> {
         None
+    }
+
+    #[test]
+    fn a_commit_of_tests_only_says_so() {
+        let mut change = crate::RecentChange {
+            commit: "0123456".into(),
+            subject: "Test the 500 tier".into(),
+            diff: "+def test_tier():\n+    assert total() == 684\n".into(),
+            not_shown: Vec::new(),
+            only_tests: false,
+        };
+        let plain = render_recent_change(Some(&change));
+        assert!(plain.contains("Test the 500 tier"), "{plain}");
+        assert!(!plain.contains("changed only tests"), "{plain}");
+        change.only_tests = true;
+        let noted = render_recent_change(Some(&change));
+        assert!(
+            noted.contains(
+                "It changed only tests: the code they test is as it was before this commit."
+            ),
+            "{noted}"
+        );
+        assert!(noted.ends_with("`test_is_wrong`.\n\n"), "{noted:?}");
     }
 
     #[test]
