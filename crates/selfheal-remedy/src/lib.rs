@@ -213,20 +213,15 @@ impl Finder<'_> {
         })
     }
 
-    /// The commit's new name for the missing one, when the commit renamed
-    /// it, and the file where it did; accepted only when the new name is
-    /// among `exists` (when that is known).
-    fn renamed(&self, exists: Option<&[String]>) -> Option<(String, String)> {
-        let (to, path) = commit::renamed_to(self.change?, self.name)?;
-        exists
-            .is_none_or(|names| names.contains(&to))
-            .then_some((to, path))
-    }
-
-    /// The name the code meant among `exists`: the commit's rename, else
-    /// Python's suggestion.
+    /// The name the code meant among `exists`: the commit's new name for
+    /// the missing one (when the commit renamed it, and the new name is
+    /// there), else Python's suggestion.
     fn meant(&self, exists: &[String]) -> Option<(String, Evidence)> {
-        if let Some((to, path)) = self.renamed(Some(exists)) {
+        if let Some((to, path)) = self
+            .change
+            .and_then(|c| commit::renamed_to(c, self.name))
+            .filter(|(to, _)| exists.contains(to))
+        {
             return Some((to, Evidence::Renamed { path }));
         }
         let near = near::suggest(self.name, exists.iter().map(String::as_str))?;
