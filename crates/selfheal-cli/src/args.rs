@@ -131,8 +131,9 @@ pub struct RunArgs {
     /// temperature, the rest sampled; validated in turn, smallest first.
     #[arg(long, value_name = "N")]
     pub candidates: Option<u32>,
-    /// Ask the model from the first attempt, without trying the remedy
-    /// for a missing name first (`[repair] remedies = false`)
+    /// Ask the model from the first attempt, without trying a remedy
+    /// first: the known fix for a missing name, or the revert of the tested
+    /// commit's lines that the failure runs through (`[repair] remedies = false`)
     #[arg(long)]
     pub no_remedies: bool,
     /// Shell command that runs the whole test suite in the sandbox.

@@ -184,6 +184,7 @@ impl Resolved {
             candidates: s.llm.candidates,
             candidate_temperature: s.llm.candidate_temperature,
             remedies: s.repair.remedies,
+            reverts: s.repair.reverts,
         }
     }
 

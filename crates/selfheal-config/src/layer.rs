@@ -139,6 +139,8 @@ pub struct RepairLayer {
     pub model_retries: Option<u32>,
     /// Try the remedy for a missing name before asking the model.
     pub remedies: Option<bool>,
+    /// Among the remedies, the revert of the lines the failure runs through.
+    pub reverts: Option<bool>,
 }
 combine_fields!(RepairLayer {
     max_attempts,
@@ -148,7 +150,8 @@ combine_fields!(RepairLayer {
     usd_per_million_prompt,
     usd_per_million_completion,
     model_retries,
-    remedies
+    remedies,
+    reverts
 });
 
 /// `[validate]`: the sandbox the tests run in.

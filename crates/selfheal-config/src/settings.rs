@@ -157,6 +157,9 @@ pub struct RepairConfig {
     pub model_retries: u32,
     /// Try the remedy for a missing name (selfheal-remedy) before asking the model.
     pub remedies: bool,
+    /// Among the remedies, where no rule for a missing name applies: put
+    /// back the tested commit's lines that the failure runs through.
+    pub reverts: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -502,6 +505,7 @@ fn from_merged(merged: ConfigLayer, secrets: Secrets) -> Settings {
             usd_per_million_completion: repair.usd_per_million_completion,
             model_retries: repair.model_retries.unwrap_or(3),
             remedies: repair.remedies.unwrap_or(true),
+            reverts: repair.reverts.unwrap_or(true),
         },
         validate: ValidateConfig {
             image: validate.image.unwrap_or_else(|| DEFAULT_IMAGE.to_owned()),

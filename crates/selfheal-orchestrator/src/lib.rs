@@ -48,9 +48,12 @@
 //!
 //! A target with a remedy (`selfheal-remedy`: a missing name the failing
 //! commit renamed, an import it removed, a module it moved, the name
-//! Python's "Did you mean" rule picks) has it tried first, once, as an
-//! attempt that asks no model: it goes through the same checks, approval
-//! and sandbox, and when it fails the model is told what it tried.
+//! Python's "Did you mean" rule picks; else the revert of the tested
+//! commit's lines that the failure runs through) has it tried first, once,
+//! as an attempt that asks no model: it goes through the same checks,
+//! approval and sandbox, and when it fails the model is told what it tried.
+//! A revert that fails is always undone, even when it got past the failure:
+//! what broke instead is something the commit wanted.
 //!
 //! The loop stops early when it is stuck: an attempt proposes the change an
 //! earlier attempt on the same tree already tried (caught before it is
@@ -223,6 +226,9 @@ pub struct LoopSettings {
     /// Before the model is asked about a target, try its remedy
     /// (`selfheal-remedy`) once, when there is one.
     pub remedies: bool,
+    /// Among the remedies, the revert of the tested commit's lines that the
+    /// failure runs through, where no rule for a missing name applies.
+    pub reverts: bool,
 }
 
 /// Asking a busy model server again: up to `max_retries` more times per
@@ -416,12 +422,19 @@ impl Orchestrator<'_> {
             self.events.emit(&Event::AttemptStarted { number, max });
             let remedy = if self.settings.remedies && !remedy_tried {
                 remedy_tried = true;
-                selfheal_remedy::remedy_for(
+                let (root, workdir, change) = (
                     worktree.path(),
-                    &self.settings.workdir,
-                    &target.failure,
+                    self.settings.workdir.as_str(),
                     commit_change.as_ref(),
-                )
+                );
+                selfheal_remedy::remedy_for(root, workdir, &target.failure, change).or_else(|| {
+                    self.settings
+                        .reverts
+                        .then(|| {
+                            selfheal_remedy::revert_for(root, workdir, &target.failure, change)
+                        })
+                        .flatten()
+                })
             } else {
                 None
             };
@@ -605,7 +618,16 @@ impl Orchestrator<'_> {
             if usable(worktree.path(), &proposal, undone, stuck, number) {
                 tracing::info!("attempt {number}: trying the remedy ({rule}) before the model");
                 attempt.remedy = Some(rule.to_owned());
-                return self.try_candidate(&at, attempt, proposal, kept).await;
+                let mut result = self.try_candidate(&at, attempt, proposal, kept).await?;
+                if fix.rule == selfheal_remedy::Rule::Revert
+                    && let Next::Retry { progress } = &mut result.next
+                {
+                    // A revert that gets past the failure but breaks other
+                    // tests undid something the commit wanted: building on
+                    // it would have the model write the commit again.
+                    *progress = None;
+                }
+                return Ok(result);
             }
             tracing::info!("attempt {number}: the remedy ({rule}) cannot be tried here");
         }

@@ -1,5 +1,5 @@
 //! Remedies: repairs that a failure's own message and the tested commit
-//! make certain, proposed without asking a model.
+//! make likely enough to try first, proposed without asking a model.
 //!
 //! A large share of red runs are a name that is not there: a rename that
 //! missed a caller, an attribute renamed everywhere but one method, an
@@ -21,6 +21,12 @@
 //!   the names that do exist where the code looked (the module, the class,
 //!   the function and the module around it, the fixtures in reach).
 //!
+//! Where no name is missing, [`revert_for`] looks at what the tested commit
+//! changed in the code the failure runs through (the lines a traceback
+//! frame lands on, else the functions the failing test calls) and puts
+//! those lines back as they were, keeping the rest of the commit, unless
+//! the commit's own tests say the change is wanted (see `revert.rs`).
+//!
 //! The result is a change like any model's answer (a [`Diagnosis`] and
 //! exact replacements): the repair loop checks, approves and validates it
 //! in the sandbox like any other, so a wrong guess costs one sandbox run and
@@ -30,6 +36,7 @@
 mod commit;
 mod near;
 mod python;
+mod revert;
 
 use std::path::{Path, PathBuf};
 
@@ -38,6 +45,7 @@ use selfheal_types::missing::Missing;
 use selfheal_types::{Diagnosis, Failure};
 
 use python::Use;
+pub use revert::revert_for;
 
 /// Which rule found the fix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +54,7 @@ pub enum Rule {
     RemovedImport,
     MovedModule,
     NearName,
+    Revert,
 }
 
 impl Rule {
@@ -56,6 +65,7 @@ impl Rule {
             Rule::RemovedImport => "removed-import",
             Rule::MovedModule => "moved-module",
             Rule::NearName => "near-name",
+            Rule::Revert => "revert",
         }
     }
 }

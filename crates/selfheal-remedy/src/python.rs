@@ -208,7 +208,8 @@ pub(crate) fn enclosing_function(lines: &[&str], line: usize) -> Option<usize> {
     let mut limit = usize::MAX;
     for i in (0..=line.min(lines.len().checked_sub(1)?)).rev() {
         let l = lines[i];
-        if !is_code(l) {
+        // `) -> int:` closes a signature over several lines: not a statement.
+        if !is_code(l) || (i != line && l.trim_start().starts_with([')', ']', '}'])) {
             continue;
         }
         let ind = indent(l);
@@ -460,6 +461,11 @@ mod tests {
         assert_eq!(enclosing_function(&lines, 15), Some(15));
         assert_eq!(enclosing_function(&lines, 0), None);
         assert_eq!(enclosing_function(&lines, 3), None);
+        // A signature over several lines, closed at the def's own indent.
+        let text = "def between(\n    start, end\n) -> int:\n    count = 0\n    return count\n";
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(enclosing_function(&lines, 3), Some(0));
+        assert_eq!(enclosing_function(&lines, 4), Some(0));
     }
 
     #[test]

@@ -385,3 +385,194 @@ fn the_reply_is_what_a_model_would_answer() {
     assert_eq!(v["edits"][0]["file"], "a.py");
     assert_eq!(v["diagnosis"]["summary"], "s");
 }
+
+fn commit_of(files: &[(&str, &str)]) -> CommitChange {
+    CommitChange {
+        files: files
+            .iter()
+            .flat_map(|(path, diff)| change(path, diff).files)
+            .collect(),
+        ..change("", "")
+    }
+}
+
+const CALC: &str = "def scale(values, factor):\n    out = []\n    for v in values:\n        out.append(v * factor + 1)\n    return out\n\n\ndef total(values):\n    return sum(scale(values, 2))\n\n\ndef label(n):\n    return f\"{n} items\"\n";
+const CALC_DIFF: &str = "@@ -1,5 +1,5 @@\n def scale(values, factor):\n     out = []\n     for v in values:\n-        out.append(v * factor)\n+        out.append(v * factor + 1)\n     return out\n \n@@ -11,2 +11,2 @@\n def label(n):\n-    return f\"{n} item(s)\"\n+    return f\"{n} items\"\n";
+const CALC_TEST: &str =
+    "from app.calc import total\n\n\ndef test_total():\n    assert total([1]) == 2\n";
+
+#[test]
+fn a_revert_puts_back_the_lines_the_traceback_points_at_and_nothing_else() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    write(
+        root,
+        &[("src/app/calc.py", CALC), ("tests/test_calc.py", CALC_TEST)],
+    );
+    let c = commit_of(&[("src/app/calc.py", CALC_DIFF)]);
+    let f = failure(
+        "TypeError: unsupported operand type(s) for +: 'str' and 'int'",
+        Some("tests/test_calc.py::test_total"),
+        &[
+            ("tests/test_calc.py", 5),
+            ("/home/runner/work/app/app/src/app/calc.py", 4),
+        ],
+    );
+    // No name is missing: the name rules have nothing to say.
+    assert_eq!(remedy_for(root, "", &f, Some(&c)), None);
+    let fix = revert_for(root, "", &f, Some(&c)).expect("a revert");
+    assert_eq!(fix.rule, Rule::Revert);
+    assert_eq!(
+        fix.edits,
+        [Replacement {
+            file: "src/app/calc.py".into(),
+            old: "    out = []\n    for v in values:\n        out.append(v * factor + 1)\n    return out\n".into(),
+            new: "    out = []\n    for v in values:\n        out.append(v * factor)\n    return out\n".into(),
+        }]
+    );
+    let why = &fix.diagnosis.root_cause;
+    assert!(why.contains("Commit abc1234 (\"A change\") changed scale() in src/app/calc.py"));
+    assert!(why.contains("traceback points at the changed lines"));
+    assert_eq!(fix.diagnosis.test_is_wrong, None);
+    // Without the commit there is nothing to put back.
+    assert_eq!(revert_for(root, "", &f, None), None);
+}
+
+#[test]
+fn a_revert_follows_the_failing_test_into_the_functions_it_calls() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    write(
+        root,
+        &[("src/app/calc.py", CALC), ("tests/test_calc.py", CALC_TEST)],
+    );
+    let c = commit_of(&[("src/app/calc.py", CALC_DIFF)]);
+    // An assertion: the only frame is the test's.
+    let f = failure(
+        "assert 4 == 2",
+        Some("tests/test_calc.py::test_total"),
+        &[("tests/test_calc.py", 5)],
+    );
+    let fix = revert_for(root, "", &f, Some(&c)).expect("a revert");
+    assert_eq!(fix.edits.len(), 1);
+    assert!(fix.edits[0].new.contains("out.append(v * factor)\n"));
+    assert!(
+        fix.diagnosis
+            .root_cause
+            .contains("the failing test test_total calls into them")
+    );
+    // label() is not on the way: a test of it finds nothing to put back.
+    write(
+        root,
+        &[(
+            "tests/test_calc.py",
+            "from app.calc import label\n\n\ndef test_label():\n    assert label(1) == '1 item'\n",
+        )],
+    );
+    let f = failure(
+        "assert '1 items' == '1 item'",
+        Some("tests/test_calc.py::test_label"),
+        &[("tests/test_calc.py", 5)],
+    );
+    let fix = revert_for(root, "", &f, Some(&c)).expect("a revert");
+    assert!(fix.edits[0].new.contains("item(s)"));
+    assert!(!fix.edits[0].old.contains("factor"));
+}
+
+#[test]
+fn no_revert_where_the_commit_wants_the_change_or_it_is_gone() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    write(
+        root,
+        &[("src/app/calc.py", CALC), ("tests/test_calc.py", CALC_TEST)],
+    );
+    let f = failure(
+        "assert 4 == 2",
+        Some("tests/test_calc.py::test_total"),
+        &[("tests/test_calc.py", 5)],
+    );
+    // The commit changed the failing test too: it expects the new behaviour.
+    let with_test = commit_of(&[
+        ("src/app/calc.py", CALC_DIFF),
+        (
+            "tests/test_calc.py",
+            "@@ -3,3 +3,3 @@\n \n def test_total():\n-    assert total([1]) == 1\n+    assert total([1]) == 2\n",
+        ),
+    ]);
+    assert_eq!(revert_for(root, "", &f, Some(&with_test)), None);
+    // A test the commit added calls the function the revert would change.
+    write(
+        root,
+        &[(
+            "tests/test_calc.py",
+            "from app.calc import scale, total\n\n\ndef test_total():\n    assert total([1]) == 2\n\n\ndef test_scale_adds_one():\n    assert scale([1], 1) == [2]\n",
+        )],
+    );
+    let new_test = commit_of(&[
+        ("src/app/calc.py", CALC_DIFF),
+        (
+            "tests/test_calc.py",
+            "@@ -5,1 +5,5 @@\n     assert total([1]) == 2\n+\n+\n+def test_scale_adds_one():\n+    assert scale([1], 1) == [2]\n",
+        ),
+    ]);
+    assert_eq!(revert_for(root, "", &f, Some(&new_test)), None);
+    // An earlier fix changed the lines since: they are not the commit's any more.
+    write(
+        root,
+        &[
+            ("tests/test_calc.py", CALC_TEST),
+            ("src/app/calc.py", &CALC.replace("factor + 1", "factor + 2")),
+        ],
+    );
+    let c = commit_of(&[("src/app/calc.py", CALC_DIFF)]);
+    assert_eq!(revert_for(root, "", &f, Some(&c)), None);
+}
+
+#[test]
+fn no_revert_of_a_call_into_new_code_that_no_test_of_the_commit_covers() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    let code = "def bump(v):\n    return v + 2\n\n\ndef scale(values, factor):\n    out = []\n    for v in values:\n        out.append(bump(v * factor))\n    return out\n";
+    let diff = "@@ -1,5 +1,9 @@\n+def bump(v):\n+    return v + 2\n+\n+\n def scale(values, factor):\n     out = []\n     for v in values:\n-        out.append(v * factor + 1)\n+        out.append(bump(v * factor))\n     return out\n";
+    write(
+        root,
+        &[
+            ("src/app/calc.py", code),
+            (
+                "tests/test_calc.py",
+                "from app.calc import scale\n\n\ndef test_scale():\n    assert scale([1], 1) == [2]\n",
+            ),
+        ],
+    );
+    let f = failure(
+        "assert [3] == [2]",
+        Some("tests/test_calc.py::test_scale"),
+        &[("tests/test_calc.py", 5)],
+    );
+    // The fault is more likely in bump() than in the call to it.
+    assert_eq!(
+        revert_for(root, "", &f, Some(&commit_of(&[("src/app/calc.py", diff)]))),
+        None
+    );
+    // Unless the commit's own test vouches for bump().
+    write(
+        root,
+        &[(
+            "tests/test_bump.py",
+            "from app.calc import bump\n\n\ndef test_bump():\n    assert bump(1) == 3\n",
+        )],
+    );
+    let vouched = commit_of(&[
+        ("src/app/calc.py", diff),
+        (
+            "tests/test_bump.py",
+            "@@ -0,0 +1,5 @@\n+from app.calc import bump\n+\n+\n+def test_bump():\n+    assert bump(1) == 3\n",
+        ),
+    ]);
+    let fix = revert_for(root, "", &f, Some(&vouched)).expect("a revert");
+    assert_eq!(fix.edits.len(), 1);
+    assert!(fix.edits[0].new.contains("out.append(v * factor + 1)"));
+    assert!(code.contains("def bump"), "the new function stays");
+    assert!(!fix.edits[0].old.contains("def bump"));
+}

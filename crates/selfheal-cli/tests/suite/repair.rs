@@ -392,6 +392,42 @@ async fn a_rename_the_commit_missed_is_fixed_without_asking_the_model() {
     assert!(subject.contains("shipping_cost"), "{subject}");
 }
 
+#[tokio::test]
+async fn two_masked_bugs_are_fixed_by_a_near_name_then_a_revert_without_the_model() {
+    require_docker();
+    let repo = prepare("masked-nameerror-then-range");
+    let server = ModelServer::start(MODEL, Vec::new()).await;
+
+    let out = Selfheal::new(&repo.home())
+        .model(&server)
+        .args(["run", "--offline", "--yes", "--json", "--repo"])
+        .arg(&repo.root)
+        .args(["--run-id", &repo.run_id()])
+        .run()
+        .await;
+
+    out.assert_code(0);
+    let record = out.record();
+    assert_bookkeeping(&repo, &record);
+    let branch = assert_fixed(&repo, &record);
+    let rules: Vec<Option<&str>> = record
+        .attempts
+        .iter()
+        .map(|a| a.remedy.as_deref())
+        .collect();
+    assert_eq!(
+        rules,
+        [Some("near-name"), Some("revert")],
+        "{:#?}",
+        record.attempts
+    );
+    assert_eq!(record.tokens.total(), 0);
+    // The typo fixed, and the range's end put back as it was before the
+    // commit: the same tree as the sample's two fixes.
+    assert_branch_has(&repo, &branch, &repo.sample.fix_files());
+    assert!(server.chat_requests().await.is_empty());
+}
+
 /// The run log of the failing step: in GitHub's layout a job folder holds
 /// one `N_step.txt` per step; the failing step is the one with pytest's summary.
 fn plain_log_file(run_dir: &std::path::Path) -> std::path::PathBuf {

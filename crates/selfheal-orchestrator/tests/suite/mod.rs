@@ -505,6 +505,7 @@ pub fn settings() -> LoopSettings {
         candidates: 1,
         candidate_temperature: 0.7,
         remedies: false,
+        reverts: false,
     }
 }
 

@@ -1,14 +1,15 @@
 //! Remedies: tried once per target before the model is asked, at no
 //! token cost, validated like any change, and told to the model when they
-//! do not work.
+//! do not work. A revert that gets past the failure but breaks something
+//! else is undone all the same.
 
 use selfheal_reason::PreviousAttempt;
 use selfheal_types::{AttemptOutcome, Event, Outcome, TokenUsage};
 
 use super::{
-    Events, FIRST_FIX_DIFF, FURTHER_FAILURE_OUTPUT, OPS_FIXED, OPS_HALF_FIXED, Result,
+    Events, FIRST_FIX_DIFF, FURTHER_FAILURE_OUTPUT, OPS_FIXED, OPS_HALF_FIXED, Project, Result,
     SAME_FAILURE_OUTPUT, ScriptedModel, ScriptedSandbox, Setup, Validation, excerpt_of, failed,
-    passed, plan, project, second_fix, tokens, tree_with, whole_fix,
+    passed, plan, project, project_from, proposal, second_fix, tokens, tree_with, whole_fix,
 };
 
 #[tokio::test]
@@ -134,6 +135,131 @@ async fn without_remedies_the_model_is_asked_first() -> Result<()> {
     let events = Events::default();
     let mut setup = Setup::new(&project, &model, &sandbox, &events);
     setup.settings.remedies = false;
+
+    let record = setup.run().await?;
+
+    assert_eq!(record.attempts.len(), 1);
+    assert_eq!(record.attempts[0].remedy, None);
+    assert_eq!(model.requests().len(), 1);
+    Ok(())
+}
+
+/// A project whose tested commit turned `a + b` into `a + b - 1`, and CI's
+/// log of the assertion that fails because of it.
+fn shifted_project() -> Result<Project> {
+    let project = project_from(&[("Add calc", OPS_FIXED), ("Shift add", OPS_HALF_FIXED)])?;
+    std::fs::write(
+        &project.logs,
+        "\
+2026-11-21T07:31:26.2317191Z ##[group]Run python -m pytest -v --tb=short
+2026-11-21T07:31:26.2332571Z shell: /usr/bin/bash -e {0}
+2026-11-21T07:31:26.2417452Z ##[endgroup]
+2026-11-21T07:31:26.6559720Z ============================= test session starts ==============================
+2026-11-21T07:31:26.6637944Z collecting ... collected 2 items
+2026-11-21T07:31:26.6668170Z tests/test_calc.py::test_add FAILED                                      [ 50%]
+2026-11-21T07:31:26.6675420Z tests/test_calc.py::test_mul PASSED                                      [100%]
+2026-11-21T07:31:26.6848465Z =================================== FAILURES ===================================
+2026-11-21T07:31:26.6856983Z ___________________________________ test_add ___________________________________
+2026-11-21T07:31:26.6876390Z tests/test_calc.py:5: in test_add
+2026-11-21T07:31:26.6886205Z     assert add(2, 3) == 5
+2026-11-21T07:31:26.7037858Z E   assert 4 == 5
+2026-11-21T07:31:26.7037859Z E    +  where 4 = add(2, 3)
+2026-11-21T07:31:26.8855414Z =========================== short test summary info ============================
+2026-11-21T07:31:26.8863797Z FAILED tests/test_calc.py::test_add - assert 4 == 5
+2026-11-21T07:31:26.9010924Z ========================= 1 failed, 1 passed in 0.04s =========================
+2026-11-21T07:31:26.9107655Z ##[error]Process completed with exit code 1.
+",
+    )?;
+    Ok(project)
+}
+
+#[tokio::test]
+async fn the_lines_the_commit_changed_under_the_failing_test_are_put_back_first() -> Result<()> {
+    let project = shifted_project()?;
+    let model = ScriptedModel::new([]);
+    let sandbox = ScriptedSandbox::new([Ok(passed())]);
+    let events = Events::default();
+    let mut setup = Setup::new(&project, &model, &sandbox, &events);
+    setup.settings.remedies = true;
+    setup.settings.reverts = true;
+
+    let record = setup.run().await?;
+
+    assert!(
+        matches!(record.outcome, Outcome::Fixed { .. }),
+        "{:?}",
+        record.outcome
+    );
+    assert_eq!(record.attempts.len(), 1);
+    assert_eq!(record.attempts[0].remedy.as_deref(), Some("revert"));
+    let diagnosis = record.attempts[0].diagnosis.as_ref().expect("a diagnosis");
+    assert!(
+        diagnosis.summary.starts_with("Put back what commit ")
+            && diagnosis
+                .summary
+                .ends_with(" changed in add() in calc/ops.py"),
+        "{}",
+        diagnosis.summary
+    );
+    assert_eq!(record.tokens, TokenUsage::default());
+    assert!(model.requests().is_empty(), "no model was asked");
+    assert_eq!(sandbox.seen()[0].files, tree_with(OPS_FIXED));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_revert_that_gets_further_but_not_through_is_undone_not_built_on() -> Result<()> {
+    // The commit wrote `total`, which no name rule can place, where
+    // `b` was; putting `b` back gets past the NameError to the assertion.
+    let far_name =
+        "def add(a, b):\n    return a + total - 1\n\n\ndef mul(a, b):\n    return a * b\n";
+    let project = project_from(&[("Add calc", OPS_HALF_FIXED), ("Use the total", far_name)])?;
+    let log = std::fs::read_to_string(&project.logs)?.replace("bb", "total");
+    std::fs::write(&project.logs, log)?;
+    let model = ScriptedModel::new([Ok(proposal(
+        "Add the arguments",
+        &[("calc/ops.py", "a + total - 1", "a + b")],
+        tokens(300, 40),
+    ))]);
+    // For any other change this would be progress, kept for the next
+    // attempt: the test now gets as far as its assertion.
+    let sandbox = ScriptedSandbox::new([Ok(failed(FURTHER_FAILURE_OUTPUT)), Ok(passed())]);
+    let events = Events::default();
+    let mut setup = Setup::new(&project, &model, &sandbox, &events);
+    setup.settings.remedies = true;
+    setup.settings.reverts = true;
+
+    let record = setup.run().await?;
+
+    assert!(
+        matches!(record.outcome, Outcome::Fixed { .. }),
+        "{:?}",
+        record.outcome
+    );
+    assert_eq!(record.attempts[0].remedy.as_deref(), Some("revert"));
+    assert_eq!(record.attempts[0].outcome, AttemptOutcome::ValidationFailed);
+    assert_eq!(sandbox.seen()[0].files, tree_with(OPS_HALF_FIXED));
+    let requests = model.requests();
+    assert_eq!(requests.len(), 1);
+    assert!(!requests[0].previous[0].kept, "the revert was undone");
+    // The model answered about the failure CI saw, on the tree CI tested.
+    assert_eq!(
+        requests[0].failure.message,
+        "NameError: name 'total' is not defined"
+    );
+    assert_eq!(sandbox.seen()[1].files, tree_with(OPS_FIXED));
+    Ok(())
+}
+
+#[tokio::test]
+async fn with_reverts_off_the_model_is_asked_where_no_name_rule_applies() -> Result<()> {
+    let project = shifted_project()?;
+    let model = ScriptedModel::new([Ok(second_fix(tokens(300, 40)))]);
+    let sandbox = ScriptedSandbox::new([Ok(passed())]);
+    let events = Events::default();
+    let mut setup = Setup::new(&project, &model, &sandbox, &events);
+    setup.settings.remedies = true;
+    setup.settings.reverts = false;
 
     let record = setup.run().await?;
 
