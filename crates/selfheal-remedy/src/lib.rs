@@ -302,8 +302,7 @@ impl Finder<'_> {
     }
 
     fn fixture(&self) -> Option<Remedy> {
-        let (test_file, test_name) = self.failure.test.as_deref()?.split_once("::")?;
-        let function = test_name.rsplit("::").next()?.split('[').next()?;
+        let (test_file, function) = test_function(self.failure.test.as_deref()?)?;
         let path = resolve(self.root, self.workdir, test_file)?;
         let source = std::fs::read_to_string(self.root.join(&path)).ok()?;
         let def = source
@@ -434,6 +433,13 @@ enum Evidence {
     Moved { old_path: String, new_path: String },
     RemovedImport { line: String },
     Near,
+}
+
+/// The file and the function of a pytest test id: `tests/test_x.py` and
+/// `test_f` for `tests/test_x.py::TestK::test_f[param]`.
+fn test_function(test: &str) -> Option<(&str, &str)> {
+    let (file, rest) = test.split_once("::")?;
+    Some((file, rest.rsplit("::").next()?.split('[').next()?))
 }
 
 /// Test code by pytest's naming: a `tests` directory, `test_*.py`,

@@ -26,7 +26,7 @@ use std::path::Path;
 use selfheal_git::CommitChange;
 use selfheal_types::{Diagnosis, Failure};
 
-use crate::{Remedy, Replacement, Rule, is_test_path, python, resolve};
+use crate::{Remedy, Replacement, Rule, is_test_path, python, resolve, test_function};
 
 /// At most this many changed lines (removed and added) are put back: more
 /// is not "the lines the failure runs through" any more.
@@ -420,11 +420,8 @@ fn test_changes(
     let failing = failure
         .test
         .as_deref()
-        .and_then(|t| t.split_once("::"))
-        .and_then(|(file, rest)| {
-            let name = rest.rsplit("::").next()?.split('[').next()?;
-            Some((resolve(root, workdir, file)?, name.to_owned()))
-        });
+        .and_then(test_function)
+        .and_then(|(file, name)| Some((resolve(root, workdir, file)?, name.to_owned())));
     let mut out = TestChanges::default();
     for (path, lines_changed) in &changed {
         let Ok(text) = std::fs::read_to_string(root.join(path)) else {
@@ -516,11 +513,10 @@ fn failing_test(
     frames: &[(String, usize)],
 ) -> Option<FailingTest> {
     let mut sites: Vec<(String, Option<String>, Option<usize>)> = Vec::new();
-    if let Some((file, rest)) = failure.test.as_deref().and_then(|t| t.split_once("::")) {
-        let function = rest.rsplit("::").next()?.split('[').next()?.to_owned();
-        if let Some(path) = resolve(root, workdir, file) {
-            sites.push((path, Some(function), None));
-        }
+    if let Some((file, function)) = failure.test.as_deref().and_then(test_function)
+        && let Some(path) = resolve(root, workdir, file)
+    {
+        sites.push((path, Some(function.to_owned()), None));
     }
     for (path, line) in frames.iter().filter(|(p, _)| is_test_path(p)) {
         sites.push((path.clone(), None, Some(*line)));
