@@ -18,6 +18,8 @@
 //! frame lands inside it, since deleting new code rarely fixes anything.
 //! Tests are never touched: the commit's own new tests still run, so a
 //! revert that undoes a tested feature fails validation like any change.
+//! Python code only, for now: the rule reads its functions and tells its
+//! tests apart by their paths.
 
 use std::collections::BTreeSet;
 use std::ops::Range;
@@ -133,12 +135,15 @@ pub fn revert_for(
     ))
 }
 
-/// The hunks of the commit's test files (`tests`) or other files whose
-/// patch is shown.
+/// The hunks of the commit's Python test files (`tests`) or other Python
+/// files whose patch is shown. Python only: its tests are told apart by
+/// their paths and its functions by indentation, which the rule relies on
+/// (a Rust file holds its own tests, for one).
 fn hunks(change: &CommitChange, tests: bool) -> Vec<Hunk<'_>> {
     let mut out = Vec::new();
     for file in &change.files {
-        if file.omitted.is_some() || is_test_path(&file.path) != tests {
+        let python = Path::new(&file.path).extension().is_some_and(|e| e == "py");
+        if !python || file.omitted.is_some() || is_test_path(&file.path) != tests {
             continue;
         }
         let mut current: Option<Hunk<'_>> = None;
@@ -237,7 +242,6 @@ fn find_once(text: &str, wanted: &[&str]) -> Option<usize> {
 /// left it.
 fn place(index: usize, hunk: &Hunk<'_>, text: &str) -> Vec<Placed> {
     let lines: Vec<&str> = text.lines().collect();
-    let python = Path::new(hunk.path).extension().is_some_and(|e| e == "py");
     let mut out = Vec::new();
     for block in blocks(hunk) {
         let around = with_context(hunk, &block);
@@ -250,11 +254,7 @@ fn place(index: usize, hunk: &Hunk<'_>, text: &str) -> Vec<Placed> {
         let only_added = hunk.lines[block.clone()]
             .iter()
             .all(|(k, _)| *k == Kind::Added);
-        let def = if python {
-            python::enclosing_function(&lines, start.min(lines.len().saturating_sub(1)))
-        } else {
-            None
-        };
+        let def = python::enclosing_function(&lines, start.min(lines.len().saturating_sub(1)));
         out.push(Placed {
             hunk: index,
             lines: start..start + added,

@@ -576,3 +576,21 @@ fn no_revert_of_a_call_into_new_code_that_no_test_of_the_commit_covers() {
     assert!(code.contains("def bump"), "the new function stays");
     assert!(!fix.edits[0].old.contains("def bump"));
 }
+
+#[test]
+fn no_revert_outside_python_code() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    let code = "fn scale(v: i32) -> i32 {\n    v * 2 + 1\n}\n";
+    write(root, &[("src/lib.rs", code)]);
+    let diff = "@@ -1,3 +1,3 @@\n fn scale(v: i32) -> i32 {\n-    v * 2\n+    v * 2 + 1\n }\n";
+    let f = failure(
+        "assertion `left == right` failed",
+        None,
+        &[("src/lib.rs", 2)],
+    );
+    assert_eq!(
+        revert_for(root, "", &f, Some(&commit_of(&[("src/lib.rs", diff)]))),
+        None
+    );
+}
