@@ -621,11 +621,18 @@ impl Orchestrator<'_> {
                 let mut result = self.try_candidate(&at, attempt, proposal, kept).await?;
                 if fix.rule == selfheal_remedy::Rule::Revert
                     && let Next::Retry { progress } = &mut result.next
+                    && progress.is_some()
                 {
                     // A revert that gets past the failure but breaks other
                     // tests undid something the commit wanted: building on
-                    // it would have the model write the commit again.
+                    // it would have the model write the commit again. The
+                    // model hears that, to fix forward instead.
                     *progress = None;
+                    if let Some(reason) = result.attempt.reason.as_mut() {
+                        reason.push_str(
+                            "; so the tests want what the commit changed there: fix the code forward, keeping the commit's change",
+                        );
+                    }
                 }
                 return Ok(result);
             }

@@ -242,6 +242,10 @@ async fn a_revert_that_gets_further_but_not_through_is_undone_not_built_on() -> 
     let requests = model.requests();
     assert_eq!(requests.len(), 1);
     assert!(!requests[0].previous[0].kept, "the revert was undone");
+    assert_eq!(
+        requests[0].previous[0].outcome,
+        "failing tests failed (exit code 1): assert 4 == 5; so the tests want what the commit changed there: fix the code forward, keeping the commit's change"
+    );
     // The model answered about the failure CI saw, on the tree CI tested.
     assert_eq!(
         requests[0].failure.message,
@@ -266,5 +270,34 @@ async fn with_reverts_off_the_model_is_asked_where_no_name_rule_applies() -> Res
     assert_eq!(record.attempts.len(), 1);
     assert_eq!(record.attempts[0].remedy, None);
     assert_eq!(model.requests().len(), 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_revert_that_does_not_get_past_the_failure_says_nothing_of_what_the_tests_want()
+-> Result<()> {
+    let project = shifted_project()?;
+    let model = ScriptedModel::new([Ok(proposal(
+        "Add without the shift",
+        &[("calc/ops.py", "a + b - 1", "b + a")],
+        tokens(300, 40),
+    ))]);
+    // The same assertion as in CI: the revert changed nothing that matters.
+    let sandbox = ScriptedSandbox::new([Ok(failed(FURTHER_FAILURE_OUTPUT)), Ok(passed())]);
+    let events = Events::default();
+    let mut setup = Setup::new(&project, &model, &sandbox, &events);
+    setup.settings.remedies = true;
+    setup.settings.reverts = true;
+
+    let record = setup.run().await?;
+
+    assert!(matches!(record.outcome, Outcome::Fixed { .. }));
+    assert_eq!(record.attempts[0].remedy.as_deref(), Some("revert"));
+    let told = &model.requests()[0].previous[0];
+    assert!(!told.kept);
+    assert_eq!(
+        told.outcome,
+        "failing tests failed (exit code 1): assert 4 == 5"
+    );
     Ok(())
 }
