@@ -21,7 +21,7 @@
 //! Python code only, for now: the rule reads its functions and tells its
 //! tests apart by their paths.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::Path;
 
@@ -86,24 +86,33 @@ pub fn revert_for(
 ) -> Option<Remedy> {
     let change = change?;
     let hunks = hunks(change, false);
-    let mut texts: Vec<(String, String)> = Vec::new();
-    let mut placed = Vec::new();
-    for (index, hunk) in hunks.iter().enumerate() {
-        if !texts.iter().any(|(p, _)| p == hunk.path) {
-            let Ok(text) = std::fs::read_to_string(root.join(hunk.path)) else {
-                continue;
-            };
-            texts.push((hunk.path.to_owned(), text));
-        }
-        let text = &texts.iter().find(|(p, _)| p == hunk.path)?.1;
-        placed.extend(place(index, hunk, text));
-    }
+    let texts = read_files(root, &hunks);
+    let placed: Vec<Placed> = hunks
+        .iter()
+        .enumerate()
+        .filter_map(|(index, hunk)| Some(place(index, hunk, texts.get(hunk.path)?)))
+        .flatten()
+        .collect();
     if placed.is_empty() {
         return None;
     }
-    let (chosen, reach) = choose(root, workdir, failure, &hunks, &placed)?;
+    // The failing test's file and function, from its id.
+    let failing = failure
+        .test
+        .as_deref()
+        .and_then(test_function)
+        .and_then(|(file, name)| Some((resolve(root, workdir, file)?, name.to_owned())));
+    let (chosen, reach) = choose(
+        root,
+        workdir,
+        failure,
+        failing.as_ref(),
+        &hunks,
+        &texts,
+        &placed,
+    )?;
     // The commit's own tests may say that the change is wanted.
-    let commit_tests = test_changes(root, workdir, failure, change);
+    let commit_tests = test_changes(root, failing.as_ref(), change);
     let functions: Vec<&str> = chosen
         .iter()
         .filter_map(|&i| placed[i].function.as_deref())
@@ -127,8 +136,7 @@ pub fn revert_for(
             .map(|&i| &placed[i])
             .filter(|p| p.hunk == h)
             .collect();
-        let text = &texts.iter().find(|(p, _)| p == hunks[h].path)?.1;
-        edits.push(revert_edit(&hunks[h], &blocks, text)?);
+        edits.push(revert_edit(&hunks[h], &blocks, texts.get(hunks[h].path)?)?);
     }
     Some(diagnose(
         change, failure, &hunks, &placed, &chosen, &reach, edits,
@@ -172,6 +180,20 @@ fn hunks(change: &CommitChange, tests: bool) -> Vec<Hunk<'_>> {
         out.extend(current);
     }
     out
+}
+
+/// The text of each file the hunks change, by path (files that cannot be
+/// read are left out).
+fn read_files<'a>(root: &Path, hunks: &[Hunk<'a>]) -> BTreeMap<&'a str, String> {
+    let mut texts = BTreeMap::new();
+    for hunk in hunks {
+        if !texts.contains_key(hunk.path)
+            && let Ok(text) = std::fs::read_to_string(root.join(hunk.path))
+        {
+            texts.insert(hunk.path, text);
+        }
+    }
+    texts
 }
 
 /// The change blocks of `hunk` (ranges of its lines).
@@ -271,11 +293,15 @@ fn place(index: usize, hunk: &Hunk<'_>, text: &str) -> Vec<Placed> {
 }
 
 /// The blocks to revert (indexes into `placed`, in order) and why.
+/// `failing`: the failing test's file and function; `texts`: the changed
+/// files, by path.
 fn choose(
     root: &Path,
     workdir: &str,
     failure: &Failure,
+    failing: Option<&(String, String)>,
     hunks: &[Hunk<'_>],
+    texts: &BTreeMap<&str, String>,
     placed: &[Placed],
 ) -> Option<(Vec<usize>, Reach)> {
     let frames: Vec<(String, usize)> = failure
@@ -304,20 +330,31 @@ fn choose(
     if !on_frame.is_empty() {
         return Some((on_frame, Reach::Frame));
     }
+    // The function each frame in a changed file is in.
+    let frame_defs: Vec<(&str, usize)> = frames
+        .iter()
+        .filter_map(|(path, line)| {
+            let (path, text) = texts.get_key_value(path.as_str())?;
+            let lines: Vec<&str> = text.lines().collect();
+            let def = (*line < lines.len())
+                .then(|| python::enclosing_function(&lines, *line))
+                .flatten()?;
+            Some((*path, def))
+        })
+        .collect();
     let frame_functions: Vec<usize> = (0..placed.len())
         .filter(|&i| {
             let p = &placed[i];
             !p.only_added
-                && p.def.is_some()
-                && frames.iter().any(|(path, line)| {
-                    in_file(p, path) && enclosing_def(root, path, *line) == p.def
-                })
+                && frame_defs
+                    .iter()
+                    .any(|(path, def)| in_file(p, path) && p.def == Some(*def))
         })
         .collect();
     if !frame_functions.is_empty() {
         return Some((frame_functions, Reach::FrameFunction));
     }
-    let test = failing_test(root, workdir, failure, &frames)?;
+    let test = failing_test(root, failing, &frames)?;
     let calls = Calls::of(root);
     let mut reached = test.names;
     for _ in 0..MAX_CALL_DEPTH {
@@ -389,20 +426,21 @@ struct TestChanges {
     in_changed: BTreeSet<String>,
 }
 
+/// `failing`: the failing test's file and function.
 fn test_changes(
     root: &Path,
-    workdir: &str,
-    failure: &Failure,
+    failing: Option<&(String, String)>,
     change: &CommitChange,
 ) -> TestChanges {
     let hunks = hunks(change, true);
+    let texts = read_files(root, &hunks);
     // The lines of each test file that the commit changed, as they are now.
-    let mut changed: Vec<(&str, Vec<usize>)> = Vec::new();
+    let mut changed: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (index, hunk) in hunks.iter().enumerate() {
-        let Ok(text) = std::fs::read_to_string(root.join(hunk.path)) else {
+        let Some(text) = texts.get(hunk.path) else {
             continue;
         };
-        let lines: Vec<usize> = place(index, hunk, &text)
+        let lines: Vec<usize> = place(index, hunk, text)
             .iter()
             .flat_map(|p| {
                 if p.lines.is_empty() {
@@ -412,19 +450,11 @@ fn test_changes(
                 }
             })
             .collect();
-        match changed.iter_mut().find(|(p, _)| *p == hunk.path) {
-            Some((_, all)) => all.extend(lines),
-            None => changed.push((hunk.path, lines)),
-        }
+        changed.entry(hunk.path).or_default().extend(lines);
     }
-    let failing = failure
-        .test
-        .as_deref()
-        .and_then(test_function)
-        .and_then(|(file, name)| Some((resolve(root, workdir, file)?, name.to_owned())));
     let mut out = TestChanges::default();
     for (path, lines_changed) in &changed {
-        let Ok(text) = std::fs::read_to_string(root.join(path)) else {
+        let Some(text) = texts.get(path) else {
             continue;
         };
         let lines: Vec<&str> = text.lines().collect();
@@ -442,10 +472,7 @@ fn test_changes(
                 continue;
             }
             let names = names_in(&lines[i..=end].join("\n"));
-            if failing
-                .as_ref()
-                .is_some_and(|(p, n)| p == path && n == name)
-            {
+            if failing.is_some_and(|(p, n)| p == path && n == name) {
                 out.failing_changed = true;
             }
             if lines_changed.contains(&i) {
@@ -483,14 +510,6 @@ fn calls_untested_new_code(
     })
 }
 
-fn enclosing_def(root: &Path, path: &str, line: usize) -> Option<usize> {
-    let text = std::fs::read_to_string(root.join(path)).ok()?;
-    let lines: Vec<&str> = text.lines().collect();
-    (line < lines.len())
-        .then(|| python::enclosing_function(&lines, line))
-        .flatten()
-}
-
 fn names_in(code: &str) -> Vec<String> {
     python::identifiers(code)
         .into_iter()
@@ -508,15 +527,12 @@ struct FailingTest {
 /// the frames that land in test files.
 fn failing_test(
     root: &Path,
-    workdir: &str,
-    failure: &Failure,
+    failing: Option<&(String, String)>,
     frames: &[(String, usize)],
 ) -> Option<FailingTest> {
     let mut sites: Vec<(String, Option<String>, Option<usize>)> = Vec::new();
-    if let Some((file, function)) = failure.test.as_deref().and_then(test_function)
-        && let Some(path) = resolve(root, workdir, file)
-    {
-        sites.push((path, Some(function.to_owned()), None));
+    if let Some((path, function)) = failing {
+        sites.push((path.clone(), Some(function.clone()), None));
     }
     for (path, line) in frames.iter().filter(|(p, _)| is_test_path(p)) {
         sites.push((path.clone(), None, Some(*line)));
