@@ -4,39 +4,20 @@
 
 use selfheal_git::CommitChange;
 
+use crate::diff::{self, Kind};
 use crate::python::{Use, identifiers, import_bindings, replace_identifier};
 
 /// The removed and added lines of each change block of each file's patch,
 /// with the file's path.
 fn blocks(change: &CommitChange) -> Vec<(&str, Vec<&str>, Vec<&str>)> {
     let mut out = Vec::new();
-    for file in &change.files {
-        let mut removed = Vec::new();
-        let mut added = Vec::new();
-        let mut in_hunk = false;
-        for line in file.patch.lines() {
-            if line.starts_with("@@") {
-                in_hunk = true;
-            }
-            if !in_hunk {
-                continue;
-            }
-            match line.as_bytes().first() {
-                Some(b'-') => removed.push(&line[1..]),
-                Some(b'+') => added.push(&line[1..]),
-                _ => {
-                    if !removed.is_empty() || !added.is_empty() {
-                        out.push((
-                            file.path.as_str(),
-                            std::mem::take(&mut removed),
-                            std::mem::take(&mut added),
-                        ));
-                    }
-                }
-            }
-        }
-        if !removed.is_empty() || !added.is_empty() {
-            out.push((file.path.as_str(), removed, added));
+    for hunk in change.files.iter().flat_map(diff::hunks) {
+        for block in diff::blocks(&hunk) {
+            out.push((
+                hunk.path,
+                diff::lines_of(&hunk, &block, Kind::Removed),
+                diff::lines_of(&hunk, &block, Kind::Added),
+            ));
         }
     }
     out

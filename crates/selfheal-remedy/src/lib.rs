@@ -34,6 +34,7 @@
 //! the enclosing function of the failing line, or the import statement.
 
 mod commit;
+mod diff;
 mod near;
 mod python;
 mod revert;

@@ -28,6 +28,7 @@ use std::path::Path;
 use selfheal_git::CommitChange;
 use selfheal_types::{Diagnosis, Failure};
 
+use crate::diff::{self, Hunk, Kind, blocks};
 use crate::{Remedy, Replacement, Rule, is_test_path, python, resolve, test_function};
 
 /// At most this many changed lines (removed and added) are put back: more
@@ -37,19 +38,6 @@ const MAX_REVERTED_LINES: usize = 40;
 const MAX_CALL_DEPTH: usize = 3;
 /// Lines of context around a block that locate it in the tree.
 const CONTEXT: usize = 2;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Context,
-    Removed,
-    Added,
-}
-
-/// One hunk of a file's patch, line by line.
-struct Hunk<'a> {
-    path: &'a str,
-    lines: Vec<(Kind, &'a str)>,
-}
 
 /// A change block as it stands in the tree now.
 struct Placed {
@@ -144,40 +132,17 @@ pub fn revert_for(
 }
 
 /// The hunks of the commit's Python test files (`tests`) or other Python
-/// files whose patch is shown. Python only: its tests are told apart by
+/// files. Python only: its tests are told apart by
 /// their paths and its functions by indentation, which the rule relies on
 /// (a Rust file holds its own tests, for one).
 fn hunks(change: &CommitChange, tests: bool) -> Vec<Hunk<'_>> {
     let mut out = Vec::new();
     for file in &change.files {
         let python = Path::new(&file.path).extension().is_some_and(|e| e == "py");
-        if !python || file.omitted.is_some() || is_test_path(&file.path) != tests {
+        if !python || is_test_path(&file.path) != tests {
             continue;
         }
-        let mut current: Option<Hunk<'_>> = None;
-        for line in file.patch.lines() {
-            if line.starts_with("@@") {
-                out.extend(current.take());
-                current = Some(Hunk {
-                    path: &file.path,
-                    lines: Vec::new(),
-                });
-                continue;
-            }
-            let Some(hunk) = current.as_mut() else {
-                continue;
-            };
-            let entry = match line.as_bytes().first() {
-                Some(b'-') => (Kind::Removed, &line[1..]),
-                Some(b'+') => (Kind::Added, &line[1..]),
-                Some(b' ') => (Kind::Context, &line[1..]),
-                None => (Kind::Context, ""),
-                // "\ No newline at end of file"
-                _ => continue,
-            };
-            hunk.lines.push(entry);
-        }
-        out.extend(current);
+        out.extend(diff::hunks(file));
     }
     out
 }
@@ -194,26 +159,6 @@ fn read_files<'a>(root: &Path, hunks: &[Hunk<'a>]) -> BTreeMap<&'a str, String> 
         }
     }
     texts
-}
-
-/// The change blocks of `hunk` (ranges of its lines).
-fn blocks(hunk: &Hunk<'_>) -> Vec<Range<usize>> {
-    let mut out = Vec::new();
-    let mut start = None;
-    for (i, (kind, _)) in hunk.lines.iter().enumerate() {
-        match (kind, start) {
-            (Kind::Context, Some(s)) => {
-                out.push(s..i);
-                start = None;
-            }
-            (Kind::Removed | Kind::Added, None) => start = Some(i),
-            _ => {}
-        }
-    }
-    if let Some(s) = start {
-        out.push(s..hunk.lines.len());
-    }
-    out
 }
 
 /// `block` widened by [`CONTEXT`] context lines either side (the lines of
@@ -503,10 +448,9 @@ fn calls_untested_new_code(
         .collect();
     chosen.iter().any(|&i| {
         let p = &placed[i];
-        hunks[p.hunk].lines[p.block.clone()]
+        diff::lines_of(&hunks[p.hunk], &p.block, Kind::Added)
             .iter()
-            .filter(|(k, _)| *k == Kind::Added)
-            .any(|(_, line)| names_in(line).iter().any(|n| new.contains(n.as_str())))
+            .any(|line| names_in(line).iter().any(|n| new.contains(n.as_str())))
     })
 }
 
