@@ -4,13 +4,30 @@
 //! else is undone all the same.
 
 use selfheal_reason::PreviousAttempt;
-use selfheal_types::{AttemptOutcome, Event, Outcome, TokenUsage};
+use selfheal_types::{AttemptOutcome, Event, Outcome, RepairRecord, TokenUsage};
 
 use super::{
     Events, FIRST_FIX_DIFF, FURTHER_FAILURE_OUTPUT, OPS_FIXED, OPS_HALF_FIXED, Project, Result,
     SAME_FAILURE_OUTPUT, ScriptedModel, ScriptedSandbox, Setup, Validation, excerpt_of, failed,
     passed, plan, project, project_from, proposal, second_fix, tokens, tree_with, whole_fix,
 };
+
+/// The repair of `project` with the remedies as given (`reverts`: the
+/// revert rule too), and the events it sent.
+async fn repair(
+    project: &Project,
+    model: &ScriptedModel,
+    sandbox: &ScriptedSandbox,
+    remedies: bool,
+    reverts: bool,
+) -> Result<(RepairRecord, Events)> {
+    let events = Events::default();
+    let mut setup = Setup::new(project, model, sandbox, &events);
+    setup.settings.remedies = remedies;
+    setup.settings.reverts = reverts;
+    let record = setup.run().await?;
+    Ok((record, events))
+}
 
 #[tokio::test]
 async fn the_remedy_goes_first_and_the_model_takes_what_is_left() -> Result<()> {
@@ -19,11 +36,7 @@ async fn the_remedy_goes_first_and_the_model_takes_what_is_left() -> Result<()> 
     let project = project()?;
     let model = ScriptedModel::new([Ok(second_fix(tokens(400, 50)))]);
     let sandbox = ScriptedSandbox::new([Ok(failed(FURTHER_FAILURE_OUTPUT)), Ok(passed())]);
-    let events = Events::default();
-    let mut setup = Setup::new(&project, &model, &sandbox, &events);
-    setup.settings.remedies = true;
-
-    let record = setup.run().await?;
+    let (record, events) = repair(&project, &model, &sandbox, true, false).await?;
 
     assert!(
         matches!(record.outcome, Outcome::Fixed { .. }),
@@ -103,11 +116,7 @@ async fn a_remedy_that_fails_is_undone_told_to_the_model_and_not_tried_again() -
     let project = project()?;
     let model = ScriptedModel::new([Ok(whole_fix(tokens(300, 40)))]);
     let sandbox = ScriptedSandbox::new([Ok(failed(SAME_FAILURE_OUTPUT)), Ok(passed())]);
-    let events = Events::default();
-    let mut setup = Setup::new(&project, &model, &sandbox, &events);
-    setup.settings.remedies = true;
-
-    let record = setup.run().await?;
+    let (record, _) = repair(&project, &model, &sandbox, true, false).await?;
 
     assert!(
         matches!(record.outcome, Outcome::Fixed { .. }),
@@ -132,11 +141,7 @@ async fn without_remedies_the_model_is_asked_first() -> Result<()> {
     let project = project()?;
     let model = ScriptedModel::new([Ok(whole_fix(tokens(300, 40)))]);
     let sandbox = ScriptedSandbox::new([Ok(passed())]);
-    let events = Events::default();
-    let mut setup = Setup::new(&project, &model, &sandbox, &events);
-    setup.settings.remedies = false;
-
-    let record = setup.run().await?;
+    let (record, _) = repair(&project, &model, &sandbox, false, false).await?;
 
     assert_eq!(record.attempts.len(), 1);
     assert_eq!(record.attempts[0].remedy, None);
@@ -178,12 +183,7 @@ async fn the_lines_the_commit_changed_under_the_failing_test_are_put_back_first(
     let project = shifted_project()?;
     let model = ScriptedModel::new([]);
     let sandbox = ScriptedSandbox::new([Ok(passed())]);
-    let events = Events::default();
-    let mut setup = Setup::new(&project, &model, &sandbox, &events);
-    setup.settings.remedies = true;
-    setup.settings.reverts = true;
-
-    let record = setup.run().await?;
+    let (record, _) = repair(&project, &model, &sandbox, true, true).await?;
 
     assert!(
         matches!(record.outcome, Outcome::Fixed { .. }),
@@ -224,12 +224,7 @@ async fn a_revert_that_gets_further_but_not_through_is_undone_not_built_on() -> 
     // For any other change this would be progress, kept for the next
     // attempt: the test now gets as far as its assertion.
     let sandbox = ScriptedSandbox::new([Ok(failed(FURTHER_FAILURE_OUTPUT)), Ok(passed())]);
-    let events = Events::default();
-    let mut setup = Setup::new(&project, &model, &sandbox, &events);
-    setup.settings.remedies = true;
-    setup.settings.reverts = true;
-
-    let record = setup.run().await?;
+    let (record, _) = repair(&project, &model, &sandbox, true, true).await?;
 
     assert!(
         matches!(record.outcome, Outcome::Fixed { .. }),
@@ -260,12 +255,7 @@ async fn with_reverts_off_the_model_is_asked_where_no_name_rule_applies() -> Res
     let project = shifted_project()?;
     let model = ScriptedModel::new([Ok(second_fix(tokens(300, 40)))]);
     let sandbox = ScriptedSandbox::new([Ok(passed())]);
-    let events = Events::default();
-    let mut setup = Setup::new(&project, &model, &sandbox, &events);
-    setup.settings.remedies = true;
-    setup.settings.reverts = false;
-
-    let record = setup.run().await?;
+    let (record, _) = repair(&project, &model, &sandbox, true, false).await?;
 
     assert_eq!(record.attempts.len(), 1);
     assert_eq!(record.attempts[0].remedy, None);
@@ -284,12 +274,7 @@ async fn a_revert_that_does_not_get_past_the_failure_says_nothing_of_what_the_te
     ))]);
     // The same assertion as in CI: the revert changed nothing that matters.
     let sandbox = ScriptedSandbox::new([Ok(failed(FURTHER_FAILURE_OUTPUT)), Ok(passed())]);
-    let events = Events::default();
-    let mut setup = Setup::new(&project, &model, &sandbox, &events);
-    setup.settings.remedies = true;
-    setup.settings.reverts = true;
-
-    let record = setup.run().await?;
+    let (record, _) = repair(&project, &model, &sandbox, true, true).await?;
 
     assert!(matches!(record.outcome, Outcome::Fixed { .. }));
     assert_eq!(record.attempts[0].remedy.as_deref(), Some("revert"));
