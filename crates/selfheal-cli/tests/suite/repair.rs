@@ -1,7 +1,7 @@
 //! Repairs that succeed: one attempt, a retry after a bad patch, two bugs in
 //! a row, a dirty checkout left alone, and logs from a plain file.
 
-use selfheal_types::{AttemptOutcome, Stage, ValidationOutcome};
+use selfheal_types::{AttemptOutcome, RepairRecord, Stage, ValidationOutcome};
 
 use super::{
     MODEL, assert_bookkeeping, assert_branch_has, assert_fixed, assert_validated, changed_lines,
@@ -9,7 +9,7 @@ use super::{
 };
 use crate::harness::git::branches;
 use crate::harness::model::prompt_text;
-use crate::harness::sample::Sample;
+use crate::harness::sample::{Sample, SampleRepo};
 use crate::harness::{ModelServer, Reply, Selfheal, Snapshot, git, prepare, require_docker};
 
 /// The sample the single-bug scenarios use: a new test with a wrong
@@ -359,13 +359,13 @@ async fn every_single_attempt_sample_is_fixed_by_its_fix_json() {
     );
 }
 
-/// A name the failing commit renamed and one caller still uses: the known
-/// fix brings the caller along, the real sandbox proves it, and the model is
-/// never asked (the server has no reply to give and gets no request).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rename_the_commit_missed_is_fixed_without_asking_the_model() {
+/// `sample` repaired offline by remedies alone, one attempt per rule in
+/// `rules`: the model server has no reply to give and gets no request, no
+/// token is spent, and the branch holds the same change as the sample's own
+/// fixes. The prepared repository, the record and the branch.
+async fn repaired_by_remedies(sample: &str, rules: &[&str]) -> (SampleRepo, RepairRecord, String) {
     require_docker();
-    let repo = prepare("cross-file-rename");
+    let repo = prepare(sample);
     let server = ModelServer::start(MODEL, Vec::new()).await;
 
     let out = Selfheal::new(&repo.home())
@@ -380,52 +380,36 @@ async fn a_rename_the_commit_missed_is_fixed_without_asking_the_model() {
     let record = out.record();
     assert_bookkeeping(&repo, &record);
     let branch = assert_fixed(&repo, &record);
-    assert_eq!(record.attempts.len(), 1, "{:#?}", record.attempts);
-    assert_eq!(record.attempts[0].remedy.as_deref(), Some("renamed-name"));
-    assert_eq!(record.tokens.total(), 0);
-    let report = record.attempts[0].validation.as_ref().expect("validated");
-    assert_eq!(report.outcome, ValidationOutcome::Passed);
-    // The same change as the sample's own fix.
-    assert_branch_has(&repo, &branch, &repo.sample.fix_files());
-    assert!(server.chat_requests().await.is_empty());
-    let subject = git(&repo.root, &["log", "-1", "--format=%s", &branch]);
-    assert!(subject.contains("shipping_cost"), "{subject}");
-}
-
-#[tokio::test]
-async fn two_masked_bugs_are_fixed_by_a_near_name_then_a_revert_without_the_model() {
-    require_docker();
-    let repo = prepare("masked-nameerror-then-range");
-    let server = ModelServer::start(MODEL, Vec::new()).await;
-
-    let out = Selfheal::new(&repo.home())
-        .model(&server)
-        .args(["run", "--offline", "--yes", "--json", "--repo"])
-        .arg(&repo.root)
-        .args(["--run-id", &repo.run_id()])
-        .run()
-        .await;
-
-    out.assert_code(0);
-    let record = out.record();
-    assert_bookkeeping(&repo, &record);
-    let branch = assert_fixed(&repo, &record);
-    let rules: Vec<Option<&str>> = record
+    let used: Vec<Option<&str>> = record
         .attempts
         .iter()
         .map(|a| a.remedy.as_deref())
         .collect();
-    assert_eq!(
-        rules,
-        [Some("near-name"), Some("revert")],
-        "{:#?}",
-        record.attempts
-    );
+    let wanted: Vec<Option<&str>> = rules.iter().copied().map(Some).collect();
+    assert_eq!(used, wanted, "{:#?}", record.attempts);
     assert_eq!(record.tokens.total(), 0);
-    // The typo fixed, and the range's end put back as it was before the
-    // commit: the same tree as the sample's two fixes.
     assert_branch_has(&repo, &branch, &repo.sample.fix_files());
     assert!(server.chat_requests().await.is_empty());
+    (repo, record, branch)
+}
+
+/// A name the failing commit renamed and one caller still uses: the known
+/// fix brings the caller along, the real sandbox proves it, and the model is
+/// never asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rename_the_commit_missed_is_fixed_without_asking_the_model() {
+    let (repo, record, branch) = repaired_by_remedies("cross-file-rename", &["renamed-name"]).await;
+    let report = record.attempts[0].validation.as_ref().expect("validated");
+    assert_eq!(report.outcome, ValidationOutcome::Passed);
+    let subject = git(&repo.root, &["log", "-1", "--format=%s", &branch]);
+    assert!(subject.contains("shipping_cost"), "{subject}");
+}
+
+/// Two bugs, one masking the other: the typo is fixed by the name Python
+/// suggests, then the range's end is put back as it was before the commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_masked_bugs_are_fixed_by_a_near_name_then_a_revert_without_the_model() {
+    repaired_by_remedies("masked-nameerror-then-range", &["near-name", "revert"]).await;
 }
 
 /// The run log of the failing step: in GitHub's layout a job folder holds
