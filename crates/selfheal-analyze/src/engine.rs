@@ -718,7 +718,9 @@ impl Engine {
         self.last_no = no;
         let line = Line {
             no,
-            text,
+            // Every parser reads a line without its trailing whitespace:
+            // trimmed once here rather than by each of them.
+            text: text.trim_end(),
             gha_error,
             prev: std::str::from_utf8(&self.prev).unwrap_or(""),
             hit: facts.keyword || gha_error,

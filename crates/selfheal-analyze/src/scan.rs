@@ -56,6 +56,46 @@ const FOUR: u8 = 4;
 /// bytes here are its first three.
 const BEFORE_FOUR: u8 = 8;
 
+/// Literals' windows filed by hash: where each hash's entries start in
+/// one sorted list. A lookup is two reads, where a binary search over a
+/// few hundred entries took eight dependent steps, each a likely cache
+/// miss and mispredicted branch; the index costs 64 KiB.
+#[derive(Debug, Clone)]
+struct Buckets {
+    /// `starts[h]..starts[h + 1]` are the entries of hash `h`.
+    starts: Box<[u16]>,
+    /// `(literal index, where its window starts in it)`, by hash.
+    entries: Vec<(usize, isize)>,
+}
+
+impl Buckets {
+    /// From `(hash, literal index, window offset)`; `None` past 65,535
+    /// entries.
+    fn new(mut list: Vec<(u32, usize, isize)>) -> Option<Self> {
+        list.sort_unstable();
+        let mut starts = vec![0u16; TABLE_LEN + 1].into_boxed_slice();
+        for (h, start) in starts.iter_mut().enumerate() {
+            let first = list.partition_point(|&(lh, _, _)| (lh as usize) < h);
+            *start = u16::try_from(first).ok()?;
+        }
+        Some(Self {
+            starts,
+            entries: list.into_iter().map(|(_, i, at)| (i, at)).collect(),
+        })
+    }
+
+    fn get(&self, h: u32) -> &[(usize, isize)] {
+        let h = h as usize;
+        match (self.starts.get(h), self.starts.get(h + 1)) {
+            (Some(&a), Some(&b)) => self
+                .entries
+                .get(usize::from(a)..usize::from(b))
+                .unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+}
+
 /// Exact multi-literal search, ignoring ASCII case; see the module docs.
 #[derive(Debug, Clone)]
 pub(crate) struct LiteralScanner {
@@ -64,12 +104,12 @@ pub(crate) struct LiteralScanner {
     table: Box<[u8; TABLE_LEN]>,
     /// One bit per hash of a long literal's two halves.
     pairs: Box<[u64; PAIR_WORDS]>,
-    /// `(hash, literal index, where its window starts in it)`, sorted: the
-    /// window hash for short literals, the pair hash for long ones.
-    short: Vec<(u32, usize, isize)>,
-    long: Vec<(u32, usize, isize)>,
+    /// Short literals by the hash of their windows, long ones by the pair
+    /// hash of theirs.
+    short: Buckets,
+    long: Buckets,
     /// Four-byte literals, by the hash of their bytes (offset 0).
-    four: Vec<(u32, usize, isize)>,
+    four: Buckets,
     /// The distinct literals, lowercase.
     literals: Vec<Vec<u8>>,
     /// For each distinct literal, the indices it was given as.
@@ -182,15 +222,12 @@ impl LiteralScanner {
             unique.push(literal);
             ids.push(vec![id]);
         }
-        short.sort_unstable();
-        long.sort_unstable();
-        four.sort_unstable();
         Some(Self {
             table,
             pairs,
-            short,
-            long,
-            four,
+            short: Buckets::new(short)?,
+            long: Buckets::new(long)?,
+            four: Buckets::new(four)?,
             literals: unique,
             ids,
         })
@@ -279,15 +316,11 @@ impl LiteralScanner {
         &self,
         hay: &[u8],
         pos: usize,
-        list: &[(u32, usize, isize)],
+        list: &Buckets,
         h: u32,
         f: &mut impl FnMut(Range<usize>, usize) -> bool,
     ) -> bool {
-        let first = list.partition_point(|&(lh, _, _)| lh < h);
-        for &(lh, i, offset) in &list[first..] {
-            if lh != h {
-                break;
-            }
+        for &(i, offset) in list.get(h) {
             let literal = &self.literals[i];
             let Some(start) = pos.checked_add_signed(-offset) else {
                 continue;

@@ -67,7 +67,7 @@ impl Parser for Cargo {
     }
 
     fn feed(&mut self, line: &Line<'_>, out: &mut Vec<Candidate>) {
-        let text = line.text.trim_end();
+        let text = line.text;
         if let Some(c) = text
             .starts_with("error")
             .then(|| ERROR.captures(text))

@@ -297,7 +297,7 @@ impl Parser for Diag {
     }
 
     fn feed(&mut self, line: &Line<'_>, out: &mut Vec<Candidate>) {
-        let text = line.text.trim_end();
+        let text = line.text;
         let hit = classify(text).or_else(|| ruff_full(text, line.prev));
         match (self.group.as_mut(), hit) {
             (Some(g), Some(h)) if same_run(g, &h) && line.no <= g.end + 6 => {

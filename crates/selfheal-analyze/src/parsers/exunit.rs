@@ -52,7 +52,7 @@ impl Parser for ExUnit {
     }
 
     fn feed(&mut self, line: &Line<'_>, out: &mut Vec<Candidate>) {
-        let text = line.text.trim_end();
+        let text = line.text;
         let header = (line.has(text, Anchor::ExUnitTest) || line.has(text, Anchor::ExUnitDoctest))
             .then(|| HEADER.captures(text))
             .flatten();

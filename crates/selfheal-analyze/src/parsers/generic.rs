@@ -107,17 +107,23 @@ pub(crate) struct Generic {
     follow: u8,
     /// Lines seen but not yet classified, oldest first.
     pending: Vec<Pending>,
-    /// Their trimmed texts, back to back.
+    /// The trimmed texts of the lines the parsers saw, back to back.
     pending_text: String,
+    /// The trimmed bytes of quiet lines, back to back: they are decoded
+    /// only if replayed as follow-ups (see [`Generic::quiet`]).
+    quiet_bytes: Vec<u8>,
     /// Non-empty lines after the last keyword line that are still queued,
     /// counting down: any of them may turn out to be a follow-up.
     after_keyword: u8,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Pending {
     no: u64,
-    end: usize,
+    /// Where its text lies in `pending_text`, or in `quiet_bytes` if
+    /// `quiet`.
+    text: std::ops::Range<usize>,
+    quiet: bool,
     gha_error: bool,
     /// Whether the line hit the engine's keyword prefilter.
     keyword: bool,
@@ -163,6 +169,18 @@ fn is_bare_verdict(text: &str) -> bool {
         .all(|w| WORDS.contains(&w.to_ascii_lowercase().as_str()))
 }
 
+/// `bytes` without the ASCII whitespace at either end, as [`str::trim`]
+/// would remove it (vertical tab included).
+fn trim_ascii_whitespace(bytes: &[u8]) -> &[u8] {
+    let space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r');
+    let start = bytes.iter().position(|b| !space(b)).unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !space(b))
+        .map_or(start, |e| e + 1);
+    bytes.get(start..end).unwrap_or_default()
+}
+
 /// Whether a line reads like an error to a person skimming the log.
 pub(crate) fn is_errorish(text: &str) -> bool {
     ERRORISH.is_match(text) && !NOISE.is_match(text) && !TRAILER.is_match(text)
@@ -171,9 +189,9 @@ pub(crate) fn is_errorish(text: &str) -> bool {
 /// Whether a queued line is error-like (an annotation need only not be a
 /// trailer). Only lines that hit the keyword prefilter can be: every word
 /// [`ERRORISH`] knows is a keyword.
-fn classify(text: &str, p: Pending) -> bool {
-    text.len() >= 4
-        && p.keyword
+fn classify(text: &str, p: &Pending) -> bool {
+    p.keyword
+        && text.len() >= 4
         && if p.gha_error {
             !TRAILER.is_match(text)
         } else {
@@ -189,39 +207,67 @@ impl Generic {
 
     /// A line that the engine handed to the parsers.
     pub(crate) fn feed(&mut self, line: &Line<'_>) {
-        self.queue(line.no, line.text.trim(), line.hit, line.gha_error);
+        self.queue(line.no, line.text.trim_start(), line.hit, line.gha_error);
     }
 
     /// A line that no parser looked at, while [`Self::wants_more`], as raw
-    /// bytes: decoded and trimmed exactly as the parsers' lines are
-    /// (decoding borrows when the bytes are valid UTF-8, as they nearly
-    /// always are).
+    /// bytes. It has no keyword, so it can only matter as a follow-up:
+    /// it is queued undecoded, trimmed of ASCII whitespace, and decoded
+    /// (lossily, as the parsers' lines are) only if [`Self::settle`]
+    /// replays it. A line that begins or ends with a non-ASCII byte is
+    /// decoded now, since Unicode whitespace there must be trimmed too.
     pub(crate) fn quiet(&mut self, no: u64, bytes: &[u8]) {
-        // `from_utf8` first: `from_utf8_lossy` walks valid text chunk by
-        // chunk, several times slower, only to borrow it unchanged.
-        match std::str::from_utf8(bytes) {
-            Ok(text) => self.queue(no, text.trim(), false, false),
-            Err(_) => self.queue(no, String::from_utf8_lossy(bytes).trim(), false, false),
+        let trimmed = trim_ascii_whitespace(bytes);
+        if trimmed.first().is_some_and(|b| !b.is_ascii())
+            || trimmed.last().is_some_and(|b| !b.is_ascii())
+        {
+            let text = String::from_utf8_lossy(trimmed);
+            self.queue(no, text.trim(), false, false);
+        } else if self.counts(trimmed.is_empty(), false) {
+            let start = self.quiet_bytes.len();
+            self.quiet_bytes.extend_from_slice(trimmed);
+            self.enqueue(Pending {
+                no,
+                text: start..self.quiet_bytes.len(),
+                quiet: true,
+                gha_error: false,
+                keyword: false,
+            });
         }
     }
 
     fn queue(&mut self, no: u64, text: &str, keyword: bool, gha_error: bool) {
+        if self.counts(text.is_empty(), keyword) {
+            let start = self.pending_text.len();
+            self.pending_text.push_str(text);
+            self.enqueue(Pending {
+                no,
+                text: start..self.pending_text.len(),
+                quiet: false,
+                gha_error,
+                keyword,
+            });
+        }
+    }
+
+    /// Counts a line towards the follow-ups; false if it is not queued.
+    fn counts(&mut self, empty: bool, keyword: bool) -> bool {
         if keyword {
             self.after_keyword = FOLLOW;
-        } else if text.is_empty() {
+        } else if empty {
             // Empty lines neither end a follow-up nor join one.
-            return;
+            return false;
         } else {
             self.after_keyword = self.after_keyword.saturating_sub(1);
         }
-        self.pending_text.push_str(text);
-        self.pending.push(Pending {
-            no,
-            end: self.pending_text.len(),
-            gha_error,
-            keyword,
-        });
-        if self.pending.len() >= PENDING_LINES || self.pending_text.len() >= PENDING_BYTES {
+        true
+    }
+
+    fn enqueue(&mut self, p: Pending) {
+        self.pending.push(p);
+        if self.pending.len() >= PENDING_LINES
+            || self.pending_text.len() + self.quiet_bytes.len() >= PENDING_BYTES
+        {
             self.settle();
         }
     }
@@ -238,16 +284,23 @@ impl Generic {
     fn settle(&mut self) {
         let pending = std::mem::take(&mut self.pending);
         let text = std::mem::take(&mut self.pending_text);
-        let line_text = |i: usize| {
-            let start = if i == 0 { 0 } else { pending[i - 1].end };
-            &text[start..pending[i].end]
+        let quiet = std::mem::take(&mut self.quiet_bytes);
+        let line_text = |p: &Pending| -> std::borrow::Cow<'_, str> {
+            if p.quiet {
+                quiet
+                    .get(p.text.clone())
+                    .map_or(std::borrow::Cow::Borrowed(""), String::from_utf8_lossy)
+            } else {
+                text.get(p.text.clone()).unwrap_or_default().into()
+            }
         };
         // Newest first, until the ring's worth of error-like lines is found.
+        // A quiet line is never error-like: it holds no keyword.
         let mut errorish = vec![false; pending.len()];
         let mut found = 0;
         let mut from = 0;
         for i in (0..pending.len()).rev() {
-            errorish[i] = classify(line_text(i), pending[i]);
+            errorish[i] = !pending[i].quiet && classify(&line_text(&pending[i]), &pending[i]);
             if errorish[i] {
                 found += 1;
                 if found == RING {
@@ -263,13 +316,17 @@ impl Generic {
             self.follow = 0;
         }
         for i in from..pending.len() {
-            self.take(pending[i].no, line_text(i), errorish[i]);
+            if errorish[i] || self.follow > 0 {
+                self.take(pending[i].no, &line_text(&pending[i]), errorish[i]);
+            }
         }
         // Reuse the allocations.
         self.pending = pending;
         self.pending.clear();
         self.pending_text = text;
         self.pending_text.clear();
+        self.quiet_bytes = quiet;
+        self.quiet_bytes.clear();
     }
 
     /// The classic one-line-at-a-time rule, for a classified line.
@@ -379,7 +436,9 @@ mod tests {
         // Stretches with many error-like lines (a settle finds a ring's
         // worth and drops the rest) and stretches with none (it must
         // replay everything), blank lines, follow-ups and trailers, long
-        // enough to fill the queue several times.
+        // enough to fill the queue several times. Quiet lines are queued
+        // undecoded: some are only Unicode whitespace, begin or end with
+        // non-ASCII text, or are not UTF-8 at all.
         let kinds = [
             "error: linking failed for target {}",
             "  the reason is {}",
@@ -389,6 +448,9 @@ mod tests {
             "The command \"make {}\" exited with 2.",
             "plain output {}",
             "FAILED tests/test_{}.py::test_x - assert 1 == 2",
+            "\u{a0}\u{3000} ",
+            "✓ step {} done ✓",
+            "bytes \u{fffd} {}",
         ];
         let mut lines = Vec::new();
         let mut seed = 7u64;
@@ -406,24 +468,37 @@ mod tests {
                 (seed >> 33) as usize % kinds.len()
             };
             let text = kinds[k].replace("{}", &no.to_string());
-            let keyword = k != 1 && k != 2 && k != 6;
-            lines.push((no, text, keyword));
+            let keyword = ![1, 2, 6, 8, 9, 10].contains(&k);
+            // The replacement character stands for a byte that is not UTF-8.
+            let bytes = text.replace('\u{fffd}', "\u{1}").into_bytes();
+            let bytes: Vec<u8> = bytes
+                .into_iter()
+                .map(|b| if b == 1 { 0xff } else { b })
+                .collect();
+            lines.push((no, text, bytes, keyword));
         }
         let mut eager = Eager {
             ring: VecDeque::new(),
             follow: 0,
         };
         let mut lazy = Generic::default();
-        for (no, text, keyword) in &lines {
+        for (no, text, bytes, keyword) in &lines {
             eager.feed(*no, text, *keyword);
             // The engine hands over keyword lines and, while it wants
             // them, the lines after.
             if *keyword {
                 lazy.queue(*no, text.trim(), true, false);
             } else if lazy.wants_more() {
-                lazy.quiet(*no, text.as_bytes());
+                lazy.quiet(*no, bytes);
             }
         }
+        assert!(
+            eager
+                .ring
+                .iter()
+                .any(|(_, t)| t.starts_with("bytes \u{fffd}"))
+        );
+        assert!(eager.ring.iter().any(|(_, t)| t.starts_with('✓')));
         lazy.settle();
         assert_eq!(lazy.ring, eager.ring);
         assert_eq!(lazy.follow, eager.follow);

@@ -90,7 +90,7 @@ impl Parser for Go {
     }
 
     fn feed(&mut self, line: &Line<'_>, out: &mut Vec<Candidate>) {
-        let text = line.text.trim_end();
+        let text = line.text;
         if self.feed_panic(line.no, text, out) {
             return;
         }

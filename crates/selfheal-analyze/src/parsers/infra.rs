@@ -570,7 +570,7 @@ impl Parser for Infra {
     }
 
     fn feed(&mut self, line: &Line<'_>, out: &mut Vec<Candidate>) {
-        let text = line.text.trim();
+        let text = line.text.trim_start();
         let Some(idx) = SET.first_match_among(text, line.facts.infra) else {
             return;
         };

@@ -95,7 +95,7 @@ impl Parser for Java {
     }
 
     fn feed(&mut self, line: &Line<'_>, out: &mut Vec<Candidate>) {
-        let text = line.text.trim_end();
+        let text = line.text;
         if self.feed_went_wrong(line.no, text, out) {
             return;
         }

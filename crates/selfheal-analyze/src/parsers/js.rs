@@ -66,7 +66,7 @@ impl Parser for Js {
     }
 
     fn feed(&mut self, line: &Line<'_>, out: &mut Vec<Candidate>) {
-        let text = line.text.trim_end();
+        let text = line.text;
         let fail = line.has(text, Anchor::Fail);
         if let Some(c) = fail.then(|| VITEST_TEST.captures(text)).flatten() {
             self.end(out);
@@ -195,7 +195,7 @@ impl Js {
     }
 
     fn feed_eslint(&mut self, line: &Line<'_>, c: &regex::Captures<'_>, out: &mut Vec<Candidate>) {
-        let text = line.text.trim_end();
+        let text = line.text;
         // The file name heads its problems; it is the line before the first.
         if let Some(f) = ESLINT_FILE.captures(line.prev.trim()) {
             let file = loc(&f[1], None, None).file;

@@ -54,7 +54,7 @@ impl Parser for Make {
     }
 
     fn feed(&mut self, line: &Line<'_>, out: &mut Vec<Candidate>) {
-        let text = line.text.trim_end();
+        let text = line.text;
         if let Some(c) = text
             .starts_with("CMake Error")
             .then(|| CMAKE.captures(text))

@@ -26,7 +26,8 @@ pub(crate) mod python;
 pub(crate) struct Line<'a> {
     /// 1-based line number in the input as given.
     pub no: u64,
-    /// Timestamp, ANSI colours and any `##[error]`-style marker removed.
+    /// Timestamp, ANSI colours, any `##[error]`-style marker and trailing
+    /// whitespace removed.
     pub text: &'a str,
     /// The line was a GitHub Actions `##[error]` annotation.
     pub gha_error: bool,
@@ -159,7 +160,7 @@ impl<'a> Line<'a> {
             .fold(0, |bits, a| bits | a.bit());
         Line {
             no,
-            text,
+            text: text.trim_end(),
             gha_error: false,
             prev: "",
             hit: true,

@@ -72,7 +72,7 @@ impl Parser for Numbered {
     }
 
     fn feed(&mut self, line: &Line<'_>, out: &mut Vec<Candidate>) {
-        let text = line.text.trim_end();
+        let text = line.text;
         let header =
             text.starts_with("There w") || text == "Failures:" || text.ends_with(" failing");
         if let Some(c) = header.then(|| HEADER.captures(text)).flatten() {

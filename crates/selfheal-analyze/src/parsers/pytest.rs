@@ -126,7 +126,7 @@ impl Parser for Pytest {
     }
 
     fn feed(&mut self, line: &Line<'_>, out: &mut Vec<Candidate>) {
-        let text = line.text.trim_end();
+        let text = line.text;
         if text.starts_with("===")
             && let Some(c) = SECTION.captures(text)
         {

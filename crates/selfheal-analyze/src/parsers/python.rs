@@ -125,7 +125,7 @@ impl Parser for Traceback {
     }
 
     fn feed(&mut self, line: &Line<'_>, out: &mut Vec<Candidate>) {
-        let text = line.text.trim_end();
+        let text = line.text;
         let trimmed = text.trim_start();
         if trimmed.ends_with(HEAD) {
             let chained = matches!(self.state, State::After { chained: true, .. });
