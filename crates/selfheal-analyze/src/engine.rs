@@ -974,6 +974,13 @@ fn exit_marker(text: &str, gha_error: bool) -> Marker {
             _ => Marker::Failed,
         };
     }
+    // `travis_retry` gives up: `The command "bundle exec push" failed 3 times.`
+    if text.starts_with("The command \"")
+        && let Some(i) = text.rfind("\" failed ")
+        && text[i + 9..].trim_end_matches('.').ends_with(" times")
+    {
+        return Marker::Failed;
+    }
     if text.starts_with("Build step '") && text.ends_with("marked build as failure") {
         return Marker::Failed;
     }
@@ -1185,6 +1192,11 @@ mod tests {
         assert!(matches!(
             exit_marker("The command \"make\" exited with 0.", false),
             Marker::Passed
+        ));
+        assert!(failed("The command \"./deploy.sh\" failed 3 times.", false));
+        assert!(!failed(
+            "The command \"./deploy.sh\" failed. Retrying, 2 of 3.",
+            false
         ));
         // Regression: Travis puts the verdict of a multi-line command on its own line.
         assert!(failed("\" exited with 1.", false));

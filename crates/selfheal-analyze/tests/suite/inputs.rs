@@ -159,3 +159,43 @@ fn an_unexplained_step_shows_its_last_lines_wherever_batches_end() {
         assert_eq!(top.log_span.end, no + 1, "{quiet_lines} lines");
     }
 }
+
+/// `travis_retry` gives up with `The command "…" failed 3 times.` and no
+/// `exited with` line when it runs in `after_script`: the command failed
+/// all the same, so its output is a failure, beside the script's own.
+#[test]
+fn a_command_that_travis_retry_gave_up_on_is_a_failed_step() {
+    let log = "\
+$ bundle exec rake lint
+lint: 2 offences in app/models/cart.rb
+The command \"bundle exec rake lint\" exited with 1.
+travis_fold:start:after_script
+$ travis_retry ./deploy.sh
+deploy: uploading site to the bucket
+[fail] Failed to upload index.html (Access key cannot be null.)
+The command \"./deploy.sh\" failed. Retrying, 2 of 3.
+deploy: uploading site to the bucket
+[fail] Failed to upload index.html (Access key cannot be null.)
+The command \"./deploy.sh\" failed 3 times.
+travis_fold:end:after_script
+Done. Your build exited with 1.
+";
+    let analysis =
+        analyze_reader(log.as_bytes(), "travis.log", &AnalyzeOptions::default()).expect("reads");
+    let spans: Vec<(u64, u64)> = analysis
+        .failures
+        .iter()
+        .map(|f| (f.log_span.start, f.log_span.end))
+        .collect();
+    assert!(
+        spans.contains(&(2, 3)),
+        "the lint failure is reported: {spans:?}"
+    );
+    assert!(
+        analysis
+            .failures
+            .iter()
+            .any(|f| f.log_span.start <= 10 && f.log_span.end >= 10),
+        "the upload failure is reported: {spans:?}"
+    );
+}
