@@ -103,6 +103,8 @@ const KEYWORDS: &[&str] = &[
     // ExUnit's numbered failures: `  1) test adds numbers (MathTest)`.
     ") test ",
     ") doctest ",
+    // awesome_bot's list of links that failed its check.
+    "issues :-(",
     // Linters' findings (SwiftLint, checkstyle) with no failure word.
     " violation",
     // Retried tests, for the flaky hint.

@@ -15,8 +15,9 @@
 //!   within 5s`, `Timeout of 2000ms exceeded`, `deadline exceeded`), a race
 //!   (`DATA RACE`), or a network the test reached out to (a 503, a reset);
 //! - the failure is transient infrastructure: a network, registry or
-//!   runner hiccup (not a full disk or memory, which recur); the parsers
-//!   that recognise these set [`Candidate::flaky`] themselves.
+//!   runner hiccup (not a full disk or memory, which recur), or a link
+//!   check that timed out or got a 5xx; the parsers that recognise these
+//!   set [`Candidate::flaky`] themselves.
 
 use std::sync::LazyLock;
 

@@ -16,6 +16,7 @@ pub(crate) mod go;
 pub(crate) mod infra;
 pub(crate) mod java;
 pub(crate) mod js;
+pub(crate) mod links;
 pub(crate) mod make;
 pub(crate) mod numbered;
 pub(crate) mod pytest;
@@ -310,6 +311,7 @@ pub(crate) fn all() -> Vec<Box<dyn Parser>> {
         Box::new(numbered::Numbered::default()),
         Box::new(js::Js::default()),
         Box::new(make::Make::default()),
+        Box::new(links::Links::default()),
         Box::new(infra::Infra::default()),
     ]
 }
