@@ -103,6 +103,12 @@ const KEYWORDS: &[&str] = &[
     // ExUnit's numbered failures: `  1) test adds numbers (MathTest)`.
     ") test ",
     ") doctest ",
+    // RuboCop's offenses: `app/x.rb:1:1: C: Style/Cop: message`.
+    ": c: ",
+    ": w: ",
+    ": e: ",
+    ": f: ",
+    ": r: ",
     // awesome_bot's list of links that failed its check.
     "issues :-(",
     // Linters' findings (SwiftLint, checkstyle) with no failure word.

@@ -16,7 +16,7 @@ use super::{Candidate, Line, Parser, Snip, loc, one_line};
 
 /// The source extensions whose diagnostics this parser owns. Go and Rust
 /// have their own parsers; Python tracebacks are not diagnostics.
-const EXT: &str = r"c|cc|cpp|cxx|h|hh|hpp|hxx|m|mm|java|kt|kts|scala|sc|groovy|cs|fs|swift|hs|lhs|erl|hrl|ex|exs|ml|mli|d|nim|zig|ts|tsx|mts|cts|js|jsx|mjs|cjs|vue|py|pyi|php|rb|lua|pl|pm|sh|f90|f|for|cu|dart|vala|cmake|clj|cljs|coffee|elm|purs|v|sv|vhd|vhdl|tex|sty|cls|R|r|jl|pas|pp";
+const EXT: &str = r"c|cc|cpp|cxx|h|hh|hpp|hxx|m|mm|java|kt|kts|scala|sc|groovy|cs|fs|swift|hs|lhs|erl|hrl|ex|exs|ml|mli|d|nim|zig|ts|tsx|mts|cts|js|jsx|mjs|cjs|vue|py|pyi|php|rb|rake|gemspec|lua|pl|pm|sh|f90|f|for|cu|dart|vala|cmake|clj|cljs|coffee|elm|purs|v|sv|vhd|vhdl|tex|sty|cls|R|r|jl|pas|pp";
 
 static COLON: LazyLock<Regex> = LazyLock::new(|| {
     super::re(&format!(
@@ -47,6 +47,12 @@ static DOC: LazyLock<Regex> = LazyLock::new(|| {
 });
 static SWIFTLINT: LazyLock<Regex> =
     LazyLock::new(|| super::re(r" Violation: .*\([a-z_]+\)$").expect("valid regex"));
+/// RuboCop's offense after the location: a severity letter (refactor,
+/// convention, warning, error, fatal) and the cop's `Department/Name`.
+static RUBOCOP: LazyLock<Regex> = LazyLock::new(|| {
+    super::re(r"^[RCWEF]: (?:\[Correct(?:able|ed)\] )?[A-Z][A-Za-z]+/[A-Za-z0-9]+: ")
+        .expect("valid regex")
+});
 static PY_CODE: LazyLock<Regex> =
     LazyLock::new(|| super::re(r"^(?:\[\*\] )?[A-Z]{1,3}\d{2,4}\b").expect("valid regex"));
 static MYPY_CODE: LazyLock<Regex> =
@@ -191,6 +197,15 @@ fn classify(text: &str) -> Option<Hit> {
     }
     if matches!(sev, Some("warning" | "note" | "info" | "hint" | "remark")) {
         return None;
+    }
+    // RuboCop fails on any offense, whatever its severity letter.
+    if matches!(ext, "rb" | "rake" | "gemspec") && RUBOCOP.is_match(msg) {
+        return Some(Hit {
+            category: Category::Lint,
+            tool: "rubocop",
+            location,
+            message: msg.to_owned(),
+        });
     }
     if matches!(ext, "py" | "pyi") {
         // Python linters: a rule code (ruff, flake8, pylint) or mypy's
@@ -370,10 +385,11 @@ impl Diag {
         if g.count > 1 {
             message = format!("{message} (and {} more)", g.count - 1);
         }
-        // SwiftLint's findings come before its `Done linting! Found N
-        // violations` count, which says only how many.
+        // SwiftLint's and RuboCop's findings come before their counts
+        // (`Done linting! Found N violations`, `N files inspected, M
+        // offenses detected`), which say only how many.
         let confidence = match (g.category, g.tool) {
-            (_, "swiftlint") => 76,
+            (_, "swiftlint" | "rubocop") => 76,
             (Category::Lint, _) => 60,
             _ => 70,
         };
@@ -469,6 +485,19 @@ mod tests {
             tool("/Users/ci/shop/Shop/Cart.swift:8:4: warning: variable 'x' was never used"),
             None
         );
+        assert_eq!(
+            tool(
+                "db/migrate/20190731_rename.rb:1:1: C: Style/FrozenStringLiteralComment: Missing magic comment # frozen_string_literal: true."
+            ),
+            Some(("rubocop", Category::Lint))
+        );
+        assert_eq!(
+            tool(
+                "app/models/cart.rb:12:5: W: [Correctable] Lint/UselessAssignment: Useless assignment to variable - x."
+            ),
+            Some(("rubocop", Category::Lint))
+        );
+        assert_eq!(tool("app/models/cart.rb:12:5: C: see the notes"), None);
         // GHC puts the message under the location.
         assert_eq!(
             tool("src/Parser.hs:60:64: error:"),
