@@ -47,7 +47,7 @@ static DOC: LazyLock<Regex> = LazyLock::new(|| {
 });
 static SWIFTLINT: LazyLock<Regex> =
     LazyLock::new(|| super::re(r" Violation: .*\([a-z_]+\)$").expect("valid regex"));
-/// RuboCop's offense after the location: a severity letter (refactor,
+/// `RuboCop`'s offense after the location: a severity letter (refactor,
 /// convention, warning, error, fatal) and the cop's `Department/Name`.
 static RUBOCOP: LazyLock<Regex> = LazyLock::new(|| {
     super::re(r"^[RCWEF]: (?:\[Correct(?:able|ed)\] )?[A-Z][A-Za-z]+/[A-Za-z0-9]+: ")
