@@ -170,6 +170,17 @@ static SIGNATURES: &[Signature] = &[
         "network",
         55,
     ),
+    // A download that arrived but is not the file expected: apt's mirror
+    // caught mid-sync, a script checking what it fetched. The file upstream
+    // changed more often than the network garbled it, so no flaky hint.
+    // A failed download leaves a bad file behind too: the network's or
+    // TLS's own error, when there is one, is the cause and ranks higher.
+    sig(
+        r"(?i)Hash Sum mismatch|md5sum did not match|checksums? (?:did not match|mismatch)|computed checksums? did NOT match|checksum verification failed",
+        Inf,
+        "checksum",
+        45,
+    ),
     // Maven and Leiningen try every repository: `Could not find artifact
     // x in central` beside `Could not transfer artifact x from/to clojars:
     // <network error>` means one repository could not be asked, and the
@@ -546,6 +557,22 @@ pub(crate) fn first_match_among(text: &str, found: u128) -> Option<usize> {
 
 /// Each signature's literals, with the signature's index: the engine
 /// looks for them in the same scan as its keywords.
+/// Whether a line starts with its tool's warning marker. Not prettier's
+/// `[warn]`: `prettier --check` reports its findings that way.
+fn is_warning(text: &str) -> bool {
+    const MARKERS: &[&str] = &[
+        "WARNING:",
+        "Warning:",
+        "warning:",
+        "WARN ",
+        "[WARNING]",
+        "[WARN]",
+        "npm WARN ",
+        "W: ",
+    ];
+    MARKERS.iter().any(|m| text.starts_with(m))
+}
+
 pub(crate) fn literals() -> impl Iterator<Item = (usize, &'static [u8])> {
     SET.literals()
 }
@@ -571,6 +598,13 @@ impl Parser for Infra {
 
     fn feed(&mut self, line: &Line<'_>, out: &mut Vec<Candidate>) {
         let text = line.text.trim_start();
+        // What a tool itself calls a warning did not stop it: wget's
+        // `WARNING: no certificate subject alternative name matches` under
+        // `--no-check-certificate`, Maven's `[WARNING] Could not transfer`
+        // from a mirror before another one answers.
+        if is_warning(text) {
+            return;
+        }
         let Some(idx) = SET.first_match_among(text, line.facts.infra) else {
             return;
         };
@@ -603,7 +637,7 @@ impl Parser for Infra {
         c.verdict = s.verdict;
         // Networks, registries and runners recover; full disks, memory
         // limits, TLS mismatches and deleted branches do not.
-        if s.category == Inf && !matches!(s.tool, "system" | "tls" | "git-ref") {
+        if s.category == Inf && !matches!(s.tool, "system" | "tls" | "git-ref" | "checksum") {
             c.flaky = Some(true);
         }
         self.pending = Some(c);
@@ -648,10 +682,23 @@ mod tests {
                 Dependency,
             ),
             ("npm error code ERESOLVE", Dependency),
+            (
+                "E: Failed to fetch http://deb.debian.org/x.deb  Hash Sum mismatch",
+                Inf,
+            ),
         ] {
             let idx = SET.first_match(line).expect(line);
             assert_eq!(SIGNATURES[idx].category, category, "{line}");
         }
+        assert!(is_warning(
+            "WARNING: no certificate subject alternative name matches"
+        ));
+        assert!(is_warning(
+            "[WARNING] Could not transfer artifact a:b:pom:1.0 from/to m (https://m.example): Connection reset"
+        ));
+        assert!(!is_warning(
+            "ERROR: no certificate subject alternative name matches"
+        ));
         // git's own `unknown revision` is not about modules.
         assert_eq!(
             SET.first_match(

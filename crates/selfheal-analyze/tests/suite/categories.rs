@@ -46,6 +46,8 @@ categories! {
     npm_eresolve_is_dependency: "npm_eresolve.log" => (Category::Dependency, "npm"),
     // Written here in each tool's shape.
     travis_lint_command_is_lint: "travis_lint_script.log" => (Category::Lint, "generic"),
+    // wget's warning is not why it failed; the checksum is.
+    download_checksum_is_infra: "download_checksum.log" => (Category::Infra, "checksum"),
     link_checker_timeouts_are_lint: "awesome_bot_links.log" => (Category::Lint, "awesome_bot"),
     standard_through_npm_test_is_lint: "standard_npm_test.log" => (Category::Lint, "standard"),
     markdown_findings_are_lint: "markdown_lint.log" => (Category::Lint, "doc-lint"),
