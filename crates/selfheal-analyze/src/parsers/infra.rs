@@ -555,8 +555,6 @@ pub(crate) fn first_match_among(text: &str, found: u128) -> Option<usize> {
     SET.first_match_among(text, found)
 }
 
-/// Each signature's literals, with the signature's index: the engine
-/// looks for them in the same scan as its keywords.
 /// Whether a line starts with its tool's warning marker. Not prettier's
 /// `[warn]`: `prettier --check` reports its findings that way.
 fn is_warning(text: &str) -> bool {
@@ -573,6 +571,8 @@ fn is_warning(text: &str) -> bool {
     MARKERS.iter().any(|m| text.starts_with(m))
 }
 
+/// Each signature's literals, with the signature's index: the engine
+/// looks for them in the same scan as its keywords.
 pub(crate) fn literals() -> impl Iterator<Item = (usize, &'static [u8])> {
     SET.literals()
 }
