@@ -25,6 +25,10 @@ struct Signature {
     /// A runner's summary: it says what kind of failure its step holds,
     /// never where (see [`Candidate::verdict`]).
     verdict: bool,
+    /// How many lines after the matching one belong to the failure (a test
+    /// runner's header, then the test's name and message), up to a blank
+    /// line.
+    follow: u8,
 }
 
 const fn sig(
@@ -39,6 +43,25 @@ const fn sig(
         tool,
         confidence,
         verdict: false,
+        follow: 0,
+    }
+}
+
+/// A test runner's header for one failure, with the lines under it that
+/// tell the test and the message; see [`Signature::follow`].
+const fn header(
+    pattern: &'static str,
+    category: Category,
+    tool: &'static str,
+    follow: u8,
+) -> Signature {
+    Signature {
+        pattern,
+        category,
+        tool,
+        confidence: 72,
+        verdict: false,
+        follow,
     }
 }
 
@@ -50,6 +73,7 @@ const fn verdict(pattern: &'static str, category: Category, tool: &'static str) 
         tool,
         confidence: VERDICT_CONFIDENCE,
         verdict: true,
+        follow: 0,
     }
 }
 
@@ -488,6 +512,67 @@ static SIGNATURES: &[Signature] = &[
         "xunit",
         70,
     ),
+    // busted (Lua): `Failure → spec/x_spec.lua @ 5`, the test's name and
+    // message below.
+    header(r"^Failure → \S+ @ \d+$", Category::TestFailure, "busted", 8),
+    header(r"^Error → \S+ @ \d+$", Category::TestError, "busted", 8),
+    // CTest's line for a test that failed, and its summary.
+    header(
+        r"^\s*\d+/\d+ Test +#\d+: \S+ \.*\s*\*+(?:Failed|Exception|Timeout|Not Run)\b",
+        Category::TestFailure,
+        "ctest",
+        8,
+    ),
+    verdict(
+        r"^The following tests FAILED:$",
+        Category::TestFailure,
+        "ctest",
+    ),
+    // `dotnet test` (VSTest) and the NUnit console: one line per failed test.
+    header(
+        r"^\s*Failed [\w.+`<>,\[\]-]+(?:\(.*\))? \[(?:\d+ m?s|< 1 ms|[\d.]+ (?:m?s|sec))\]$|^\d+\) Failed : [\w.+]+",
+        Category::TestFailure,
+        "dotnet-test",
+        10,
+    ),
+    verdict(
+        r"^Failed!\s+- Failed:\s+[1-9]",
+        Category::TestFailure,
+        "dotnet-test",
+    ),
+    // Common Test's console verdict for one case.
+    header(
+        r"^%%% \w+_SUITE ==> \w+: FAILED$",
+        Category::TestFailure,
+        "common_test",
+        6,
+    ),
+    // TeX stops at the first error of a document's source.
+    Signature {
+        pattern: r"^! (?:Undefined control sequence\.|LaTeX Error: |Package \w+ Error: |Missing \S+ inserted\.|Emergency stop\.|Paragraph ended before|Extra alignment tab|Misplaced alignment tab|Too many }'s)",
+        category: Category::CompileError,
+        tool: "latex",
+        confidence: 65,
+        verdict: false,
+        // `l.12 \includegrahpics`: where in the source, and what follows.
+        follow: 2,
+    },
+    // PHP's own fatal errors, outside any test runner's report.
+    sig(
+        r"^(?:PHP )?Parse error: +syntax error",
+        Category::CompileError,
+        "php",
+        65,
+    ),
+    Signature {
+        pattern: r"^(?:PHP )?Fatal error: +Uncaught ",
+        category: Category::TestError,
+        tool: "php",
+        confidence: 65,
+        verdict: false,
+        // Its stack trace.
+        follow: 8,
+    },
     // Configuration and workflow.
     sig(
         r"^Input required and not supplied: \S+",
@@ -555,6 +640,19 @@ pub(crate) fn first_match_among(text: &str, found: u128) -> Option<usize> {
     SET.first_match_among(text, found)
 }
 
+/// A line that is not part of the failure being followed, though no blank
+/// line came first: the CI's own markers, and the next test of `ctest`.
+fn ends_follow(text: &str) -> bool {
+    text.starts_with("The command \"")
+        || text.starts_with("##[")
+        || text.starts_with("travis_")
+        || text.starts_with("Done. Your build")
+        || CTEST_NEXT.is_match(text)
+}
+
+static CTEST_NEXT: LazyLock<Regex> =
+    LazyLock::new(|| super::re(r"^(?:Start +\d+: |\d+/\d+ Test +#\d+: )").expect("valid regex"));
+
 /// Whether a line starts with its tool's warning marker. Not prettier's
 /// `[warn]`: `prettier --check` reports its findings that way.
 fn is_warning(text: &str) -> bool {
@@ -582,11 +680,13 @@ pub(crate) fn literals() -> impl Iterator<Item = (usize, &'static [u8])> {
 pub(crate) struct Infra {
     fired: Vec<usize>,
     pending: Option<Candidate>,
+    /// Lines still to add to `pending` (see [`Signature::follow`]).
+    following: u8,
 }
 
 impl Parser for Infra {
     fn active(&self) -> bool {
-        false
+        self.following > 0
     }
 
     /// A signature's literal is reason enough to look: `No Rakefile found`
@@ -602,10 +702,23 @@ impl Parser for Infra {
         // `WARNING: no certificate subject alternative name matches` under
         // `--no-check-certificate`, Maven's `[WARNING] Could not transfer`
         // from a mirror before another one answers.
-        if is_warning(text) {
+        let found = if is_warning(text) {
+            None
+        } else {
+            SET.first_match_among(text, line.facts.infra)
+        };
+        if self.following > 0 && found.is_none() {
+            self.following -= 1;
+            if text.is_empty() || ends_follow(text) {
+                self.following = 0;
+            } else if let Some(p) = self.pending.as_mut() {
+                p.span.end = line.no;
+                p.snippet.push((line.no, line.text.to_owned()));
+            }
             return;
         }
-        let Some(idx) = SET.first_match_among(text, line.facts.infra) else {
+        self.following = 0;
+        let Some(idx) = found else {
             return;
         };
         let s = &SIGNATURES[idx];
@@ -635,6 +748,7 @@ impl Parser for Infra {
             .confidence(s.confidence)
             .snippet(vec![(line.no, text.to_owned())]);
         c.verdict = s.verdict;
+        self.following = s.follow;
         // Networks, registries and runners recover; full disks, memory
         // limits, TLS mismatches and deleted branches do not.
         if s.category == Inf && !matches!(s.tool, "system" | "tls" | "git-ref" | "checksum") {
@@ -648,6 +762,7 @@ impl Parser for Infra {
             out.push(p);
         }
         self.fired.clear();
+        self.following = 0;
     }
 }
 

@@ -48,6 +48,13 @@ categories! {
     travis_lint_command_is_lint: "travis_lint_script.log" => (Category::Lint, "generic"),
     // wget's warning is not why it failed; the checksum is.
     download_checksum_is_infra: "download_checksum.log" => (Category::Infra, "checksum"),
+    // Test runners' per-failure headers, and compilers without a parser.
+    busted_failure_is_test_failure: "busted_failure.log" => (Category::TestFailure, "busted"),
+    ctest_failure_is_test_failure: "ctest_failure.log" => (Category::TestFailure, "ctest"),
+    dotnet_test_failure_is_test_failure: "dotnet_test_failure.log" => (Category::TestFailure, "dotnet-test"),
+    common_test_case_is_test_failure: "common_test_failure.log" => (Category::TestFailure, "common_test"),
+    latex_error_is_compile_error: "latex_error.log" => (Category::CompileError, "latex"),
+    php_fatal_error_is_test_error: "php_fatal_error.log" => (Category::TestError, "php"),
     link_checker_timeouts_are_lint: "awesome_bot_links.log" => (Category::Lint, "awesome_bot"),
     standard_through_npm_test_is_lint: "standard_npm_test.log" => (Category::Lint, "standard"),
     markdown_findings_are_lint: "markdown_lint.log" => (Category::Lint, "doc-lint"),
@@ -106,4 +113,26 @@ fn details_under_a_summary_are_reported_too() {
         spans("composer_problem.log"),
         [("composer".to_owned(), 6), ("composer".to_owned(), 9)]
     );
+}
+
+/// A runner's header for one failure takes the lines under it (the test's
+/// name and message) up to a blank line or the next test, not the CI's
+/// verdict after them.
+#[test]
+fn a_failure_header_takes_the_lines_that_explain_it() {
+    let span = |name: &str| {
+        let a = analyze_path(
+            &fixture(&format!("categories/{name}")),
+            &AnalyzeOptions::default(),
+        )
+        .expect("fixture reads");
+        let f = a.primary().expect("a failure");
+        (f.log_span.start, f.log_span.end)
+    };
+    // Up to the last line before `The command "busted" exited with 1.`
+    assert_eq!(span("busted_failure.log"), (5, 11));
+    // The failed test's output, not `Start 3: test_sub`.
+    assert_eq!(span("ctest_failure.log"), (6, 7));
+    // The error message and the stack trace, up to the blank line.
+    assert_eq!(span("dotnet_test_failure.log"), (8, 15));
 }
