@@ -514,8 +514,10 @@ static SIGNATURES: &[Signature] = &[
     ),
     // busted (Lua): `Failure → spec/x_spec.lua @ 5`, the test's name and
     // message below.
-    header(r"^Failure → \S+ @ \d+$", Category::TestFailure, "busted", 8),
-    header(r"^Error → \S+ @ \d+$", Category::TestError, "busted", 8),
+    // The arrow is matched as any one character: the literal gate knows
+    // only ASCII text, and `Failure ` keeps the pattern off most lines.
+    header(r"^Failure . \S+ @ \d+$", Category::TestFailure, "busted", 8),
+    header(r"^Error . \S+ @ \d+$", Category::TestError, "busted", 8),
     // CTest's line for a test that failed, and its summary.
     header(
         r"^\s*\d+/\d+ Test +#\d+: \S+ \.*\s*\*+(?:Failed|Exception|Timeout|Not Run)\b",
@@ -769,6 +771,13 @@ impl Parser for Infra {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A pattern without a literal the gate can use runs on every line
+    /// the parsers see: on a busy log, two such patterns cost 10%.
+    #[test]
+    fn every_signature_has_a_literal_to_gate_it() {
+        assert_eq!(SET.ungated(), 0);
+    }
 
     #[test]
     fn every_signature_compiles_and_one_matches_each_kind() {
