@@ -143,13 +143,7 @@ mod tests {
     use super::*;
 
     fn run(lines: &[&str]) -> Vec<Candidate> {
-        let mut p = ExUnit::default();
-        let mut out = Vec::new();
-        for (i, l) in lines.iter().enumerate() {
-            p.feed(&Line::for_test(i as u64 + 1, l), &mut out);
-        }
-        p.flush(&mut out);
-        out
+        super::super::parse_lines::<ExUnit>(lines)
     }
 
     #[test]

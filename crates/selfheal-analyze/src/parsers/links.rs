@@ -158,13 +158,7 @@ mod tests {
     use super::*;
 
     fn run(lines: &[&str]) -> Vec<Candidate> {
-        let mut p = Links::default();
-        let mut out = Vec::new();
-        for (i, l) in lines.iter().enumerate() {
-            p.feed(&Line::for_test(i as u64 + 1, l), &mut out);
-        }
-        p.flush(&mut out);
-        out
+        super::super::parse_lines::<Links>(lines)
     }
 
     #[test]

@@ -146,6 +146,19 @@ impl Anchor {
     }
 }
 
+/// Feeds `lines` (numbered from 1) to a fresh parser, then flushes it:
+/// what a parser makes of a whole log, for its unit tests.
+#[cfg(test)]
+pub(crate) fn parse_lines<P: Parser + Default>(lines: &[&str]) -> Vec<Candidate> {
+    let mut p = P::default();
+    let mut out = Vec::new();
+    for (no, text) in (1..).zip(lines) {
+        p.feed(&Line::for_test(no, text), &mut out);
+    }
+    p.flush(&mut out);
+    out
+}
+
 #[cfg(test)]
 impl<'a> Line<'a> {
     /// A line as the engine would hand it over, for parser unit tests.
