@@ -26,9 +26,22 @@ struct Signature {
     /// never where (see [`Candidate::verdict`]).
     verdict: bool,
     /// How many lines after the matching one belong to the failure (a test
-    /// runner's header, then the test's name and message), up to a blank
-    /// line.
+    /// runner's header, then the test's name and message), and where they
+    /// stop.
     follow: u8,
+    until: Until,
+}
+
+/// Where the lines under a header stop belonging to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Until {
+    /// At a blank line.
+    #[default]
+    Blank,
+    /// At a line indented no deeper than the header (blank lines belong).
+    Dedent,
+    /// Where a box drawn with `│` down its left side closes (Terraform).
+    BoxEnd,
 }
 
 const fn sig(
@@ -44,6 +57,7 @@ const fn sig(
         confidence,
         verdict: false,
         follow: 0,
+        until: Until::Blank,
     }
 }
 
@@ -62,6 +76,7 @@ const fn header(
         confidence: 72,
         verdict: false,
         follow,
+        until: Until::Blank,
     }
 }
 
@@ -74,6 +89,7 @@ const fn verdict(pattern: &'static str, category: Category, tool: &'static str) 
         confidence: VERDICT_CONFIDENCE,
         verdict: true,
         follow: 0,
+        until: Until::Blank,
     }
 }
 
@@ -558,6 +574,7 @@ static SIGNATURES: &[Signature] = &[
         verdict: false,
         // `l.12 \includegrahpics`: where in the source, and what follows.
         follow: 2,
+        until: Until::Blank,
     },
     // PHP's own fatal errors, outside any test runner's report.
     sig(
@@ -574,6 +591,40 @@ static SIGNATURES: &[Signature] = &[
         verdict: false,
         // Its stack trace.
         follow: 8,
+        until: Until::Blank,
+    },
+    // Playwright: `  1) [chromium] › tests/x.spec.ts:3:5 › title ───`, the
+    // error and the code under it, indented (arrows as any character: the
+    // literal gate knows only ASCII).
+    Signature {
+        pattern: r"^\s*\d+\) \[[\w -]+\] . \S+\.(?:spec|test)\.[cm]?[jt]sx?:\d+:\d+ . ",
+        category: Category::TestFailure,
+        tool: "playwright",
+        confidence: 72,
+        verdict: false,
+        follow: 24,
+        until: Until::Dedent,
+    },
+    // ShellCheck: `In x.sh line 7:`, the line, and its findings under carets.
+    Signature {
+        pattern: r"^In \S+ line \d+:$",
+        category: Lint,
+        tool: "shellcheck",
+        confidence: 70,
+        verdict: false,
+        follow: 12,
+        until: Until::Blank,
+    },
+    // Terraform's (and OpenTofu's) boxed diagnostics: `│ Error: Summary`,
+    // then where and why inside the box.
+    Signature {
+        pattern: r"^[│|] Error: \S",
+        category: Category::CompileError,
+        tool: "terraform",
+        confidence: 70,
+        verdict: false,
+        follow: 16,
+        until: Until::BoxEnd,
     },
     // Configuration and workflow.
     sig(
@@ -642,6 +693,11 @@ pub(crate) fn first_match_among(text: &str, found: u128) -> Option<usize> {
     SET.first_match_among(text, found)
 }
 
+/// How far a line is indented.
+fn indent(text: &str) -> usize {
+    text.len() - text.trim_start().len()
+}
+
 /// A line that is not part of the failure being followed, though no blank
 /// line came first: the CI's own markers, and the next test of `ctest`.
 fn ends_follow(text: &str) -> bool {
@@ -684,6 +740,9 @@ pub(crate) struct Infra {
     pending: Option<Candidate>,
     /// Lines still to add to `pending` (see [`Signature::follow`]).
     following: u8,
+    until: Until,
+    /// The header's indentation, for [`Until::Dedent`].
+    indent: usize,
 }
 
 impl Parser for Infra {
@@ -711,9 +770,16 @@ impl Parser for Infra {
         };
         if self.following > 0 && found.is_none() {
             self.following -= 1;
-            if text.is_empty() || ends_follow(text) {
+            let ends = match self.until {
+                Until::Blank => text.is_empty(),
+                Until::Dedent => !text.is_empty() && indent(line.text) <= self.indent,
+                Until::BoxEnd => !text.starts_with('│') && !text.starts_with('|'),
+            };
+            if ends || ends_follow(text) {
                 self.following = 0;
-            } else if let Some(p) = self.pending.as_mut() {
+            } else if !text.is_empty()
+                && let Some(p) = self.pending.as_mut()
+            {
                 p.span.end = line.no;
                 p.snippet.push((line.no, line.text.to_owned()));
             }
@@ -751,6 +817,8 @@ impl Parser for Infra {
             .snippet(vec![(line.no, text.to_owned())]);
         c.verdict = s.verdict;
         self.following = s.follow;
+        self.until = s.until;
+        self.indent = indent(line.text);
         // Networks, registries and runners recover; full disks, memory
         // limits, TLS mismatches and deleted branches do not.
         if s.category == Inf && !matches!(s.tool, "system" | "tls" | "git-ref" | "checksum") {

@@ -55,6 +55,14 @@ categories! {
     common_test_case_is_test_failure: "common_test_failure.log" => (Category::TestFailure, "common_test"),
     latex_error_is_compile_error: "latex_error.log" => (Category::CompileError, "latex"),
     php_fatal_error_is_test_error: "php_fatal_error.log" => (Category::TestError, "php"),
+    playwright_failure_is_test_failure: "playwright_failure.log" => (Category::TestFailure, "playwright"),
+    shellcheck_findings_are_lint: "shellcheck_findings.log" => (Category::Lint, "shellcheck"),
+    terraform_validate_error_is_compile_error: "terraform_validate.log" => (Category::CompileError, "terraform"),
+    bazel_compile_error_is_the_compilers: "bazel_compile.log" => (Category::CompileError, "cc"),
+    python_unittest_failure_is_test_failure: "python_unittest.log" => (Category::TestFailure, "python"),
+    // Linters with no rule of their own: the step's command says lint.
+    actionlint_findings_are_lint: "actionlint_findings.log" => (Category::Lint, "generic"),
+    hadolint_findings_are_lint: "hadolint_findings.log" => (Category::Lint, "generic"),
     link_checker_timeouts_are_lint: "awesome_bot_links.log" => (Category::Lint, "awesome_bot"),
     standard_through_npm_test_is_lint: "standard_npm_test.log" => (Category::Lint, "standard"),
     markdown_findings_are_lint: "markdown_lint.log" => (Category::Lint, "doc-lint"),
@@ -135,4 +143,9 @@ fn a_failure_header_takes_the_lines_that_explain_it() {
     assert_eq!(span("ctest_failure.log"), (6, 7));
     // The error message and the stack trace, up to the blank line.
     assert_eq!(span("dotnet_test_failure.log"), (8, 15));
+    // Playwright's block is indented under its header, blank lines and all,
+    // up to the `1 failed` summary.
+    assert_eq!(span("playwright_failure.log"), (7, 18));
+    // Terraform's box, from `│ Error:` to the line before `╵`.
+    assert_eq!(span("terraform_validate.log"), (6, 12));
 }
