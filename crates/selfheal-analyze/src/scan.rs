@@ -112,8 +112,36 @@ pub(crate) struct LiteralScanner {
     four: Buckets,
     /// The distinct literals, lowercase.
     literals: Vec<Vec<u8>>,
+    /// For each distinct literal, its first eight bytes (fewer for a
+    /// shorter one) with [`FOLD`] or-ed in, and the mask of those bytes: a
+    /// text whose eight bytes differ there cannot hold the literal, which
+    /// one load and compare tells (see [`Self::verify`]).
+    prefixes: Vec<(u64, u64)>,
     /// For each distinct literal, the indices it was given as.
     ids: Vec<Vec<usize>>,
+}
+
+const FOLD64: u64 = 0x2020_2020_2020_2020;
+
+/// The first eight bytes at `at`, if there are eight.
+fn read_u64(bytes: &[u8], at: usize) -> Option<u64> {
+    bytes
+        .get(at..)
+        .and_then(<[u8]>::first_chunk::<8>)
+        .map(|w| u64::from_le_bytes(*w))
+}
+
+/// See [`LiteralScanner::prefixes`].
+fn prefix(literal: &[u8]) -> (u64, u64) {
+    let n = literal.len().min(8);
+    let mut bytes = [0u8; 8];
+    bytes[..n].copy_from_slice(&literal[..n]);
+    let mask = if n == 8 {
+        u64::MAX
+    } else {
+        (1u64 << (8 * n)) - 1
+    };
+    ((u64::from_le_bytes(bytes) | FOLD64) & mask, mask)
 }
 
 fn hash(window: u32) -> u32 {
@@ -228,6 +256,7 @@ impl LiteralScanner {
             short: Buckets::new(short)?,
             long: Buckets::new(long)?,
             four: Buckets::new(four)?,
+            prefixes: unique.iter().map(|l| prefix(l)).collect(),
             literals: unique,
             ids,
         })
@@ -325,6 +354,10 @@ impl LiteralScanner {
             let Some(start) = pos.checked_add_signed(-offset) else {
                 continue;
             };
+            let (want, mask) = self.prefixes[i];
+            if read_u64(hay, start).is_some_and(|w| (w | FOLD64) & mask != want) {
+                continue;
+            }
             let found = start..start + literal.len();
             if hay
                 .get(found.clone())

@@ -531,12 +531,24 @@ static SIGNATURES: &[Signature] = &[
     // busted (Lua): `Failure → spec/x_spec.lua @ 5`, the test's name and
     // message below.
     // The arrow is matched as any one character: the literal gate knows
-    // only ASCII text, and `Failure ` keeps the pattern off most lines.
-    header(r"^Failure . \S+ @ \d+$", Category::TestFailure, "busted", 8),
-    header(r"^Error . \S+ @ \d+$", Category::TestError, "busted", 8),
+    // only ASCII text. Its literal (`.lua @ `) must be rare: a common one
+    // (`error `) sends every line holding it to the parsers. (The same
+    // holds for every pattern here: see `everyday_lines_hold_no_literal`.)
+    header(
+        r"^Failure . \S+\.lua @ \d+$",
+        Category::TestFailure,
+        "busted",
+        8,
+    ),
+    header(
+        r"^Error . \S+\.lua @ \d+$",
+        Category::TestError,
+        "busted",
+        8,
+    ),
     // CTest's line for a test that failed, and its summary.
     header(
-        r"^\s*\d+/\d+ Test +#\d+: \S+ \.*\s*\*+(?:Failed|Exception|Timeout|Not Run)\b",
+        r"^\s*\d+/\d+ Test +#\d+: \S+ \.*\s*(?:\*\*\*Failed|\*\*\*Exception|\*\*\*Timeout|\*\*\*Not Run)\b",
         Category::TestFailure,
         "ctest",
         8,
@@ -597,7 +609,7 @@ static SIGNATURES: &[Signature] = &[
     // error and the code under it, indented (arrows as any character: the
     // literal gate knows only ASCII).
     Signature {
-        pattern: r"^\s*\d+\) \[[\w -]+\] . \S+\.(?:spec|test)\.[cm]?[jt]sx?:\d+:\d+ . ",
+        pattern: r"^\s*\d+\) \[[\w -]+\] . \S+(?:\.spec\.ts:|\.test\.ts:|\.spec\.js:|\.test\.js:|\.spec\.tsx:|\.test\.tsx:|\.spec\.jsx:|\.test\.jsx:|\.spec\.mjs:|\.test\.mjs:)\d+:\d+ . ",
         category: Category::TestFailure,
         tool: "playwright",
         confidence: 72,
@@ -839,6 +851,40 @@ impl Parser for Infra {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A signature's literal sends each line that holds it to this parser:
+    /// one found in passing output (`error ` in a test's title, ` test `
+    /// in a runner's progress) costs a tenth of the analyser's time on a
+    /// busy log.
+    #[test]
+    fn everyday_lines_hold_no_literal() {
+        for line in [
+            "tests/test_cart.py::test_add_item PASSED                                  [ 12%]",
+            "  \u{2713} renders the error banner when the request fails (12 ms)",
+            "   Compiling serde_json v1.0.120",
+            "Collecting requests>=2.31 (from shop==0.1.0)",
+            "npm WARN deprecated inflight@1.0.6: This module is not supported, and leaks memory.",
+            "[INFO] Building jar: /home/runner/work/app/app/target/app-1.0.jar",
+            "Requirement already satisfied: idna<4,>=2.5 in /opt/py/site-packages",
+            "ok  \tgithub.com/acme/app/internal/store\t0.412s",
+            "Running 6 tests using 2 workers",
+            "1/3 Test #1: test_add .........................   Passed    0.01 sec",
+            "PASS src/cart.spec.ts (5.2 s)",
+        ] {
+            let lower = line.to_ascii_lowercase();
+            for (i, literal) in literals() {
+                assert!(
+                    !lower
+                        .as_bytes()
+                        .windows(literal.len())
+                        .any(|w| w == literal),
+                    "{line:?} holds {:?}, the literal of {}",
+                    String::from_utf8_lossy(literal),
+                    SIGNATURES[i].pattern
+                );
+            }
+        }
+    }
 
     /// A pattern without a literal the gate can use runs on every line
     /// the parsers see: on a busy log, two such patterns cost 10%.
