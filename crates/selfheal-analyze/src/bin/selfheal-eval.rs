@@ -347,7 +347,24 @@ fn report_categories(
     Ok(())
 }
 
-fn main() -> Result<()> {
+/// Errors as one line; a closed pipe (`| head`) ends the output quietly.
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<()> {
     let mut corpus: Option<PathBuf> = None;
     let mut categories: Option<PathBuf> = None;
     let (mut verbose, mut per_repo) = (false, false);
