@@ -347,21 +347,11 @@ fn report_categories(
     Ok(())
 }
 
-/// Errors as one line; a closed pipe (`| head`) ends the output quietly.
+#[path = "common/exit.rs"]
+mod exit;
+
 fn main() -> std::process::ExitCode {
-    match run() {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e)
-            if e.downcast_ref::<std::io::Error>()
-                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
-        {
-            std::process::ExitCode::SUCCESS
-        }
-        Err(e) => {
-            let _ = writeln!(std::io::stderr(), "error: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    exit::exit_with(run)
 }
 
 fn run() -> Result<()> {
