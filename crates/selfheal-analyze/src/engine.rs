@@ -109,6 +109,10 @@ const KEYWORDS: &[&str] = &[
     ": e: ",
     ": f: ",
     ": r: ",
+    // Linters of workflows and Dockerfiles, whose findings carry no
+    // failure word (actionlint, hadolint).
+    ".github/workflows/",
+    "dockerfile:",
     // awesome_bot's list of links that failed its check.
     "issues :-(",
     // Linters' findings (SwiftLint, checkstyle) with no failure word.

@@ -47,6 +47,21 @@ static DOC: LazyLock<Regex> = LazyLock::new(|| {
 });
 static SWIFTLINT: LazyLock<Regex> =
     LazyLock::new(|| super::re(r" Violation: .*\([a-z_]+\)$").expect("valid regex"));
+/// yamllint's parsable format: `x.yml:1:81: [error] line too long (line-length)`.
+static YAMLLINT: LazyLock<Regex> = LazyLock::new(|| {
+    super::re(r"^(?P<file>\S+\.ya?ml):(?P<line>\d+):(?P<col>\d+): \[(?P<sev>error|warning)\] (?P<msg>.+)$")
+        .expect("valid regex")
+});
+/// actionlint: a workflow file's location and a `[rule]` at the end.
+static ACTIONLINT: LazyLock<Regex> = LazyLock::new(|| {
+    super::re(r"^(?P<file>\S*\.github/workflows/\S+\.ya?ml):(?P<line>\d+):(?P<col>\d+): (?P<msg>.+ \[[\w-]+\])$")
+        .expect("valid regex")
+});
+/// hadolint: `Dockerfile:3 DL3008 warning: Pin versions in apt get install.`
+static HADOLINT: LazyLock<Regex> = LazyLock::new(|| {
+    super::re(r"^(?P<file>\S*Dockerfile[\w.-]*):(?P<line>\d+) (?P<msg>(?:DL|SC)\d{4} (?:error|warning|info|style): .+)$")
+        .expect("valid regex")
+});
 /// `RuboCop`'s offense after the location: a severity letter (refactor,
 /// convention, warning, error, fatal) and the cop's `Department/Name`.
 static RUBOCOP: LazyLock<Regex> = LazyLock::new(|| {
@@ -128,8 +143,54 @@ fn starts_with_location(body: &str) -> bool {
     false
 }
 
+/// Linters of files no compiler reads (YAML workflows, Dockerfiles): each
+/// finding fails the check, whatever its level (yamllint's warnings only
+/// under `--strict`, so not those).
+/// Called only on lines that start with a location (see
+/// [`location_path`]): a regex per line would cost the busy log dearly.
+fn config_lint(body: &str, path: &str) -> Option<Hit> {
+    let (tool, c) = if path.contains("Dockerfile") {
+        ("hadolint", HADOLINT.captures(body)?)
+    } else if !(path.ends_with(".yml") || path.ends_with(".yaml")) {
+        return None;
+    } else if path.contains(".github/workflows/") {
+        ("actionlint", ACTIONLINT.captures(body)?)
+    } else {
+        let c = YAMLLINT.captures(body)?;
+        if &c["sev"] != "error" {
+            return None;
+        }
+        ("yamllint", c)
+    };
+    Some(Hit {
+        category: Category::Lint,
+        tool,
+        location: loc(
+            &c["file"],
+            c["line"].parse().ok(),
+            c.name("col").and_then(|m| m.as_str().parse().ok()),
+        ),
+        message: c["msg"].to_owned(),
+    })
+}
+
+/// The path of a line that starts `path:12`, cheaply: the bytes before
+/// the first `:` that a digit follows, if no space comes first.
+fn location_path(body: &str) -> Option<&str> {
+    let bytes = body.as_bytes();
+    let colon = bytes
+        .iter()
+        .take(400)
+        .position(|&b| b == b':' || b == b' ' || b == b'\t')?;
+    (colon > 0 && bytes[colon] == b':' && bytes.get(colon + 1).is_some_and(u8::is_ascii_digit))
+        .then(|| &body[..colon])
+}
+
 fn classify(text: &str) -> Option<Hit> {
     let (body, error_prefix) = unprefix(text);
+    if let Some(hit) = location_path(body).and_then(|path| config_lint(body, path)) {
+        return Some(hit);
+    }
     if !starts_with_location(body) && !starts_with_location(body.get(2..).unwrap_or("")) {
         return None;
     }
@@ -498,6 +559,28 @@ mod tests {
             Some(("rubocop", Category::Lint))
         );
         assert_eq!(tool("app/models/cart.rb:12:5: C: see the notes"), None);
+        assert_eq!(
+            tool("foo/widget.yml:1:81: [error] line too long (122 > 80 characters) (line-length)"),
+            Some(("yamllint", Category::Lint))
+        );
+        assert_eq!(
+            tool("foo/widget.yml:1:1: [warning] missing document start \"---\" (document-start)"),
+            None
+        );
+        assert_eq!(
+            tool(
+                ".github/workflows/ci.yml:21:24: property \"node\" is not defined in object type {os: string} [expression]"
+            ),
+            Some(("actionlint", Category::Lint))
+        );
+        assert_eq!(
+            tool("Dockerfile:3 DL3008 warning: Pin versions in apt get install."),
+            Some(("hadolint", Category::Lint))
+        );
+        assert_eq!(
+            tool("docker/Dockerfile.ci:7 DL3025 warning: Use arguments JSON notation for CMD"),
+            Some(("hadolint", Category::Lint))
+        );
         // GHC puts the message under the location.
         assert_eq!(
             tool("src/Parser.hs:60:64: error:"),

@@ -60,9 +60,8 @@ categories! {
     terraform_validate_error_is_compile_error: "terraform_validate.log" => (Category::CompileError, "terraform"),
     bazel_compile_error_is_the_compilers: "bazel_compile.log" => (Category::CompileError, "cc"),
     python_unittest_failure_is_test_failure: "python_unittest.log" => (Category::TestFailure, "python"),
-    // Linters with no rule of their own: the step's command says lint.
-    actionlint_findings_are_lint: "actionlint_findings.log" => (Category::Lint, "generic"),
-    hadolint_findings_are_lint: "hadolint_findings.log" => (Category::Lint, "generic"),
+    actionlint_findings_are_lint: "actionlint_findings.log" => (Category::Lint, "actionlint"),
+    hadolint_findings_are_lint: "hadolint_findings.log" => (Category::Lint, "hadolint"),
     link_checker_timeouts_are_lint: "awesome_bot_links.log" => (Category::Lint, "awesome_bot"),
     standard_through_npm_test_is_lint: "standard_npm_test.log" => (Category::Lint, "standard"),
     markdown_findings_are_lint: "markdown_lint.log" => (Category::Lint, "doc-lint"),
