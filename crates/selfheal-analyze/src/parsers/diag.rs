@@ -151,7 +151,7 @@ fn starts_with_location(body: &str) -> bool {
 fn config_lint(body: &str, path: &str) -> Option<Hit> {
     let (tool, c) = if path.contains("Dockerfile") {
         ("hadolint", HADOLINT.captures(body)?)
-    } else if !(path.ends_with(".yml") || path.ends_with(".yaml")) {
+    } else if !matches!(path.rsplit('.').next(), Some("yml" | "yaml")) {
         return None;
     } else if path.contains(".github/workflows/") {
         ("actionlint", ACTIONLINT.captures(body)?)
