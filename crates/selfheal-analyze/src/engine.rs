@@ -728,11 +728,12 @@ impl Engine {
             self.reruns.feed(text);
         }
         self.last_no = no;
+        // Every parser reads a line without its trailing whitespace:
+        // trimmed once here rather than by each of them.
+        let trimmed = text.trim_end();
         let line = Line {
             no,
-            // Every parser reads a line without its trailing whitespace:
-            // trimmed once here rather than by each of them.
-            text: text.trim_end(),
+            text: trimmed,
             gha_error,
             prev: std::str::from_utf8(&self.prev).unwrap_or(""),
             hit: facts.keyword || gha_error,
@@ -751,7 +752,7 @@ impl Engine {
         self.stamp(before);
         self.any_active = self.parsers.iter().any(|p| p.active());
         match exit_marker {
-            Marker::None => self.remember(no, text.trim_end().as_bytes()),
+            Marker::None => self.remember(no, trimmed.as_bytes()),
             Marker::Failed => {
                 self.flush();
                 if !self.failed_segments.contains(&self.segment) {

@@ -73,10 +73,15 @@ impl Buckets {
     /// entries.
     fn new(mut list: Vec<(u32, usize, isize)>) -> Option<Self> {
         list.sort_unstable();
+        // One pass over the sorted list: each hash starts where the entries
+        // of smaller hashes end.
         let mut starts = vec![0u16; TABLE_LEN + 1].into_boxed_slice();
+        let mut next = 0;
         for (h, start) in starts.iter_mut().enumerate() {
-            let first = list.partition_point(|&(lh, _, _)| (lh as usize) < h);
-            *start = u16::try_from(first).ok()?;
+            while list.get(next).is_some_and(|&(lh, _, _)| (lh as usize) < h) {
+                next += 1;
+            }
+            *start = u16::try_from(next).ok()?;
         }
         Some(Self {
             starts,

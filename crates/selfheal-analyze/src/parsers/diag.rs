@@ -146,6 +146,7 @@ fn starts_with_location(body: &str) -> bool {
 /// Linters of files no compiler reads (YAML workflows, Dockerfiles): each
 /// finding fails the check, whatever its level (yamllint's warnings only
 /// under `--strict`, so not those).
+///
 /// Called only on lines that start with a location (see
 /// [`location_path`]): a regex per line would cost the busy log dearly.
 fn config_lint(body: &str, path: &str) -> Option<Hit> {

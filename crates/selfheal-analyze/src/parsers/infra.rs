@@ -61,22 +61,16 @@ const fn sig(
     }
 }
 
-/// A test runner's header for one failure, with the lines under it that
-/// tell the test and the message; see [`Signature::follow`].
-const fn header(
-    pattern: &'static str,
-    category: Category,
-    tool: &'static str,
-    follow: u8,
-) -> Signature {
-    Signature {
-        pattern,
-        category,
-        tool,
-        confidence: 72,
-        verdict: false,
-        follow,
-        until: Until::Blank,
+impl Signature {
+    /// The signature with up to `lines` lines under the matching one, to
+    /// `until`: a test runner's header for one failure, then the test and
+    /// the message; see [`Signature::follow`].
+    const fn follow(self, lines: u8, until: Until) -> Self {
+        Self {
+            follow: lines,
+            until,
+            ..self
+        }
     }
 }
 
@@ -534,60 +528,63 @@ static SIGNATURES: &[Signature] = &[
     // only ASCII text. Its literal (`.lua @ `) must be rare: a common one
     // (`error `) sends every line holding it to the parsers. (The same
     // holds for every pattern here: see `everyday_lines_hold_no_literal`.)
-    header(
+    sig(
         r"^Failure . \S+\.lua @ \d+$",
         Category::TestFailure,
         "busted",
-        8,
-    ),
-    header(
+        72,
+    )
+    .follow(8, Until::Blank),
+    sig(
         r"^Error . \S+\.lua @ \d+$",
         Category::TestError,
         "busted",
-        8,
-    ),
+        72,
+    )
+    .follow(8, Until::Blank),
     // CTest's line for a test that failed, and its summary.
-    header(
+    sig(
         r"^\s*\d+/\d+ Test +#\d+: \S+ \.*\s*(?:\*\*\*Failed|\*\*\*Exception|\*\*\*Timeout|\*\*\*Not Run)\b",
         Category::TestFailure,
         "ctest",
-        8,
-    ),
+        72,
+    )
+    .follow(8, Until::Blank),
     verdict(
         r"^The following tests FAILED:$",
         Category::TestFailure,
         "ctest",
     ),
     // `dotnet test` (VSTest) and the NUnit console: one line per failed test.
-    header(
+    sig(
         r"^\s*Failed [\w.+`<>,\[\]-]+(?:\(.*\))? \[(?:\d+ m?s|< 1 ms|[\d.]+ (?:m?s|sec))\]$|^\d+\) Failed : [\w.+]+",
         Category::TestFailure,
         "dotnet-test",
-        10,
-    ),
+        72,
+    )
+    .follow(10, Until::Blank),
     verdict(
         r"^Failed!\s+- Failed:\s+[1-9]",
         Category::TestFailure,
         "dotnet-test",
     ),
     // Common Test's console verdict for one case.
-    header(
+    sig(
         r"^%%% \w+_SUITE ==> \w+: FAILED$",
         Category::TestFailure,
         "common_test",
-        6,
-    ),
+        72,
+    )
+    .follow(6, Until::Blank),
     // TeX stops at the first error of a document's source.
-    Signature {
-        pattern: r"^! (?:Undefined control sequence\.|LaTeX Error: |Package \w+ Error: |Missing \S+ inserted\.|Emergency stop\.|Paragraph ended before|Extra alignment tab|Misplaced alignment tab|Too many }'s)",
-        category: Category::CompileError,
-        tool: "latex",
-        confidence: 65,
-        verdict: false,
-        // `l.12 \includegrahpics`: where in the source, and what follows.
-        follow: 2,
-        until: Until::Blank,
-    },
+    // Under it, `l.12 \includegrahpics`: where in the source, and what follows.
+    sig(
+        r"^! (?:Undefined control sequence\.|LaTeX Error: |Package \w+ Error: |Missing \S+ inserted\.|Emergency stop\.|Paragraph ended before|Extra alignment tab|Misplaced alignment tab|Too many }'s)",
+        Category::CompileError,
+        "latex",
+        65,
+    )
+    .follow(2, Until::Blank),
     // PHP's own fatal errors, outside any test runner's report.
     sig(
         r"^(?:PHP )?Parse error: +syntax error",
@@ -595,49 +592,29 @@ static SIGNATURES: &[Signature] = &[
         "php",
         65,
     ),
-    Signature {
-        pattern: r"^(?:PHP )?Fatal error: +Uncaught ",
-        category: Category::TestError,
-        tool: "php",
-        confidence: 65,
-        verdict: false,
-        // Its stack trace.
-        follow: 8,
-        until: Until::Blank,
-    },
+    // With its stack trace.
+    sig(
+        r"^(?:PHP )?Fatal error: +Uncaught ",
+        Category::TestError,
+        "php",
+        65,
+    )
+    .follow(8, Until::Blank),
     // Playwright: `  1) [chromium] › tests/x.spec.ts:3:5 › title ───`, the
     // error and the code under it, indented (arrows as any character: the
     // literal gate knows only ASCII).
-    Signature {
-        pattern: r"^\s*\d+\) \[[\w -]+\] . \S+(?:\.spec\.ts:|\.test\.ts:|\.spec\.js:|\.test\.js:|\.spec\.tsx:|\.test\.tsx:|\.spec\.jsx:|\.test\.jsx:|\.spec\.mjs:|\.test\.mjs:)\d+:\d+ . ",
-        category: Category::TestFailure,
-        tool: "playwright",
-        confidence: 72,
-        verdict: false,
-        follow: 24,
-        until: Until::Dedent,
-    },
+    sig(
+        r"^\s*\d+\) \[[\w -]+\] . \S+(?:\.spec\.ts:|\.test\.ts:|\.spec\.js:|\.test\.js:|\.spec\.tsx:|\.test\.tsx:|\.spec\.jsx:|\.test\.jsx:|\.spec\.mjs:|\.test\.mjs:)\d+:\d+ . ",
+        Category::TestFailure,
+        "playwright",
+        72,
+    )
+    .follow(24, Until::Dedent),
     // ShellCheck: `In x.sh line 7:`, the line, and its findings under carets.
-    Signature {
-        pattern: r"^In \S+ line \d+:$",
-        category: Lint,
-        tool: "shellcheck",
-        confidence: 70,
-        verdict: false,
-        follow: 12,
-        until: Until::Blank,
-    },
+    sig(r"^In \S+ line \d+:$", Lint, "shellcheck", 70).follow(12, Until::Blank),
     // Terraform's (and OpenTofu's) boxed diagnostics: `│ Error: Summary`,
     // then where and why inside the box.
-    Signature {
-        pattern: r"^[│|] Error: \S",
-        category: Category::CompileError,
-        tool: "terraform",
-        confidence: 70,
-        verdict: false,
-        follow: 16,
-        until: Until::BoxEnd,
-    },
+    sig(r"^[│|] Error: \S", Category::CompileError, "terraform", 70).follow(16, Until::BoxEnd),
     // Configuration and workflow.
     sig(
         r"^Input required and not supplied: \S+",

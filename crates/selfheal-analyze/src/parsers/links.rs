@@ -38,7 +38,7 @@ static TRANSIENT: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// The header `awesome_bot` prints before its list of problems.
-pub(crate) const HEADER: &str = "Issues :-(";
+const HEADER: &str = "Issues :-(";
 
 /// Longest list followed; a document of a thousand dead links is still one
 /// failure.
@@ -48,8 +48,10 @@ const MAX_LINES: u64 = 400;
 struct Block {
     start: u64,
     end: u64,
-    /// The first entry of the `Links` section, else of `Dupes`.
-    first: Option<String>,
+    /// The first entries of the `Links` and the `Dupes` sections: the
+    /// message names the first link, else the first duplicate.
+    first_link: Option<String>,
+    first_dupe: Option<String>,
     entries: usize,
     /// Some entry may pass on a rerun (see [`TRANSIENT`]).
     transient: bool,
@@ -77,7 +79,8 @@ impl Parser for Links {
             self.block = Some(Block {
                 start: line.no,
                 end: line.no,
-                first: None,
+                first_link: None,
+                first_dupe: None,
                 entries: 0,
                 transient: false,
                 dupes: false,
@@ -98,14 +101,12 @@ impl Parser for Links {
         } else if let Some(c) = ENTRY.captures(text) {
             b.entries += 1;
             b.transient |= !b.dupes && TRANSIENT.is_match(&c[1]);
-            if b.first.is_none() || (!b.dupes && b.first_is_dupe()) {
-                let entry = c[1].trim();
-                b.first = Some(if b.dupes {
-                    format!("duplicate link {entry}")
-                } else {
-                    entry.to_owned()
-                });
-            }
+            let first = if b.dupes {
+                &mut b.first_dupe
+            } else {
+                &mut b.first_link
+            };
+            first.get_or_insert_with(|| c[1].trim().to_owned());
             b.end = line.no;
             b.snip.push(line.no, text);
         } else if section.starts_with("All OK") || section.starts_with("None") {
@@ -121,21 +122,17 @@ impl Parser for Links {
     }
 }
 
-impl Block {
-    fn first_is_dupe(&self) -> bool {
-        self.first
-            .as_deref()
-            .is_some_and(|f| f.starts_with("duplicate link "))
-    }
-}
-
 impl Links {
     fn end(&mut self, out: &mut Vec<Candidate>) {
         let Some(mut b) = self.block.take() else {
             return;
         };
         // A header with no entry under it is not this tool's verdict.
-        let Some(first) = b.first.take() else {
+        let Some(first) = b
+            .first_link
+            .take()
+            .or_else(|| Some(format!("duplicate link {}", b.first_dupe.take()?)))
+        else {
             return;
         };
         let message = match b.entries {
