@@ -330,7 +330,14 @@ const BATCH_LINES: usize = 32 * 1024;
 /// a large log takes little more than the slower half. The worker sees
 /// lines in order and decides exactly as a single loop would. A log that
 /// fits in one batch (most job logs) is analysed here, with no thread.
-pub(crate) fn run<R: Read>(reader: R, ctx: FileContext) -> std::io::Result<StreamResult> {
+///
+/// With `fallback_only`, no tool parser runs: the fallback alone stands for
+/// an analyser that recognises none of the log's tools.
+pub(crate) fn run<R: Read>(
+    reader: R,
+    ctx: FileContext,
+    fallback_only: bool,
+) -> std::io::Result<StreamResult> {
     let mut source = Source {
         splitter: LineSplitter::new(reader),
         no: 0,
@@ -339,7 +346,7 @@ pub(crate) fn run<R: Read>(reader: R, ctx: FileContext) -> std::io::Result<Strea
     let mut first = Batch::default();
     if !source.fill(&mut first)? {
         first.scan();
-        let mut engine = Engine::new(ctx);
+        let mut engine = Engine::new(ctx, fallback_only);
         engine.take_batch(&first, &mut String::new());
         return Ok(engine.finish());
     }
@@ -350,7 +357,7 @@ pub(crate) fn run<R: Read>(reader: R, ctx: FileContext) -> std::io::Result<Strea
     std::thread::scope(|scope| {
         let queued_ = &queued;
         let parse = move || {
-            let mut engine = Engine::new(ctx);
+            let mut engine = Engine::new(ctx, fallback_only);
             let mut lossy = String::new();
             for mut batch in rx {
                 queued_.fetch_sub(1, Ordering::Relaxed);
@@ -477,14 +484,18 @@ fn counts_for_tail(bytes: &[u8]) -> bool {
 }
 
 impl Engine {
-    fn new(ctx: FileContext) -> Self {
+    fn new(ctx: FileContext, fallback_only: bool) -> Self {
         let command = ctx
             .step
             .as_deref()
             .and_then(|s| s.strip_prefix("Run "))
             .map(command_line);
         Self {
-            parsers: parsers::all(),
+            parsers: if fallback_only {
+                Vec::new()
+            } else {
+                parsers::all()
+            },
             generic: Generic::default(),
             candidates: Vec::new(),
             step: ctx.step.clone(),
@@ -1038,7 +1049,7 @@ mod tests {
             no: 0,
             ansi: Vec::new(),
         };
-        let mut engine = Engine::new(FileContext::default());
+        let mut engine = Engine::new(FileContext::default(), false);
         let mut batch = Batch::default();
         loop {
             let more = source.fill(&mut batch).expect("in-memory read");
@@ -1057,7 +1068,7 @@ mod tests {
         let log = big_log();
         let expected = inline(&log);
         assert!(expected.len() > 1000, "the log should yield candidates");
-        let got = run(&log[..], FileContext::default()).expect("read");
+        let got = run(&log[..], FileContext::default(), false).expect("read");
         // Not assert_eq: a mismatch would print megabytes.
         assert!(
             format!("{:?}", got.candidates) == expected,
@@ -1151,7 +1162,7 @@ mod tests {
             2026-11-25T10:00:00.0000000Z   CI: true\n\
             2026-11-25T10:00:01.0000000Z src/a.c:3:1: error: expected ';' before '}' token\n\
             2026-11-25T10:00:02.0000000Z ##[error]Process completed with exit code 2.\n";
-        let got = run(log.as_bytes(), FileContext::default()).expect("read");
+        let got = run(log.as_bytes(), FileContext::default(), false).expect("read");
         let found: Vec<(u64, &str)> = got
             .candidates
             .iter()

@@ -14,24 +14,30 @@ use crate::AnalyzeError;
 use crate::engine::{self, FileContext};
 use crate::parsers::Candidate;
 
-pub(crate) fn analyze_path(path: &Path) -> Result<Vec<Candidate>, AnalyzeError> {
+/// See [`engine::run`] for `fallback_only`.
+pub(crate) fn analyze_path(
+    path: &Path,
+    fallback_only: bool,
+) -> Result<Vec<Candidate>, AnalyzeError> {
     let meta = std::fs::metadata(path).map_err(|e| AnalyzeError::Read {
         path: path.to_owned(),
         source: e,
     })?;
     if meta.is_dir() {
-        return analyze_dir(path);
+        return analyze_dir(path, fallback_only);
     }
     let mut file = File::open(path).map_err(|e| AnalyzeError::Read {
         path: path.to_owned(),
         source: e,
     })?;
     if is_zip(&mut file) {
-        return analyze_zip(path, file);
+        return analyze_zip(path, file, fallback_only);
     }
-    let result = engine::run(file, FileContext::default()).map_err(|e| AnalyzeError::Read {
-        path: path.to_owned(),
-        source: e,
+    let result = engine::run(file, FileContext::default(), fallback_only).map_err(|e| {
+        AnalyzeError::Read {
+            path: path.to_owned(),
+            source: e,
+        }
     })?;
     Ok(result.candidates)
 }
@@ -112,7 +118,7 @@ fn plan(entries: &[String]) -> Vec<(String, FileContext)> {
     out.into_iter().map(|(_, _, e, c)| (e, c)).collect()
 }
 
-fn analyze_dir(root: &Path) -> Result<Vec<Candidate>, AnalyzeError> {
+fn analyze_dir(root: &Path, fallback_only: bool) -> Result<Vec<Candidate>, AnalyzeError> {
     let read_dir = |p: &Path| {
         std::fs::read_dir(p).map_err(|e| AnalyzeError::Read {
             path: p.to_owned(),
@@ -148,16 +154,21 @@ fn analyze_dir(root: &Path) -> Result<Vec<Candidate>, AnalyzeError> {
             path: path.clone(),
             source: e,
         })?;
-        let result = engine::run(file, ctx.clone()).map_err(|e| AnalyzeError::Read {
-            path: path.clone(),
-            source: e,
-        })?;
+        let result =
+            engine::run(file, ctx.clone(), fallback_only).map_err(|e| AnalyzeError::Read {
+                path: path.clone(),
+                source: e,
+            })?;
         all.extend(with_file(result.candidates, &ctx));
     }
     Ok(all)
 }
 
-fn analyze_zip(path: &Path, file: File) -> Result<Vec<Candidate>, AnalyzeError> {
+fn analyze_zip(
+    path: &Path,
+    file: File,
+    fallback_only: bool,
+) -> Result<Vec<Candidate>, AnalyzeError> {
     let zip_err = |e| AnalyzeError::Zip {
         path: path.to_owned(),
         source: e,
@@ -174,11 +185,12 @@ fn analyze_zip(path: &Path, file: File) -> Result<Vec<Candidate>, AnalyzeError> 
     let mut all = Vec::new();
     for (entry, ctx) in plan(&entries) {
         let f = archive.by_name(&entry).map_err(zip_err)?;
-        let result = engine::run(f, ctx.clone()).map_err(|e| AnalyzeError::ZipEntry {
-            path: path.to_owned(),
-            entry: entry.clone(),
-            source: e,
-        })?;
+        let result =
+            engine::run(f, ctx.clone(), fallback_only).map_err(|e| AnalyzeError::ZipEntry {
+                path: path.to_owned(),
+                entry: entry.clone(),
+                source: e,
+            })?;
         all.extend(with_file(result.candidates, &ctx));
     }
     Ok(all)

@@ -69,6 +69,10 @@ pub struct AnalyzeOptions {
     pub excerpt_budget_lines: usize,
     /// Most failures kept after ranking.
     pub max_failures: usize,
+    /// Run no tool parser, only the fallback for unrecognised tools. For
+    /// measuring: `selfheal-eval --fallback-only` shows how the analyser
+    /// does on logs of tools it has no rules for.
+    pub fallback_only: bool,
 }
 
 impl Default for AnalyzeOptions {
@@ -76,6 +80,7 @@ impl Default for AnalyzeOptions {
         Self {
             excerpt_budget_lines: 120,
             max_failures: 20,
+            fallback_only: false,
         }
     }
 }
@@ -118,7 +123,7 @@ pub fn analyze_path(
     path: &Path,
     opts: &AnalyzeOptions,
 ) -> Result<selfheal_types::Analysis, AnalyzeError> {
-    let candidates = input::analyze_path(path)?;
+    let candidates = input::analyze_path(path, opts.fallback_only)?;
     Ok(rank::finalize(
         &path.display().to_string(),
         candidates,
@@ -134,9 +139,11 @@ pub fn analyze_reader<R: std::io::Read>(
     opts: &AnalyzeOptions,
 ) -> Result<selfheal_types::Analysis, AnalyzeError> {
     let result =
-        engine::run(reader, engine::FileContext::default()).map_err(|e| AnalyzeError::Stream {
-            source_name: source.to_owned(),
-            source: e,
+        engine::run(reader, engine::FileContext::default(), opts.fallback_only).map_err(|e| {
+            AnalyzeError::Stream {
+                source_name: source.to_owned(),
+                source: e,
+            }
         })?;
     Ok(rank::finalize(source, result.candidates, opts))
 }

@@ -1,6 +1,7 @@
 //! Measures the analyser on real, hand-labelled CI logs.
 //!
-//! `selfheal-eval --corpus DIR [--verbose] [--per-repo] [--categories FILE]`
+//! `selfheal-eval --corpus DIR [--verbose] [--per-repo] [--categories FILE]
+//! [--tuning-only] [--fallback-only]`
 //! reads `DIR/logchunks` (Travis logs with the chunk that explains each
 //! failure) and `DIR/cidiff/data` (GitHub Actions and Jenkins logs with
 //! marked error lines) and prints hit@1 / hit@5: whether the top (or one of
@@ -11,7 +12,13 @@
 //! rule of [`selfheal_analyze::split`] (see `eval/SPLIT.md`): the tuning part,
 //! which rules may be fitted to, and the held-out part, which says how well
 //! they generalise. A rule that moves only the tuning figure fits the corpus,
-//! not the tool.
+//! not the tool. `--tuning-only` leaves the held-out part out entirely, for
+//! the runs made while developing a rule.
+//!
+//! `--fallback-only` runs no tool parser, only the fallback for tools the
+//! analyser does not know: its figures estimate how the analyser does on a
+//! log whose tools it has no rules for, the case the held-out part can only
+//! sample. A change to the fallback is judged by them.
 //!
 //! Where `eval/categories.jsonl` labels a log with the category a user could
 //! act on (see `eval/CATEGORIES.md`), the category of the top failure is
@@ -27,8 +34,17 @@ use anyhow::{Context, Result, bail};
 use selfheal_analyze::{AnalyzeOptions, analyze_path, naive_baseline, split::is_held_out};
 use selfheal_types::{Category, LineSpan};
 
-const USAGE: &str =
-    "usage: selfheal-eval --corpus DIR [--verbose] [--per-repo] [--categories FILE] [--show LOG]";
+const USAGE: &str = "usage: selfheal-eval --corpus DIR [--verbose] [--per-repo] [--categories FILE] [--tuning-only] [--fallback-only] [--show LOG]";
+
+/// How to score: options shared by every log.
+struct Settings {
+    analyze: AnalyzeOptions,
+    verbose: bool,
+    /// Leave the held-out repositories out entirely (neither scored nor
+    /// listed), so that developing against the tuning part does not show
+    /// held-out results.
+    tuning_only: bool,
+}
 
 const CATEGORIES: [Category; 9] = [
     Category::TestFailure,
@@ -90,8 +106,8 @@ struct Verdict {
 }
 
 /// Scores one log against its labelled spans.
-fn score(log: &Path, truth: &[LineSpan]) -> Result<Verdict> {
-    let analysis = analyze_path(log, &AnalyzeOptions::default())
+fn score(log: &Path, truth: &[LineSpan], settings: &Settings) -> Result<Verdict> {
+    let analysis = analyze_path(log, &settings.analyze)
         .with_context(|| format!("analysing {}", log.display()))?;
     let hit = |s: &LineSpan| truth.iter().any(|t| t.overlaps(s));
     let spans: Vec<LineSpan> = analysis.failures.iter().map(|f| f.log_span).collect();
@@ -120,7 +136,7 @@ struct Scored {
     verdict: Verdict,
 }
 
-fn logchunks(root: &Path, verbose: bool, out: &mut impl Write) -> Result<Vec<Scored>> {
+fn logchunks(root: &Path, settings: &Settings, out: &mut impl Write) -> Result<Vec<Scored>> {
     let labels = std::fs::read_to_string(root.join("labels.jsonl"))
         .with_context(|| format!("reading {}/labels.jsonl", root.display()))?;
     let mut scored = Vec::new();
@@ -135,9 +151,13 @@ fn logchunks(root: &Path, verbose: bool, out: &mut impl Write) -> Result<Vec<Sco
             row["chunk_start_line"].as_u64().unwrap_or(0),
             row["chunk_end_line"].as_u64().unwrap_or(0),
         );
-        let verdict = score(&path, &[span])?;
         let repo = row["repo"].as_str().unwrap_or("?").to_owned();
-        if verbose && !verdict.hits[0] {
+        let held_out = is_held_out(&repo);
+        if held_out && settings.tuning_only {
+            continue;
+        }
+        let verdict = score(&path, &[span], settings)?;
+        if settings.verbose && !verdict.hits[0] {
             writeln!(
                 out,
                 "  miss@{} {} (label {}-{})",
@@ -150,11 +170,7 @@ fn logchunks(root: &Path, verbose: bool, out: &mut impl Write) -> Result<Vec<Sco
         scored.push(Scored {
             corpus: "logchunks",
             file,
-            part: if is_held_out(&repo) {
-                "held-out"
-            } else {
-                "tuning"
-            },
+            part: if held_out { "held-out" } else { "tuning" },
             repo,
             verdict,
         });
@@ -177,7 +193,7 @@ fn cidiff_truth(text: &str) -> Vec<LineSpan> {
         .collect()
 }
 
-fn cidiff(root: &Path, verbose: bool, out: &mut impl Write) -> Result<Vec<Scored>> {
+fn cidiff(root: &Path, settings: &Settings, out: &mut impl Write) -> Result<Vec<Scored>> {
     let mut dirs = Vec::new();
     let mut stack = vec![root.to_owned()];
     while let Some(d) = stack.pop() {
@@ -205,8 +221,8 @@ fn cidiff(root: &Path, verbose: bool, out: &mut impl Write) -> Result<Vec<Scored
             continue;
         }
         let log = d.join("fail.log");
-        let verdict = score(&log, &truth)?;
-        if verbose && !verdict.hits[0] {
+        let verdict = score(&log, &truth, settings)?;
+        if settings.verbose && !verdict.hits[0] {
             let at = if verdict.hits[1] { 1 } else { 5 };
             writeln!(out, "  miss@{at} {}", d.display())?;
         }
@@ -357,18 +373,25 @@ fn main() -> std::process::ExitCode {
 fn run() -> Result<()> {
     let mut corpus: Option<PathBuf> = None;
     let mut categories: Option<PathBuf> = None;
-    let (mut verbose, mut per_repo) = (false, false);
+    let mut settings = Settings {
+        analyze: AnalyzeOptions::default(),
+        verbose: false,
+        tuning_only: false,
+    };
+    let mut per_repo = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--corpus" => corpus = args.next().map(PathBuf::from),
             "--categories" => categories = args.next().map(PathBuf::from),
-            "--verbose" | "-v" => verbose = true,
+            "--verbose" | "-v" => settings.verbose = true,
+            "--tuning-only" => settings.tuning_only = true,
+            "--fallback-only" => settings.analyze.fallback_only = true,
             "--per-repo" => per_repo = true,
             "--show" => {
                 // Debugging aid: the summary of one log, as `selfheal analyze` prints it.
                 let path = PathBuf::from(args.next().unwrap_or_default());
-                let a = analyze_path(&path, &AnalyzeOptions::default())?;
+                let a = analyze_path(&path, &settings.analyze)?;
                 write!(
                     std::io::stdout(),
                     "{}",
@@ -397,7 +420,7 @@ fn run() -> Result<()> {
     let mut scored = Vec::new();
     let lc = corpus.join("logchunks");
     if lc.is_dir() {
-        let part = logchunks(&lc, verbose, &mut out)?;
+        let part = logchunks(&lc, &settings, &mut out)?;
         let mut total = Score::default();
         let mut parts: BTreeMap<&str, Score> = BTreeMap::new();
         let mut repos: BTreeMap<(&str, &str), Score> = BTreeMap::new();
@@ -409,7 +432,9 @@ fn run() -> Result<()> {
                 .or_default()
                 .add(s.verdict.hits);
         }
-        writeln!(out, "{}", total.line("LogChunks"))?;
+        if !settings.tuning_only {
+            writeln!(out, "{}", total.line("LogChunks"))?;
+        }
         for (name, s) in &parts {
             writeln!(out, "{}", s.line(&format!("LogChunks {name}")))?;
         }
@@ -424,7 +449,7 @@ fn run() -> Result<()> {
     }
     let cd = corpus.join("cidiff/data");
     if cd.is_dir() {
-        let part = cidiff(&cd, verbose, &mut out)?;
+        let part = cidiff(&cd, &settings, &mut out)?;
         let mut kinds: BTreeMap<String, Score> = BTreeMap::new();
         for s in &part {
             kinds.entry(s.repo.clone()).or_default().add(s.verdict.hits);
@@ -442,7 +467,7 @@ fn run() -> Result<()> {
     }
     if categories.is_file() {
         let labels = category_labels(&categories)?;
-        report_categories(&scored, &labels, verbose, &mut out)?;
+        report_categories(&scored, &labels, settings.verbose, &mut out)?;
     } else {
         writeln!(out, "Categories: {} absent, skipped", categories.display())?;
     }

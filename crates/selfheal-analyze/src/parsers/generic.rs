@@ -8,6 +8,7 @@
 //! latest most confidently. Specific parsers outrank it; the ranking drops
 //! its clusters from steps that did not fail.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::LazyLock;
 
@@ -16,7 +17,7 @@ use regex::Regex;
 use crate::gate::GatedSet;
 use selfheal_types::Category;
 
-use super::{Candidate, Line, one_line};
+use super::{Anchor, Candidate, Line, one_line};
 
 static ERRORISH: LazyLock<Regex> = LazyLock::new(|| {
     super::re(
@@ -82,6 +83,12 @@ static TRAILER: LazyLock<GatedSet> = LazyLock::new(|| {
 
 const RING: usize = 48;
 const CLUSTERS: usize = 5;
+/// Raises the step's first failed-test header above the latest cluster
+/// (at most 8 + 20): the first failure of a run is where it went wrong,
+/// what follows is often its consequence or a summary.
+const FIRST_BONUS: i32 = 24;
+/// Most lines the first failed test's cluster keeps.
+const FIRST_LINES: usize = 12;
 /// Lines waiting to be classified before [`Generic::settle`] runs.
 const PENDING_LINES: usize = 16 * 1024;
 /// Bytes of waiting lines before [`Generic::settle`] runs.
@@ -115,18 +122,43 @@ pub(crate) struct Generic {
     /// Non-empty lines after the last keyword line that are still queued,
     /// counting down: any of them may turn out to be a follow-up.
     after_keyword: u8,
+    /// The step's first failed test, sought, being read, or read.
+    first: First,
+}
+
+/// The step's first failed test (see [`is_item_header`]) and the lines that
+/// explain it: where the step went wrong, which the ring of its last
+/// error-like lines no longer holds when many lines followed.
+#[derive(Debug, Default)]
+enum First {
+    #[default]
+    Seeking,
+    Building {
+        lines: Vec<(u64, String)>,
+        follow: u8,
+    },
+    Done(Vec<(u64, String)>),
 }
 
 #[derive(Debug, Clone)]
 struct Pending {
     no: u64,
-    /// Where its text lies in `pending_text`, or in `quiet_bytes` if
-    /// `quiet`.
-    text: std::ops::Range<usize>,
-    quiet: bool,
+    text: Text,
     gha_error: bool,
     /// Whether the line hit the engine's keyword prefilter.
     keyword: bool,
+    /// Whether it may be a runner's header for one failed item (only
+    /// looked at while the step's first is still sought).
+    item: bool,
+}
+
+/// Where a queued line's text lies.
+#[derive(Debug, Clone)]
+enum Text {
+    /// In `pending_text`: a line the parsers saw.
+    Parsed(std::ops::Range<usize>),
+    /// In `quiet_bytes`, undecoded: a line no keyword hit.
+    Quiet(std::ops::Range<usize>),
 }
 
 /// A line made only of verdict words (`*** Failed ***`, `Build failed.`,
@@ -169,6 +201,41 @@ fn is_bare_verdict(text: &str) -> bool {
         .all(|w| WORDS.contains(&w.to_ascii_lowercase().as_str()))
 }
 
+/// Whether a line is a test runner's header for one failed test: `FAIL x`,
+/// `not ok 3 - x`, minitest's `Failure:` and `Error:`, scalatest's
+/// `- x *** FAILED ***`, googletest's `[  FAILED  ] x`, xUnit's `x [FAIL]`.
+/// Runners print one per failed test, as it fails, so the first of them is
+/// where the step's trouble starts; a tag such as sbt's `[info]` and a list
+/// bullet may come before it.
+fn is_item_header(line: &Line<'_>) -> bool {
+    let text = line.text.trim_start();
+    if line.has(text, Anchor::ScalaFailed) {
+        return true;
+    }
+    let mut rest = text;
+    if let Some((tag, after)) = rest.strip_prefix('[').and_then(|r| r.split_once(']')) {
+        let tag = tag.trim();
+        if matches!(tag, "FAIL" | "FAILED" | "FAILURE") {
+            return true;
+        }
+        if !tag.is_empty() && tag.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            rest = after.trim_start();
+        }
+    }
+    let unbulleted = rest.trim_start_matches(['-', '*']);
+    if unbulleted.len() < rest.len() && unbulleted.starts_with(' ') {
+        rest = unbulleted.trim_start();
+    }
+    if let Some(after) = rest.strip_prefix("FAIL") {
+        let after = after.strip_prefix("ED").unwrap_or(after);
+        return after.is_empty() || after.starts_with([' ', '\t', ':', '!']);
+    }
+    rest.starts_with("not ok ")
+        || rest.eq_ignore_ascii_case("failure:")
+        || rest.eq_ignore_ascii_case("error:")
+        || (line.has(text, Anchor::Fail) && text.ends_with("[FAIL]"))
+}
+
 /// `bytes` without the ASCII whitespace at either end, as [`str::trim`]
 /// would remove it (vertical tab included).
 fn trim_ascii_whitespace(bytes: &[u8]) -> &[u8] {
@@ -207,7 +274,14 @@ impl Generic {
 
     /// A line that the engine handed to the parsers.
     pub(crate) fn feed(&mut self, line: &Line<'_>) {
-        self.queue(line.no, line.text.trim_start(), line.hit, line.gha_error);
+        let item = line.hit && matches!(self.first, First::Seeking) && is_item_header(line);
+        self.queue(
+            line.no,
+            line.text.trim_start(),
+            line.hit,
+            line.gha_error,
+            item,
+        );
     }
 
     /// A line that no parser looked at, while [`Self::wants_more`], as raw
@@ -222,30 +296,30 @@ impl Generic {
             || trimmed.last().is_some_and(|b| !b.is_ascii())
         {
             let text = String::from_utf8_lossy(trimmed);
-            self.queue(no, text.trim(), false, false);
+            self.queue(no, text.trim(), false, false, false);
         } else if self.counts(trimmed.is_empty(), false) {
             let start = self.quiet_bytes.len();
             self.quiet_bytes.extend_from_slice(trimmed);
             self.enqueue(Pending {
                 no,
-                text: start..self.quiet_bytes.len(),
-                quiet: true,
+                text: Text::Quiet(start..self.quiet_bytes.len()),
                 gha_error: false,
                 keyword: false,
+                item: false,
             });
         }
     }
 
-    fn queue(&mut self, no: u64, text: &str, keyword: bool, gha_error: bool) {
+    fn queue(&mut self, no: u64, text: &str, keyword: bool, gha_error: bool, item: bool) {
         if self.counts(text.is_empty(), keyword) {
             let start = self.pending_text.len();
             self.pending_text.push_str(text);
             self.enqueue(Pending {
                 no,
-                text: start..self.pending_text.len(),
-                quiet: false,
+                text: Text::Parsed(start..self.pending_text.len()),
                 gha_error,
                 keyword,
+                item,
             });
         }
     }
@@ -277,7 +351,51 @@ impl Generic {
         self.settle();
         self.follow = 0;
         self.after_keyword = 0;
-        self.cluster(out);
+        let first = match std::mem::take(&mut self.first) {
+            First::Seeking => Vec::new(),
+            First::Building { lines, .. } | First::Done(lines) => lines,
+        };
+        self.cluster(out, first);
+    }
+
+    /// Moves the search for the step's first failed test on by the queued
+    /// lines: its header, then what follows it as the ring would take it
+    /// (error-like lines and follow-ups, no gap over 3 lines).
+    fn seek_first<'t>(
+        &mut self,
+        pending: &[Pending],
+        line_text: impl Fn(&Pending) -> Cow<'t, str>,
+    ) {
+        for p in pending {
+            match &mut self.first {
+                First::Seeking => {
+                    if p.item && classify(&line_text(p), p) {
+                        self.first = First::Building {
+                            lines: vec![(p.no, one_line(&line_text(p), 400))],
+                            follow: FOLLOW,
+                        };
+                    }
+                }
+                First::Building { lines, follow } => {
+                    let last = lines.last().map_or(0, |l| l.0);
+                    if p.no > last + 3 || lines.len() >= FIRST_LINES {
+                        self.first = First::Done(std::mem::take(lines));
+                        return;
+                    }
+                    let t = line_text(p);
+                    if classify(&t, p) {
+                        *follow = FOLLOW;
+                        lines.push((p.no, one_line(&t, 400)));
+                    } else if *follow > 0 {
+                        *follow -= 1;
+                        if !TRAILER.is_match(&t) && !t.starts_with("travis_") {
+                            lines.push((p.no, one_line(&t, 400)));
+                        }
+                    }
+                }
+                First::Done(_) => return,
+            }
+        }
     }
 
     /// Classifies the queued lines and moves those that matter into the ring.
@@ -285,22 +403,24 @@ impl Generic {
         let pending = std::mem::take(&mut self.pending);
         let text = std::mem::take(&mut self.pending_text);
         let quiet = std::mem::take(&mut self.quiet_bytes);
-        let line_text = |p: &Pending| -> std::borrow::Cow<'_, str> {
-            if p.quiet {
-                quiet
-                    .get(p.text.clone())
-                    .map_or(std::borrow::Cow::Borrowed(""), String::from_utf8_lossy)
-            } else {
-                text.get(p.text.clone()).unwrap_or_default().into()
+        let line_text = |p: &Pending| -> Cow<'_, str> {
+            match &p.text {
+                Text::Quiet(range) => quiet
+                    .get(range.clone())
+                    .map_or(Cow::Borrowed(""), String::from_utf8_lossy),
+                Text::Parsed(range) => text.get(range.clone()).unwrap_or_default().into(),
             }
         };
+        if !matches!(self.first, First::Done(_)) {
+            self.seek_first(&pending, line_text);
+        }
         // Newest first, until the ring's worth of error-like lines is found.
         // A quiet line is never error-like: it holds no keyword.
         let mut errorish = vec![false; pending.len()];
         let mut found = 0;
         let mut from = 0;
         for i in (0..pending.len()).rev() {
-            errorish[i] = !pending[i].quiet && classify(&line_text(&pending[i]), &pending[i]);
+            errorish[i] = pending[i].keyword && classify(&line_text(&pending[i]), &pending[i]);
             if errorish[i] {
                 found += 1;
                 if found == RING {
@@ -349,7 +469,7 @@ impl Generic {
         self.ring.push_back((no, one_line(text, 400)));
     }
 
-    fn cluster(&mut self, out: &mut Vec<Candidate>) {
+    fn cluster(&mut self, out: &mut Vec<Candidate>, first: Vec<(u64, String)>) {
         let mut clusters: Vec<Vec<(u64, String)>> = Vec::new();
         for (no, text) in self.ring.drain(..) {
             match clusters.last_mut() {
@@ -358,7 +478,28 @@ impl Generic {
             }
         }
         let n = clusters.len();
-        for cluster in clusters.into_iter().skip(n.saturating_sub(CLUSTERS)) {
+        let kept = n.saturating_sub(CLUSTERS);
+        // The first failed test's header, if the ring still holds it, starts
+        // a cluster of its own that outranks the rest (the lines before it
+        // belong to what ran before); if not, its own cluster is offered.
+        let header = first.first().map(|l| l.0);
+        let mut ranked: Vec<(Vec<(u64, String)>, i32)> = Vec::new();
+        for mut c in clusters.into_iter().skip(kept) {
+            match header.and_then(|h| c.iter().position(|(no, _)| *no == h)) {
+                Some(at) => {
+                    let from_header = c.split_off(at);
+                    if !c.is_empty() {
+                        ranked.push((c, 0));
+                    }
+                    ranked.push((from_header, FIRST_BONUS));
+                }
+                None => ranked.push((c, 0)),
+            }
+        }
+        if header.is_some() && !ranked.iter().any(|(_, bonus)| *bonus > 0) {
+            ranked.insert(0, (first, FIRST_BONUS));
+        }
+        for (cluster, bonus) in ranked {
             // The engine adds closeness to the end of the step; here only
             // how strongly the lines read as errors counts.
             let strong = cluster.iter().any(|(_, t)| STRONG.is_match(t));
@@ -376,13 +517,16 @@ impl Generic {
             out.push(
                 Candidate::new(Category::Unknown, "generic", one_line(&message, 300))
                     .span(start, end)
-                    .confidence(if bare {
-                        0
-                    } else if strong {
-                        8
-                    } else {
-                        4
-                    })
+                    .confidence(
+                        bonus
+                            + if bare {
+                                0
+                            } else if strong {
+                                8
+                            } else {
+                                4
+                            },
+                    )
                     .snippet(snippet),
             );
         }
@@ -402,6 +546,37 @@ mod tests {
         assert!(!is_errorish("The command \"make test\" exited with 2."));
         assert!(!is_errorish("[ERROR]   mvn <goals> -rf :shop-core"));
         assert!(!is_errorish("** TEST FAILED **"));
+    }
+
+    #[test]
+    fn failed_test_headers_of_many_runners() {
+        for header in [
+            "FAIL src/cart.test.js",
+            "FAIL Cart totals after a discount [ext/shop/tests/cart.phpt]",
+            "FAILED tests/test_cart.py::test_total - assert 1 == 2",
+            "--- FAIL: TestTotal (0.00s)",
+            "not ok 3 - parses dates",
+            "Failure:",
+            "Error:",
+            "[  FAILED  ] Cart.Total (0 ms)",
+            "[info] - applies a discount *** FAILED ***",
+            "[xUnit.net 00:00:01.52]     Shop.Tests.CartTests.Total [FAIL]",
+            "  * FAIL: test_total",
+        ] {
+            assert!(is_item_header(&Line::for_test(1, header)), "{header}");
+        }
+        for other in [
+            "FAILURE: Build failed with an exception.",
+            "FAILURES!",
+            "Failures: 0",
+            "error: could not compile `shop`",
+            "[error] Failed tests:",
+            "Tests: 3 failed, 12 passed",
+            "java.lang.IllegalStateException: requested failure",
+            "[info] FAILING is not a verdict",
+        ] {
+            assert!(!is_item_header(&Line::for_test(1, other)), "{other}");
+        }
     }
 
     /// The rule the queue replaces, applied to every line as it comes.
@@ -487,7 +662,7 @@ mod tests {
             // The engine hands over keyword lines and, while it wants
             // them, the lines after.
             if *keyword {
-                lazy.queue(*no, text.trim(), true, false);
+                lazy.queue(*no, text.trim(), true, false, false);
             } else if lazy.wants_more() {
                 lazy.quiet(*no, bytes);
             }

@@ -1,5 +1,6 @@
 mod categories;
 mod corpora;
+mod fallback;
 mod flaky;
 mod fuzz_regressions;
 mod inputs;

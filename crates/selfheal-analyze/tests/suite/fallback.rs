@@ -1,0 +1,67 @@
+//! The fallback on runners it has no rules for: analysed with
+//! `fallback_only`, as if no parser knew the tool, the top failure of a log
+//! with several failed tests starts at the first one's header, not at the
+//! exceptions the suite logged on purpose before it nor at the summary
+//! after it.
+
+use selfheal_analyze::{AnalyzeOptions, analyze_path};
+use selfheal_types::LineSpan;
+
+use super::fixture;
+
+fn line_of(name: &str, needle: &str) -> u64 {
+    let text = std::fs::read_to_string(fixture(name)).expect("fixture reads");
+    let at = text
+        .lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle:?} not in {name}"));
+    at as u64 + 1
+}
+
+#[test]
+fn the_first_failed_test_leads_when_no_parser_knows_the_runner() {
+    let opts = AnalyzeOptions {
+        fallback_only: true,
+        ..AnalyzeOptions::default()
+    };
+    for (name, header) in [
+        // An expected exception is logged before the first failure, a
+        // second failure and the summary come after it.
+        ("fallback/sbt_scalatest.log", "*** FAILED ***"),
+        (
+            "categories/gtest_failed.log",
+            "[  FAILED  ] Cart.Total (0 ms)",
+        ),
+        ("categories/phpt_failure.log", "FAIL Cart totals"),
+        ("travis_minitest.log", "Failure:"),
+        ("go_test.log", "--- FAIL: TestTotal"),
+    ] {
+        let a = analyze_path(&fixture(name), &opts).expect("fixture reads");
+        let top = a.primary().expect("a failure");
+        assert_eq!(
+            top.log_span.start,
+            line_of(name, header),
+            "{name}: top failure {:?} at {:?}",
+            top.message,
+            top.log_span
+        );
+    }
+}
+
+#[test]
+fn without_a_failed_test_the_last_errors_lead() {
+    let opts = AnalyzeOptions {
+        fallback_only: true,
+        ..AnalyzeOptions::default()
+    };
+    let name = "categories/node_syntax_error.log";
+    let line = line_of(name, "SyntaxError: Unexpected token");
+    let a = analyze_path(&fixture(name), &opts).expect("fixture reads");
+    let top = a.primary().expect("a failure");
+    assert!(
+        top.log_span.overlaps(&LineSpan::new(line, line)),
+        "top failure {:?} at {:?}",
+        top.message,
+        top.log_span
+    );
+}
