@@ -83,11 +83,11 @@ static TRAILER: LazyLock<GatedSet> = LazyLock::new(|| {
 
 const RING: usize = 48;
 const CLUSTERS: usize = 5;
-/// Raises the step's first failed-test header above the latest cluster
-/// (at most 8 + 20): the first failure of a run is where it went wrong,
-/// what follows is often its consequence or a summary.
+/// Raises the step's first failure header (see [`is_failure_header`])
+/// above its latest cluster (at most 8 + 20): the first failure of a run is
+/// where it went wrong; what follows is often its consequence or a summary.
 const FIRST_BONUS: i32 = 24;
-/// Most lines the first failed test's cluster keeps.
+/// Most lines the first failure's cluster keeps.
 const FIRST_LINES: usize = 12;
 /// Lines waiting to be classified before [`Generic::settle`] runs.
 const PENDING_LINES: usize = 16 * 1024;
@@ -122,13 +122,15 @@ pub(crate) struct Generic {
     /// Non-empty lines after the last keyword line that are still queued,
     /// counting down: any of them may turn out to be a follow-up.
     after_keyword: u8,
-    /// The step's first failed test, sought, being read, or read.
+    /// Where in `pending` the first line that may head a failure lies.
+    first_header: Option<usize>,
+    /// The step's first failure, sought, being read, or read.
     first: First,
 }
 
-/// The step's first failed test (see [`is_item_header`]) and the lines that
-/// explain it: where the step went wrong, which the ring of its last
-/// error-like lines no longer holds when many lines followed.
+/// The step's first failure header (see [`is_failure_header`]) and the
+/// lines that explain it: where the step went wrong, which the ring of its
+/// last error-like lines no longer holds when many lines followed.
 #[derive(Debug, Default)]
 enum First {
     #[default]
@@ -147,18 +149,31 @@ struct Pending {
     gha_error: bool,
     /// Whether the line hit the engine's keyword prefilter.
     keyword: bool,
-    /// Whether it may be a runner's header for one failed item (only
-    /// looked at while the step's first is still sought).
-    item: bool,
+    /// Whether it may head a failure (see [`is_failure_header`]; only
+    /// looked at while the step's first failure is still sought). A quiet
+    /// line may if it starts a numbered list.
+    header: bool,
 }
 
-/// Where a queued line's text lies.
-#[derive(Debug, Clone)]
+/// Where a queued line's text lies, as offsets into a buffer that
+/// [`Generic::settle`] empties before it holds [`PENDING_BYTES`] and one
+/// more line: `u32` is room enough, and keeps the queue's entries small.
+#[derive(Debug, Clone, Copy)]
 enum Text {
     /// In `pending_text`: a line the parsers saw.
-    Parsed(std::ops::Range<usize>),
+    Parsed(u32, u32),
     /// In `quiet_bytes`, undecoded: a line no keyword hit.
-    Quiet(std::ops::Range<usize>),
+    Quiet(u32, u32),
+}
+
+/// `start..end` of a queued buffer as [`Text`] offsets.
+fn offsets(start: usize, end: usize) -> (u32, u32) {
+    let at = |x: usize| u32::try_from(x).unwrap_or(u32::MAX);
+    (at(start), at(end))
+}
+
+fn range(start: u32, end: u32) -> std::ops::Range<usize> {
+    start as usize..end as usize
 }
 
 /// A line made only of verdict words (`*** Failed ***`, `Build failed.`,
@@ -201,39 +216,82 @@ fn is_bare_verdict(text: &str) -> bool {
         .all(|w| WORDS.contains(&w.to_ascii_lowercase().as_str()))
 }
 
-/// Whether a line is a test runner's header for one failed test: `FAIL x`,
-/// `not ok 3 - x`, minitest's `Failure:` and `Error:`, scalatest's
-/// `- x *** FAILED ***`, googletest's `[  FAILED  ] x`, xUnit's `x [FAIL]`.
-/// Runners print one per failed test, as it fails, so the first of them is
-/// where the step's trouble starts; a tag such as sbt's `[info]` and a list
-/// bullet may come before it.
-fn is_item_header(line: &Line<'_>) -> bool {
+/// Whether a line heads one failure among several: a test runner's header
+/// for one failed test (`FAIL x`, `not ok 3 - x`, minitest's `Failure:` and
+/// `Error:`, scalatest's `- x *** FAILED ***`, googletest's `[  FAILED  ] x`,
+/// xUnit's `x [FAIL]`, Gradle's `Class > method FAILED`, unittest's
+/// `test_x (m.C) ... FAIL`, the `1) ` that starts a numbered list of
+/// failures) or a compiler's error at a place in a file. Tools print one
+/// per failure, as it happens, so the first of them is where the step's
+/// trouble starts; a tag such as sbt's `[info]` and a list bullet may come
+/// before it.
+fn is_failure_header(line: &Line<'_>) -> bool {
+    // Most keyword lines head nothing: the checks are byte compares, no
+    // search, except where the line holds `FAIL`.
     let text = line.text.trim_start();
-    if line.has(text, Anchor::ScalaFailed) {
+    if !(line.facts.may_contain(Anchor::Fail)
+        || line.facts.may_contain(Anchor::Error)
+        || text.starts_with("not ok ")
+        || text.starts_with("1) "))
+    {
+        return false;
+    }
+    let fail = line.has(text, Anchor::Fail);
+    if fail && line.has(text, Anchor::ScalaFailed) {
         return true;
     }
     let mut rest = text;
+    let mut error_tag = false;
     if let Some((tag, after)) = rest.strip_prefix('[').and_then(|r| r.split_once(']')) {
         let tag = tag.trim();
         if matches!(tag, "FAIL" | "FAILED" | "FAILURE") {
             return true;
         }
         if !tag.is_empty() && tag.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            error_tag = tag.eq_ignore_ascii_case("error");
             rest = after.trim_start();
         }
     }
-    let unbulleted = rest.trim_start_matches(['-', '*']);
-    if unbulleted.len() < rest.len() && unbulleted.starts_with(' ') {
-        rest = unbulleted.trim_start();
+    if rest.starts_with(['-', '*']) {
+        let unbulleted = rest.trim_start_matches(['-', '*']);
+        if unbulleted.starts_with(' ') {
+            rest = unbulleted.trim_start();
+        }
     }
     if let Some(after) = rest.strip_prefix("FAIL") {
         let after = after.strip_prefix("ED").unwrap_or(after);
         return after.is_empty() || after.starts_with([' ', '\t', ':', '!']);
     }
     rest.starts_with("not ok ")
+        || rest.starts_with("1) ")
         || rest.eq_ignore_ascii_case("failure:")
         || rest.eq_ignore_ascii_case("error:")
-        || (line.has(text, Anchor::Fail) && text.ends_with("[FAIL]"))
+        || located_error(rest, error_tag)
+        || (fail
+            && (text.ends_with("[FAIL]") || text.ends_with(" FAILED") || text.ends_with(" FAIL")))
+}
+
+/// `path.ext:12: error …`, `path.ext:12:5: error: …`: a compiler's error
+/// at a place in a file; with `error_tag` (sbt's `[error]` before it), any
+/// message there. The path is the first word: a line with a space or tab
+/// before its first colon is turned down at that byte.
+fn located_error(text: &str, error_tag: bool) -> bool {
+    let bytes = text.as_bytes();
+    let mut dot = false;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'.' => dot = true,
+            b' ' | b'\t' => return false,
+            b':' => {
+                let after = &bytes[i + 1..];
+                return dot
+                    && after.first().is_some_and(u8::is_ascii_digit)
+                    && (error_tag || after.windows(5).any(|w| w.eq_ignore_ascii_case(b"error")));
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 /// `bytes` without the ASCII whitespace at either end, as [`str::trim`]
@@ -274,13 +332,13 @@ impl Generic {
 
     /// A line that the engine handed to the parsers.
     pub(crate) fn feed(&mut self, line: &Line<'_>) {
-        let item = line.hit && matches!(self.first, First::Seeking) && is_item_header(line);
+        let header = line.hit && matches!(self.first, First::Seeking) && is_failure_header(line);
         self.queue(
             line.no,
             line.text.trim_start(),
             line.hit,
             line.gha_error,
-            item,
+            header,
         );
     }
 
@@ -302,24 +360,30 @@ impl Generic {
             self.quiet_bytes.extend_from_slice(trimmed);
             self.enqueue(Pending {
                 no,
-                text: Text::Quiet(start..self.quiet_bytes.len()),
+                text: {
+                    let (start, end) = offsets(start, self.quiet_bytes.len());
+                    Text::Quiet(start, end)
+                },
                 gha_error: false,
                 keyword: false,
-                item: false,
+                header: matches!(self.first, First::Seeking) && trimmed.starts_with(b"1) "),
             });
         }
     }
 
-    fn queue(&mut self, no: u64, text: &str, keyword: bool, gha_error: bool, item: bool) {
+    fn queue(&mut self, no: u64, text: &str, keyword: bool, gha_error: bool, header: bool) {
         if self.counts(text.is_empty(), keyword) {
             let start = self.pending_text.len();
             self.pending_text.push_str(text);
             self.enqueue(Pending {
                 no,
-                text: Text::Parsed(start..self.pending_text.len()),
+                text: {
+                    let (start, end) = offsets(start, self.pending_text.len());
+                    Text::Parsed(start, end)
+                },
                 gha_error,
                 keyword,
-                item,
+                header,
             });
         }
     }
@@ -338,6 +402,9 @@ impl Generic {
     }
 
     fn enqueue(&mut self, p: Pending) {
+        if p.header && self.first_header.is_none() {
+            self.first_header = Some(self.pending.len());
+        }
         self.pending.push(p);
         if self.pending.len() >= PENDING_LINES
             || self.pending_text.len() + self.quiet_bytes.len() >= PENDING_BYTES
@@ -358,7 +425,7 @@ impl Generic {
         self.cluster(out, first);
     }
 
-    /// Moves the search for the step's first failed test on by the queued
+    /// Moves the search for the step's first failure on by the queued
     /// lines: its header, then what follows it as the ring would take it
     /// (error-like lines and follow-ups, no gap over 3 lines).
     fn seek_first<'t>(
@@ -369,7 +436,7 @@ impl Generic {
         for p in pending {
             match &mut self.first {
                 First::Seeking => {
-                    if p.item && classify(&line_text(p), p) {
+                    if p.header && (!p.keyword || classify(&line_text(p), p)) {
                         self.first = First::Building {
                             lines: vec![(p.no, one_line(&line_text(p), 400))],
                             follow: FOLLOW,
@@ -404,15 +471,20 @@ impl Generic {
         let text = std::mem::take(&mut self.pending_text);
         let quiet = std::mem::take(&mut self.quiet_bytes);
         let line_text = |p: &Pending| -> Cow<'_, str> {
-            match &p.text {
-                Text::Quiet(range) => quiet
-                    .get(range.clone())
+            match p.text {
+                Text::Quiet(start, end) => quiet
+                    .get(range(start, end))
                     .map_or(Cow::Borrowed(""), String::from_utf8_lossy),
-                Text::Parsed(range) => text.get(range.clone()).unwrap_or_default().into(),
+                Text::Parsed(start, end) => text.get(range(start, end)).unwrap_or_default().into(),
             }
         };
-        if !matches!(self.first, First::Done(_)) {
-            self.seek_first(&pending, line_text);
+        // While the first failure is sought, only the queue from its first
+        // possible header on can hold it.
+        let header = self.first_header.take();
+        match (&self.first, header) {
+            (First::Seeking, Some(at)) => self.seek_first(&pending[at..], line_text),
+            (First::Building { .. }, _) => self.seek_first(&pending, line_text),
+            _ => {}
         }
         // Newest first, until the ring's worth of error-like lines is found.
         // A quiet line is never error-like: it holds no keyword.
@@ -479,7 +551,7 @@ impl Generic {
         }
         let n = clusters.len();
         let kept = n.saturating_sub(CLUSTERS);
-        // The first failed test's header, if the ring still holds it, starts
+        // The first failure's header, if the ring still holds it, starts
         // a cluster of its own that outranks the rest (the lines before it
         // belong to what ran before); if not, its own cluster is offered.
         let header = first.first().map(|l| l.0);
@@ -549,7 +621,7 @@ mod tests {
     }
 
     #[test]
-    fn failed_test_headers_of_many_runners() {
+    fn failure_headers_of_many_tools() {
         for header in [
             "FAIL src/cart.test.js",
             "FAIL Cart totals after a discount [ext/shop/tests/cart.phpt]",
@@ -562,8 +634,13 @@ mod tests {
             "[info] - applies a discount *** FAILED ***",
             "[xUnit.net 00:00:01.52]     Shop.Tests.CartTests.Total [FAIL]",
             "  * FAIL: test_total",
+            "com.acme.shop.CartTest > totalWithTax FAILED",
+            "test_total (test_cart.CartTest) ... FAIL",
+            "1) test raises an error on bad input (Shop.CartTest)",
+            "src/cart.c:12:5: error: 'total' undeclared (first use in this function)",
+            "[error] /build/shop/src/Cart.scala:10:8: object util is not a member of package shop",
         ] {
-            assert!(is_item_header(&Line::for_test(1, header)), "{header}");
+            assert!(is_failure_header(&Line::for_test(1, header)), "{header}");
         }
         for other in [
             "FAILURE: Build failed with an exception.",
@@ -574,8 +651,10 @@ mod tests {
             "Tests: 3 failed, 12 passed",
             "java.lang.IllegalStateException: requested failure",
             "[info] FAILING is not a verdict",
+            "src/cart.c:12:5: warning: unused variable 'x'",
+            "at com.acme.shop.Cart.total(Cart.java:41)",
         ] {
-            assert!(!is_item_header(&Line::for_test(1, other)), "{other}");
+            assert!(!is_failure_header(&Line::for_test(1, other)), "{other}");
         }
     }
 

@@ -141,9 +141,9 @@ fn logchunks_top_failure_hits_the_labelled_chunk_in_both_parts() {
 
 /// The fallback alone, as on a log of tools the analyser has no rules for,
 /// on the tuning part (the only part a change to it may be judged by).
-/// Measured 0.674 / 0.880 on this subset when set, once the fallback put
-/// the first failed test's header first (0.52 / 0.83 on the whole part
-/// before, 0.68 / 0.91 after).
+/// Measured 0.750 / 0.880 on this subset when set, once the fallback put a
+/// step's first failure header first (on the whole part: 0.52 / 0.83
+/// before, 0.77 / 0.91 after).
 #[test]
 fn the_fallback_alone_finds_most_failures_of_the_tuning_part() {
     let opts = AnalyzeOptions {
@@ -158,7 +158,7 @@ fn the_fallback_alone_finds_most_failures_of_the_tuning_part() {
     );
 }
 
-const FALLBACK_HIT1: f64 = 0.64;
+const FALLBACK_HIT1: f64 = 0.72;
 const FALLBACK_HIT5: f64 = 0.85;
 const TUNING_HIT1: f64 = 0.67;
 const TUNING_HIT5: f64 = 0.80;
