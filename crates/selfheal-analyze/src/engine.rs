@@ -871,6 +871,11 @@ impl Engine {
                 c.category = *category;
             }
             crate::refine::refine(c);
+            if c.category == selfheal_types::Category::Unknown
+                && let Some(guess) = c.guess
+            {
+                c.category = guess;
+            }
             c.step_failed = if any_failed_step {
                 Some(self.failed_segments.contains(&c.segment))
             } else {

@@ -226,26 +226,51 @@ fn is_bare_verdict(text: &str) -> bool {
 /// trouble starts; a tag such as sbt's `[info]` and a list bullet may come
 /// before it.
 fn is_failure_header(line: &Line<'_>) -> bool {
-    // Most keyword lines head nothing: the checks are byte compares, no
-    // search, except where the line holds `FAIL`.
+    // Most keyword lines head nothing, and the busiest logs have millions:
+    // the scan's anchors and the first byte settle most of them.
     let text = line.text.trim_start();
-    if !(line.facts.may_contain(Anchor::Fail)
-        || line.facts.may_contain(Anchor::Error)
-        || text.starts_with("not ok ")
-        || text.starts_with("1) "))
+    let fail = line.facts.exact & Anchor::Fail.bit() != 0;
+    if fail
+        && (line.has(text, Anchor::ScalaFailed)
+            || text.ends_with("[FAIL]")
+            || (text.ends_with(" FAILED") || text.ends_with(" FAIL"))
+                // Gradle's `> Task :app:checkstyleMain FAILED` is the
+                // verdict of a task whose output came before it.
+                && !text.starts_with("> Task "))
     {
-        return false;
-    }
-    let fail = line.has(text, Anchor::Fail);
-    if fail && line.has(text, Anchor::ScalaFailed) {
         return true;
     }
+    match text.as_bytes().first() {
+        Some(b'[' | b'-' | b'*' | b'F' | b'f' | b'E' | b'e' | b'n' | b'1') => {}
+        // Anything else heads a failure only as a located error.
+        _ => {
+            return line.facts.may_contain(Anchor::Error) && located_error(text, false);
+        }
+    }
+    let Some((rest, error_tag)) = untagged(text) else {
+        return true;
+    };
+    if let Some(after) = rest.strip_prefix("FAIL") {
+        let after = after.strip_prefix("ED").unwrap_or(after);
+        return after.is_empty() || after.starts_with([' ', '\t', ':', '!']);
+    }
+    rest.starts_with("not ok ")
+        || rest.starts_with("1) ")
+        || rest.eq_ignore_ascii_case("failure:")
+        || rest.eq_ignore_ascii_case("error:")
+        || located_error(rest, error_tag)
+}
+
+/// A line without the tag (sbt's `[info]`) and list bullet that may come
+/// before a failure header, and whether the tag was `[error]`; `None` when
+/// the tag itself is a failure header (`[  FAILED  ]`).
+fn untagged(text: &str) -> Option<(&str, bool)> {
     let mut rest = text;
     let mut error_tag = false;
     if let Some((tag, after)) = rest.strip_prefix('[').and_then(|r| r.split_once(']')) {
         let tag = tag.trim();
         if matches!(tag, "FAIL" | "FAILED" | "FAILURE") {
-            return true;
+            return None;
         }
         if !tag.is_empty() && tag.bytes().all(|b| b.is_ascii_alphanumeric()) {
             error_tag = tag.eq_ignore_ascii_case("error");
@@ -258,40 +283,85 @@ fn is_failure_header(line: &Line<'_>) -> bool {
             rest = unbulleted.trim_start();
         }
     }
-    if let Some(after) = rest.strip_prefix("FAIL") {
-        let after = after.strip_prefix("ED").unwrap_or(after);
-        return after.is_empty() || after.starts_with([' ', '\t', ':', '!']);
-    }
-    rest.starts_with("not ok ")
-        || rest.starts_with("1) ")
-        || rest.eq_ignore_ascii_case("failure:")
-        || rest.eq_ignore_ascii_case("error:")
-        || located_error(rest, error_tag)
-        || (fail
-            && (text.ends_with("[FAIL]") || text.ends_with(" FAILED") || text.ends_with(" FAIL")))
+    Some((rest, error_tag))
 }
 
-/// `path.ext:12: error …`, `path.ext:12:5: error: …`: a compiler's error
-/// at a place in a file; with `error_tag` (sbt's `[error]` before it), any
-/// message there. The path is the first word: a line with a space or tab
-/// before its first colon is turned down at that byte.
-fn located_error(text: &str, error_tag: bool) -> bool {
-    let bytes = text.as_bytes();
-    let mut dot = false;
-    for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            b'.' => dot = true,
-            b' ' | b'\t' => return false,
-            b':' => {
-                let after = &bytes[i + 1..];
-                return dot
-                    && after.first().is_some_and(u8::is_ascii_digit)
-                    && (error_tag || after.windows(5).any(|w| w.eq_ignore_ascii_case(b"error")));
-            }
-            _ => {}
-        }
+/// What kind of failure a header (see [`is_failure_header`]) starts: a
+/// compiler's error at a place, a test that errored (minitest's `Error:`),
+/// or a test that failed.
+fn header_category(header: &str) -> Category {
+    match untagged(header) {
+        Some((rest, _)) if compiler_error(rest) => Category::CompileError,
+        Some((rest, _)) if rest.eq_ignore_ascii_case("error:") => Category::TestError,
+        _ => Category::TestFailure,
     }
-    false
+}
+
+/// Where a line names a place in a file before its message:
+/// `path.ext:12:5: …`, `path.ext:12: …`, javac's `path.java:[12,5] …`,
+/// `MSBuild`'s `path.cs(12,5): …`. The path is the first word: a line with a
+/// space or tab before its first colon is turned down at that byte.
+struct Place<'a> {
+    /// A column follows the line number.
+    column: bool,
+    message: &'a [u8],
+}
+
+fn place(text: &str) -> Option<Place<'_>> {
+    let bytes = text.as_bytes();
+    let at = bytes
+        .iter()
+        .position(|&b| matches!(b, b':' | b'(' | b' ' | b'\t'))?;
+    let (path, after) = bytes.split_at(at);
+    if !path.contains(&b'.') || matches!(after[0], b' ' | b'\t') {
+        return None;
+    }
+    let number = after.strip_prefix(b":[").unwrap_or(&after[1..]);
+    let digits = number.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 {
+        return None;
+    }
+    let rest = &number[digits..];
+    let column = matches!(rest, [b':' | b',', d, ..] if d.is_ascii_digit());
+    let start = rest
+        .iter()
+        .position(|b| !matches!(b, b':' | b' ' | b')' | b']' | b',' | b'0'..=b'9'))
+        .unwrap_or(rest.len());
+    Some(Place {
+        column,
+        message: &rest[start..],
+    })
+}
+
+fn names_error(text: &[u8]) -> bool {
+    text.windows(5).any(|w| w.eq_ignore_ascii_case(b"error"))
+}
+
+/// A located line that heads a failure: it names an error (a compiler's
+/// `error:`, a test's `unexpected error`), or sbt's or Maven's `[error]`
+/// tag stands before it.
+fn located_error(text: &str, error_tag: bool) -> bool {
+    place(text).is_some_and(|p| error_tag || names_error(p.message))
+}
+
+/// Whether a located error is a compiler's: the place has a column, or the
+/// message opens with the error's kind (`error:`, `syntax error,`, `fatal
+/// error:`). `Class.method:21 expected …` in a test summary, or Go's
+/// `cart_test.go:76: unexpected error`, is a test's.
+fn compiler_error(text: &str) -> bool {
+    place(text).is_some_and(|p| {
+        p.column
+            || p.message
+                .split(u8::is_ascii_whitespace)
+                .filter(|w| !w.is_empty())
+                .take(2)
+                .any(|w| {
+                    w.strip_suffix(b":")
+                        .or_else(|| w.strip_suffix(b","))
+                        .unwrap_or(w)
+                        .eq_ignore_ascii_case(b"error")
+                })
+    })
 }
 
 /// `bytes` without the ASCII whitespace at either end, as [`str::trim`]
@@ -556,6 +626,9 @@ impl Generic {
         // belong to what ran before); if not, its own cluster is offered.
         let header = first.first().map(|l| l.0);
         let mut ranked: Vec<(Vec<(u64, String)>, i32)> = Vec::new();
+        let category = first
+            .first()
+            .map_or(Category::Unknown, |(_, text)| header_category(text));
         for mut c in clusters.into_iter().skip(kept) {
             match header.and_then(|h| c.iter().position(|(no, _)| *no == h)) {
                 Some(at) => {
@@ -586,7 +659,7 @@ impl Generic {
                 .map(|(_, t)| t.clone())
                 .unwrap_or_default();
             let snippet: Vec<(u64, String)> = cluster.into_iter().take(12).collect();
-            out.push(
+            let mut candidate =
                 Candidate::new(Category::Unknown, "generic", one_line(&message, 300))
                     .span(start, end)
                     .confidence(
@@ -599,8 +672,11 @@ impl Generic {
                                 4
                             },
                     )
-                    .snippet(snippet),
-            );
+                    .snippet(snippet);
+            if bonus > 0 {
+                candidate.guess = Some(category);
+            }
+            out.push(candidate);
         }
     }
 }
@@ -639,6 +715,10 @@ mod tests {
             "1) test raises an error on bad input (Shop.CartTest)",
             "src/cart.c:12:5: error: 'total' undeclared (first use in this function)",
             "[error] /build/shop/src/Cart.scala:10:8: object util is not a member of package shop",
+            "[ERROR] /src/main/java/shop/Report.java:[5,24] cannot find symbol",
+            "Shop/Cart.cs(12,5): error CS1002: ; expected",
+            "src/shop/prices.py:12: error: Incompatible return value type",
+            "[ERROR]   CalcTest.divides:21 expected: <2> but was: <3>",
         ] {
             assert!(is_failure_header(&Line::for_test(1, header)), "{header}");
         }
@@ -653,8 +733,44 @@ mod tests {
             "[info] FAILING is not a verdict",
             "src/cart.c:12:5: warning: unused variable 'x'",
             "at com.acme.shop.Cart.total(Cart.java:41)",
+            "> Task :app:checkstyleMain FAILED",
+            "Downloading https://repo.example.com:8443/shop.jar failed",
         ] {
             assert!(!is_failure_header(&Line::for_test(1, other)), "{other}");
+        }
+    }
+
+    #[test]
+    fn a_header_names_the_kind_of_failure() {
+        for (header, category) in [
+            (
+                "src/calc.cc:12:10: error: 'sqrtt' was not declared",
+                Category::CompileError,
+            ),
+            (
+                "[ERROR] /src/shop/Report.java:[5,24] cannot find symbol",
+                Category::CompileError,
+            ),
+            (
+                "spec/cart_spec.rb:3520: syntax error, unexpected end-of-input",
+                Category::CompileError,
+            ),
+            (
+                "src/shop/prices.py:12: error: Incompatible return value type",
+                Category::CompileError,
+            ),
+            (
+                "cart_test.go:76: unexpected init error: exit status 1",
+                Category::TestFailure,
+            ),
+            (
+                "[ERROR]   CalcTest.divides:21 expected: <2> but was: <3>",
+                Category::TestFailure,
+            ),
+            ("--- FAIL: TestTotal (0.00s)", Category::TestFailure),
+            ("Error:", Category::TestError),
+        ] {
+            assert_eq!(header_category(header), category, "{header}");
         }
     }
 

@@ -227,6 +227,10 @@ pub(crate) struct Candidate {
     pub verdict: bool,
     /// The log shows signs that it may pass on a rerun (see [`crate::flaky`]).
     pub flaky: Option<bool>,
+    /// The fallback's guess at the category from the kind of line that
+    /// heads the failure: taken only when neither a runner's verdict nor
+    /// the step's command places it.
+    pub guess: Option<Category>,
 }
 
 impl Candidate {
@@ -249,6 +253,7 @@ impl Candidate {
             log_file: None,
             verdict: false,
             flaky: None,
+            guess: None,
         }
     }
 

@@ -2,10 +2,11 @@
 //! `fallback_only`, as if no parser knew the tool, the top failure of a log
 //! with several failed tests starts at the first one's header, not at the
 //! exceptions the suite logged on purpose before it nor at the summary
-//! after it.
+//! after it, and its header says what kind of failure it is unless the
+//! step's command says more.
 
 use selfheal_analyze::{AnalyzeOptions, analyze_path};
-use selfheal_types::LineSpan;
+use selfheal_types::{Category, LineSpan};
 
 use super::fixture;
 
@@ -64,4 +65,25 @@ fn without_a_failed_test_the_last_errors_lead() {
         top.message,
         top.log_span
     );
+}
+
+#[test]
+fn the_first_failure_is_named_by_its_header_unless_the_step_says_more() {
+    let opts = AnalyzeOptions {
+        fallback_only: true,
+        ..AnalyzeOptions::default()
+    };
+    for (name, category) in [
+        ("fallback/sbt_scalatest.log", Category::TestFailure),
+        ("categories/gtest_failed.log", Category::TestFailure),
+        ("categories/bazel_compile.log", Category::CompileError),
+        ("categories/javac_class_version.log", Category::CompileError),
+        // mypy's `path:12: error: …` reads like a compiler's, but the step
+        // ran a lint command.
+        ("lint_python.log", Category::Lint),
+    ] {
+        let a = analyze_path(&fixture(name), &opts).expect("fixture reads");
+        let top = a.primary().expect("a failure");
+        assert_eq!(top.category, category, "{name}: {:?}", top.message);
+    }
 }
