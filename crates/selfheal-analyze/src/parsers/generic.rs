@@ -240,12 +240,19 @@ fn is_failure_header(line: &Line<'_>) -> bool {
     {
         return true;
     }
+    if text.ends_with(|c: char| c.is_ascii_digit()) && julia_test_header(text).is_some() {
+        return true;
+    }
     match text.as_bytes().first() {
-        Some(b'[' | b'-' | b'*' | b'F' | b'f' | b'E' | b'e' | b'n' | b'1') => {}
+        // Box drawing (`──`, `══`) starts with this byte in UTF-8.
+        Some(b'[' | b'-' | b'*' | b'F' | b'f' | b'E' | b'e' | b'n' | b'1'..=b'9' | 0xE2) => {}
         // Anything else heads a failure only as a located error.
         _ => {
             return line.facts.may_contain(Anchor::Error) && located_error(text, false);
         }
+    }
+    if listed_test(text).is_some() {
+        return true;
     }
     let Some((rest, error_tag)) = untagged(text) else {
         return true;
@@ -259,6 +266,46 @@ fn is_failure_header(line: &Line<'_>) -> bool {
         || rest.eq_ignore_ascii_case("failure:")
         || rest.eq_ignore_ascii_case("error:")
         || located_error(rest, error_tag)
+}
+
+/// Julia's `name: Test Failed at path.jl:12` and `name: Error During Test
+/// at path.jl:12`: whether the test errored, if the line is one.
+fn julia_test_header(text: &str) -> Option<bool> {
+    let (head, line) = text.rsplit_once(':')?;
+    if !head.ends_with(".jl") || line.is_empty() || !line.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if head.contains("Test Failed at ") {
+        Some(false)
+    } else if head.contains("Error During Test at ") {
+        Some(true)
+    } else {
+        None
+    }
+}
+
+/// testthat's `── Failure (test-cart.R:12:3): name ──` and `1. Error: name
+/// (@test-cart.R#8)`: a `Failure` or `Error` heading a ruled or numbered
+/// entry of a list of failed tests. Whether the test errored, if the line
+/// is one.
+fn listed_test(text: &str) -> Option<bool> {
+    let unruled = text.trim_start_matches(['─', '═']);
+    let ruled = unruled.len() < text.len();
+    let mut rest = unruled.trim_start();
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let numbered = digits > 0 && rest[digits..].starts_with(". ");
+    if numbered {
+        rest = &rest[digits + 2..];
+    }
+    if !(ruled || numbered) {
+        return None;
+    }
+    let (errored, after) = if let Some(after) = rest.strip_prefix("Failure") {
+        (false, after)
+    } else {
+        (true, rest.strip_prefix("Error")?)
+    };
+    after.starts_with([' ', '(', ':']).then_some(errored)
 }
 
 /// A line without the tag (sbt's `[info]`) and list bullet that may come
@@ -290,6 +337,13 @@ fn untagged(text: &str) -> Option<(&str, bool)> {
 /// compiler's error at a place, a test that errored (minitest's `Error:`),
 /// or a test that failed.
 fn header_category(header: &str) -> Category {
+    if let Some(errored) = julia_test_header(header).or_else(|| listed_test(header)) {
+        return if errored {
+            Category::TestError
+        } else {
+            Category::TestFailure
+        };
+    }
     match untagged(header) {
         Some((rest, _)) if compiler_error(rest) => Category::CompileError,
         Some((rest, _)) if rest.eq_ignore_ascii_case("error:") => Category::TestError,
@@ -652,9 +706,10 @@ impl Generic {
             let bare = cluster.iter().all(|(_, t)| is_bare_verdict(t));
             let start = cluster.first().map_or(0, |c| c.0);
             let end = cluster.last().map_or(0, |c| c.0);
+            // A failure's header names it; elsewhere the error line does.
             let message = cluster
                 .iter()
-                .find(|(_, t)| t.to_ascii_lowercase().contains("error"))
+                .find(|(_, t)| bonus == 0 && t.to_ascii_lowercase().contains("error"))
                 .or_else(|| cluster.first())
                 .map(|(_, t)| t.clone())
                 .unwrap_or_default();
@@ -719,6 +774,11 @@ mod tests {
             "Shop/Cart.cs(12,5): error CS1002: ; expected",
             "src/shop/prices.py:12: error: Incompatible return value type",
             "[ERROR]   CalcTest.divides:21 expected: <2> but was: <3>",
+            "── Failure (test-cart.R:12:3): totals include tax ──────────",
+            "── 1. Error: prices round (@test-prices.R#8)  ──────────",
+            "1. Failure: totals include tax (@test-cart.R#12)",
+            "cart total: Test Failed at /home/travis/build/acme/Shop.jl/test/cart.jl:12",
+            "rounding: Error During Test at /home/travis/build/acme/Shop.jl/test/prices.jl:8",
         ] {
             assert!(is_failure_header(&Line::for_test(1, header)), "{header}");
         }
@@ -735,6 +795,9 @@ mod tests {
             "at com.acme.shop.Cart.total(Cart.java:41)",
             "> Task :app:checkstyleMain FAILED",
             "Downloading https://repo.example.com:8443/shop.jar failed",
+            "Error: Test failures",
+            "2. Errors are reported below",
+            "══ Failed tests ══════════════════",
         ] {
             assert!(!is_failure_header(&Line::for_test(1, other)), "{other}");
         }
@@ -769,6 +832,18 @@ mod tests {
             ),
             ("--- FAIL: TestTotal (0.00s)", Category::TestFailure),
             ("Error:", Category::TestError),
+            (
+                "── Failure (test-cart.R:12:3): totals include tax ──",
+                Category::TestFailure,
+            ),
+            (
+                "── Error (test-prices.R:8:3): prices round ──",
+                Category::TestError,
+            ),
+            (
+                "x: Error During Test at /src/test/prices.jl:8",
+                Category::TestError,
+            ),
         ] {
             assert_eq!(header_category(header), category, "{header}");
         }

@@ -732,6 +732,9 @@ pub(crate) struct Infra {
     until: Until,
     /// The header's indentation, for [`Until::Dedent`].
     indent: usize,
+    /// Inside a warning that Julia's logging boxes (`┌ Warning: …`, then
+    /// `│ ` lines): the lines the box holds are that warning's.
+    warning_box: bool,
 }
 
 impl Parser for Infra {
@@ -752,7 +755,12 @@ impl Parser for Infra {
         // `WARNING: no certificate subject alternative name matches` under
         // `--no-check-certificate`, Maven's `[WARNING] Could not transfer`
         // from a mirror before another one answers.
-        let found = if is_warning(text) {
+        if !text.starts_with('│') {
+            self.warning_box = ["┌ Warning:", "┌ Info:", "┌ Debug:"]
+                .iter()
+                .any(|m| text.starts_with(m));
+        }
+        let found = if self.warning_box || is_warning(text) {
             None
         } else {
             SET.first_match_among(text, line.facts.infra)
@@ -822,6 +830,7 @@ impl Parser for Infra {
         }
         self.fired.clear();
         self.following = 0;
+        self.warning_box = false;
     }
 }
 

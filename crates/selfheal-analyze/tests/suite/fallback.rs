@@ -36,6 +36,14 @@ fn the_first_failed_test_leads_when_no_parser_knows_the_runner() {
         ("categories/phpt_failure.log", "FAIL Cart totals"),
         ("travis_minitest.log", "Failure:"),
         ("go_test.log", "--- FAIL: TestTotal"),
+        // R CMD check's copy of testthat's output: the first ruled entry,
+        // not the `Error: Test failures` after the list.
+        (
+            "fallback/testthat_check.log",
+            "── Failure (test-cart.R:12:3)",
+        ),
+        // Julia's Test, after a logged warning about a retried connection.
+        ("fallback/julia_test.log", "cart total: Test Failed at"),
     ] {
         let a = analyze_path(&fixture(name), &opts).expect("fixture reads");
         let top = a.primary().expect("a failure");
@@ -81,9 +89,36 @@ fn the_first_failure_is_named_by_its_header_unless_the_step_says_more() {
         // mypy's `path:12: error: …` reads like a compiler's, but the step
         // ran a lint command.
         ("lint_python.log", Category::Lint),
+        ("fallback/testthat_check.log", Category::TestFailure),
+        ("fallback/julia_test.log", Category::TestFailure),
     ] {
         let a = analyze_path(&fixture(name), &opts).expect("fixture reads");
         let top = a.primary().expect("a failure");
         assert_eq!(top.category, category, "{name}: {:?}", top.message);
+    }
+}
+
+/// With every parser on, the same logs still lead with their first failed
+/// test: no rule reads a warning that Julia's logging boxes (`┌ Warning:`,
+/// `│   exception = … connection refused`) as the network failing the job.
+#[test]
+fn with_every_parser_the_first_failed_test_still_leads() {
+    for (name, header) in [
+        (
+            "fallback/testthat_check.log",
+            "── Failure (test-cart.R:12:3)",
+        ),
+        ("fallback/julia_test.log", "cart total: Test Failed at"),
+        ("fallback/sbt_scalatest.log", "*** FAILED ***"),
+    ] {
+        let a = analyze_path(&fixture(name), &AnalyzeOptions::default()).expect("fixture reads");
+        let top = a.primary().expect("a failure");
+        let line = line_of(name, header);
+        assert!(
+            top.log_span.overlaps(&LineSpan::new(line, line)),
+            "{name}: top failure {:?} at {:?}",
+            top.message,
+            top.log_span
+        );
     }
 }
