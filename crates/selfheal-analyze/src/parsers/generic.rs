@@ -272,7 +272,10 @@ fn is_failure_header(line: &Line<'_>) -> bool {
 /// at path.jl:12`: whether the test errored, if the line is one.
 fn julia_test_header(text: &str) -> Option<bool> {
     let (head, line) = text.rsplit_once(':')?;
-    if !head.ends_with(".jl") || line.is_empty() || !line.bytes().all(|b| b.is_ascii_digit()) {
+    let julia_file = std::path::Path::new(head)
+        .extension()
+        .is_some_and(|e| e == "jl");
+    if !julia_file || line.is_empty() || !line.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     if head.contains("Test Failed at ") {
