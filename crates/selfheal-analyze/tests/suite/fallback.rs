@@ -10,6 +10,13 @@ use selfheal_types::{Category, LineSpan};
 
 use super::fixture;
 
+fn fallback_only() -> AnalyzeOptions {
+    AnalyzeOptions {
+        fallback_only: true,
+        ..AnalyzeOptions::default()
+    }
+}
+
 fn line_of(name: &str, needle: &str) -> u64 {
     let text = std::fs::read_to_string(fixture(name)).expect("fixture reads");
     let at = text
@@ -21,10 +28,7 @@ fn line_of(name: &str, needle: &str) -> u64 {
 
 #[test]
 fn the_first_failed_test_leads_when_no_parser_knows_the_runner() {
-    let opts = AnalyzeOptions {
-        fallback_only: true,
-        ..AnalyzeOptions::default()
-    };
+    let opts = fallback_only();
     for (name, header) in [
         // An expected exception is logged before the first failure, a
         // second failure and the summary come after it.
@@ -59,10 +63,7 @@ fn the_first_failed_test_leads_when_no_parser_knows_the_runner() {
 
 #[test]
 fn without_a_failed_test_the_last_errors_lead() {
-    let opts = AnalyzeOptions {
-        fallback_only: true,
-        ..AnalyzeOptions::default()
-    };
+    let opts = fallback_only();
     let name = "categories/node_syntax_error.log";
     let line = line_of(name, "SyntaxError: Unexpected token");
     let a = analyze_path(&fixture(name), &opts).expect("fixture reads");
@@ -77,10 +78,7 @@ fn without_a_failed_test_the_last_errors_lead() {
 
 #[test]
 fn the_first_failure_is_named_by_its_header_unless_the_step_says_more() {
-    let opts = AnalyzeOptions {
-        fallback_only: true,
-        ..AnalyzeOptions::default()
-    };
+    let opts = fallback_only();
     for (name, category) in [
         ("fallback/sbt_scalatest.log", Category::TestFailure),
         ("categories/gtest_failed.log", Category::TestFailure),
