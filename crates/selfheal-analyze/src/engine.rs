@@ -752,16 +752,18 @@ impl Engine {
         };
         let hit = line.hit;
         let before = self.candidates.len();
+        let mut any_active = false;
         for p in &mut self.parsers {
             if hit || p.active() || p.wants(facts) {
                 p.feed(&line, &mut self.candidates);
             }
+            any_active |= p.active();
         }
+        self.any_active = any_active;
         if hit || self.generic.wants_more() {
             self.generic.feed(&line);
         }
         self.stamp(before);
-        self.any_active = self.parsers.iter().any(|p| p.active());
         match exit_marker {
             Marker::None => self.remember(no, trimmed.as_bytes()),
             Marker::Failed => {

@@ -244,8 +244,8 @@ fn is_failure_header(line: &Line<'_>) -> bool {
         return true;
     }
     match text.as_bytes().first() {
-        // Box drawing (`──`, `══`) starts with this byte in UTF-8.
-        Some(b'[' | b'-' | b'*' | b'F' | b'f' | b'E' | b'e' | b'n' | b'1'..=b'9' | 0xE2) => {}
+        Some(b'[' | b'-' | b'*' | b'F' | b'f' | b'E' | b'e' | b'n' | b'1'..=b'9') => {}
+        _ if text.starts_with(['─', '═']) => {}
         // Anything else heads a failure only as a located error.
         _ => {
             return line.facts.may_contain(Anchor::Error) && located_error(text, false);
