@@ -8,7 +8,9 @@
 //! `npm run lint:css`, `gometalinter`, `./build.sh verify-swiftlint` or
 //! `awesome_bot README.md` failed a check of the code's form, whatever it
 //! printed. Only failures that are still `unknown` change, so a specific
-//! parser's verdict always wins over the command.
+//! parser's verdict always wins over the command; the one exception is a
+//! compiler warning that `-Werror` made an error, which a lint step ran to
+//! find.
 
 use selfheal_types::Category;
 
@@ -109,13 +111,25 @@ pub(crate) fn command_kind(command: &str) -> CommandKind {
     }
 }
 
+/// A compiler's warning that the build made an error (`[-Werror=unused-variable]`,
+/// `[-Werror,-Wunused-variable]`): in a lint step, a finding of the check,
+/// not code that does not compile.
+fn promoted_warning(message: &str) -> bool {
+    message.contains("[-Werror")
+}
+
 /// Re-reads one failure's category in the light of its step's command.
 pub(crate) fn refine(c: &mut Candidate) {
     let Some(command) = c.command.as_deref() else {
         return;
     };
     match command_kind(command) {
-        CommandKind::Lint if c.category == Category::Unknown => c.category = Category::Lint,
+        CommandKind::Lint
+            if c.category == Category::Unknown
+                || (c.category == Category::CompileError && promoted_warning(&c.message)) =>
+        {
+            c.category = Category::Lint;
+        }
         CommandKind::LinkCheck
             if c.category == Category::Unknown
                 || (c.category == Category::Infra && c.tool == "network") =>
@@ -167,5 +181,25 @@ mod tests {
             command_kind("awesome_bot README.md --allow-dupe"),
             CommandKind::LinkCheck
         );
+    }
+
+    #[test]
+    fn a_promoted_warning_is_lint_only_in_a_lint_step() {
+        let finding = |command: &str| {
+            let mut c = Candidate::new(
+                Category::CompileError,
+                "cc",
+                "unused variable 'tax' [-Werror=unused-variable]",
+            );
+            c.command = Some(command.to_owned());
+            refine(&mut c);
+            c.category
+        };
+        assert_eq!(finding("make lint"), Category::Lint);
+        assert_eq!(finding("make"), Category::CompileError);
+        let mut undeclared = Candidate::new(Category::CompileError, "cc", "'x' undeclared");
+        undeclared.command = Some("make lint".to_owned());
+        refine(&mut undeclared);
+        assert_eq!(undeclared.category, Category::CompileError);
     }
 }

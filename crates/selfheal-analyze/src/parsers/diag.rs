@@ -100,6 +100,55 @@ struct Hit {
     message: String,
 }
 
+/// The groups of clang-tidy's checks, the first word of each check's name.
+const TIDY_GROUPS: &[&str] = &[
+    "abseil",
+    "altera",
+    "android",
+    "boost",
+    "bugprone",
+    "cert",
+    "clang-analyzer",
+    "concurrency",
+    "cppcoreguidelines",
+    "darwin",
+    "fuchsia",
+    "google",
+    "hicpp",
+    "linuxkernel",
+    "llvm",
+    "llvmlibc",
+    "misc",
+    "modernize",
+    "mpi",
+    "objc",
+    "openmp",
+    "performance",
+    "portability",
+    "readability",
+    "zircon",
+];
+
+/// Whether a finding ends with the clang-tidy check that made it
+/// (`[bugprone-use-after-move]`, `[modernize-use-auto,-warnings-as-errors]`):
+/// a lint finding, even when the run promotes it to an error. A compiler's
+/// own flag (`[-Werror=unused-variable]`) is not a check.
+fn names_tidy_check(msg: &str) -> bool {
+    let Some(inner) = msg
+        .strip_suffix(']')
+        .and_then(|m| m.rsplit_once('['))
+        .map(|(_, inner)| inner)
+    else {
+        return false;
+    };
+    let check = inner.split(',').next().unwrap_or_default();
+    TIDY_GROUPS.iter().any(|g| {
+        check
+            .strip_prefix(g)
+            .is_some_and(|rest| rest.starts_with('-') && rest.len() > 1)
+    })
+}
+
 /// Strips the prefixes build tools put before a compiler's line.
 fn unprefix(text: &str) -> (&str, bool) {
     let t = text.trim_start();
@@ -323,6 +372,14 @@ fn classify(text: &str) -> Option<Hit> {
             message: msg.to_owned(),
         });
     }
+    if names_tidy_check(msg) {
+        return Some(Hit {
+            category: Category::Lint,
+            tool: "clang-tidy",
+            location,
+            message: msg.to_owned(),
+        });
+    }
     let tool = match ext {
         "java" | "groovy" => "javac",
         "kt" | "kts" => "kotlinc",
@@ -470,6 +527,24 @@ mod tests {
 
     fn tool(line: &str) -> Option<(&'static str, Category)> {
         classify(line).map(|h| (h.tool, h.category))
+    }
+
+    #[test]
+    fn clang_tidy_findings_are_lint() {
+        assert_eq!(
+            tool(
+                "src/cart.cpp:27:10: error: 'total' used after it was moved [bugprone-use-after-move,-warnings-as-errors]"
+            ),
+            Some(("clang-tidy", Category::Lint))
+        );
+        assert_eq!(
+            tool("src/a.c:12:9: error: unused variable 'tax' [-Werror=unused-variable]"),
+            Some(("cc", Category::CompileError))
+        );
+        assert_eq!(
+            tool("src/a.cpp:3:1: error: no member named 'x' in 'std::vector<int>' [misc]"),
+            Some(("cc", Category::CompileError))
+        );
     }
 
     #[test]

@@ -58,6 +58,10 @@ categories! {
     playwright_failure_is_test_failure: "playwright_failure.log" => (Category::TestFailure, "playwright"),
     shellcheck_findings_are_lint: "shellcheck_findings.log" => (Category::Lint, "shellcheck"),
     terraform_validate_error_is_compile_error: "terraform_validate.log" => (Category::CompileError, "terraform"),
+    // clang-tidy's findings name their check, promoted to errors or not;
+    // a warning that -Werror promoted is lint in a lint step.
+    clang_tidy_findings_are_lint: "clang_tidy.log" => (Category::Lint, "clang-tidy"),
+    werror_in_a_lint_step_is_lint: "werror_lint_step.log" => (Category::Lint, "cc"),
     bazel_compile_error_is_the_compilers: "bazel_compile.log" => (Category::CompileError, "cc"),
     python_unittest_failure_is_test_failure: "python_unittest.log" => (Category::TestFailure, "python"),
     actionlint_findings_are_lint: "actionlint_findings.log" => (Category::Lint, "actionlint"),
