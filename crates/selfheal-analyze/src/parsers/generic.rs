@@ -1,12 +1,15 @@
-//! The fallback for tools nobody recognised: error-like lines near the end
-//! of the step.
+//! The fallback for tools nobody recognised: the step's first failure, and
+//! error-like lines near the end of the step.
 //!
 //! When a command fails, the lines that say why are usually among the last
 //! error-like lines it printed. This parser keeps a small ring of those per
 //! step (per input when there are no steps), groups neighbours into
 //! clusters, and at the end of the step offers the last few clusters, the
-//! latest most confidently. Specific parsers outrank it; the ranking drops
-//! its clusters from steps that did not fail.
+//! latest most confidently. Most tools also print a header for each failure
+//! as it happens (`FAIL x`, `not ok 3`, `path:12:5: error: …`): the first of
+//! them, with the lines under it, is offered above all the clusters, and its
+//! header guesses the failure's category. Specific parsers outrank it; the
+//! ranking drops its clusters from steps that did not fail.
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -221,7 +224,8 @@ fn is_bare_verdict(text: &str) -> bool {
 /// `Error:`, scalatest's `- x *** FAILED ***`, googletest's `[  FAILED  ] x`,
 /// xUnit's `x [FAIL]`, Gradle's `Class > method FAILED`, unittest's
 /// `test_x (m.C) ... FAIL`, the `1) ` that starts a numbered list of
-/// failures) or a compiler's error at a place in a file. Tools print one
+/// failures, testthat's and Julia's headers) or a compiler's error at a
+/// place in a file. Tools print one
 /// per failure, as it happens, so the first of them is where the step's
 /// trouble starts; a tag such as sbt's `[info]` and a list bullet may come
 /// before it.
