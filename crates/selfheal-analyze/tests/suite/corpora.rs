@@ -11,18 +11,7 @@ use std::path::PathBuf;
 use selfheal_analyze::{AnalyzeOptions, analyze_path, split::is_held_out};
 use selfheal_types::{Category, LineSpan};
 
-fn corpora() -> PathBuf {
-    let path = std::env::var_os("SELFHEAL_CORPORA").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora"),
-        PathBuf::from,
-    );
-    assert!(
-        path.is_dir(),
-        "corpora folder {} not found\nhint: put the shared corpora beside the checkout or set SELFHEAL_CORPORA",
-        path.display()
-    );
-    path
-}
+use super::corpora;
 
 fn top_hits(log: &std::path::Path, truth: &[LineSpan]) -> bool {
     let a = analyze_path(log, &AnalyzeOptions::default()).expect("corpus log reads");
