@@ -566,14 +566,16 @@ impl Generic {
     ) {
         for p in pending {
             match &mut self.first {
-                First::Seeking => {
-                    if p.header && (!p.keyword || classify(&line_text(p), p)) {
+                First::Seeking if p.header => {
+                    let t = line_text(p);
+                    if !p.keyword || classify(&t, p) {
                         self.first = First::Building {
-                            lines: vec![(p.no, one_line(&line_text(p), 400))],
+                            lines: vec![(p.no, one_line(&t, 400))],
                             follow: FOLLOW,
                         };
                     }
                 }
+                First::Seeking => {}
                 First::Building { lines, follow } => {
                     let last = lines.last().map_or(0, |l| l.0);
                     if p.no > last + 3 || lines.len() >= FIRST_LINES {
