@@ -48,6 +48,10 @@ const LINTERS: &[&str] = &[
     "pre-commit",
     "detekt",
     "credo",
+    // Erlang's static checks: the type analyser, cross references, style.
+    "dialyzer",
+    "xref",
+    "elvis",
     "hlint",
     "vint",
     "codespell",
@@ -162,6 +166,8 @@ mod tests {
             "mix format --check-formatted",
             "black --check .",
             "./gradlew spotlessCheck",
+            "make dialyzer",
+            "rebar3 xref",
         ] {
             assert_eq!(command_kind(lint), CommandKind::Lint, "{lint}");
         }

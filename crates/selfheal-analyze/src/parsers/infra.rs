@@ -487,13 +487,60 @@ static SIGNATURES: &[Signature] = &[
         "tap",
         55,
     ),
-    // Erlang: Common Test verdicts and VM crashes.
+    // Erlang: Common Test's error notice for a failed case, between two
+    // rules of `- - -`: `Mod:Func failed on line N`, then `Reason: …`. The
+    // module is where the case last ran, often a helper, not the suite.
     sig(
-        r"^\w+_SUITE:\w+ failed on line \d+",
+        r"^[a-z][\w@]*:(?:[a-z][\w@]*|'[^']+') failed on line \d+$|^\w+_SUITE:(?:\w+|'[^']+') failed$",
         Category::TestFailure,
         "common_test",
+        72,
+    )
+    .follow(6, Until::Blank),
+    // A case it could not call, or a suite it could not read.
+    sig(
+        r"^\w+_SUITE:(?:\w+|'[^']+') could not be executed$|^Error in suite detected: ",
+        Category::TestError,
+        "common_test",
         70,
+    )
+    .follow(6, Until::Blank),
+    // test_server's line for each failed case, and the run's summary.
+    sig(
+        r"^(?:Testing \S+: )?\*\*\* FAILED (?:test case \d+(?: of \d+)?|\{[\w@]+,[\w@']+\}) \*\*\*$",
+        Category::TestFailure,
+        "common_test",
+        68,
     ),
+    verdict(
+        r"TEST COMPLETE, \d+ ok, [1-9]\d* failed",
+        Category::TestFailure,
+        "common_test",
+    ),
+    // EUnit: `mod:12 name...*failed*`, then the exception and the test's
+    // output up to a blank line; a test that hung or whose process died.
+    sig(
+        r"(?:\.\.\.|^\s*)\*failed\*$",
+        Category::TestFailure,
+        "eunit",
+        72,
+    )
+    .follow(12, Until::Blank),
+    sig(
+        r"(?:\.\.\.|^\s*)\*(?:timed out|unexpected termination of test process|could not start test process)\*$",
+        Category::TestError,
+        "eunit",
+        70,
+    )
+    .follow(6, Until::Blank),
+    verdict(
+        r"^\s*Failed: [1-9]\d*\.\s+Skipped: \d+\.\s+Passed: \d+\.",
+        Category::TestFailure,
+        "eunit",
+    ),
+    // Xref: a call to a function that no module exports.
+    sig(r"calls undefined function \S+", Lint, "xref", 65),
+    // The Erlang VM going down.
     sig(
         r"System process <[\d.]+> terminated|Kernel pid terminated|Crash dump is being written to",
         Category::TestError,
@@ -930,5 +977,78 @@ mod tests {
             ),
             None
         );
+    }
+
+    /// Common Test and `EUnit` print each failure in a fixed shape (OTP's
+    /// `ct_framework` and `eunit_tty`); each shape has its tool and kind.
+    #[test]
+    fn erlang_runners_lines_are_known() {
+        use Category::{TestError as E, TestFailure as F};
+        let tool = |line: &str| {
+            SET.first_match(line).map(|i| {
+                (
+                    SIGNATURES[i].tool,
+                    SIGNATURES[i].category,
+                    SIGNATURES[i].verdict,
+                )
+            })
+        };
+        for (line, expected) in [
+            (
+                "mod_mam_SUITE:query_all failed on line 212",
+                ("common_test", F, false),
+            ),
+            ("suite:recv failed on line 593", ("common_test", F, false)),
+            (
+                "ejb_SUITE:'-run/2-fun-0-' failed on line 7",
+                ("common_test", F, false),
+            ),
+            (
+                "shop_SUITE:init_per_suite failed",
+                ("common_test", F, false),
+            ),
+            (
+                "shop_SUITE:missing_case could not be executed",
+                ("common_test", E, false),
+            ),
+            (
+                "Error in suite detected: {error,bad_groups}",
+                ("common_test", E, false),
+            ),
+            (
+                "Testing a.b.shop_SUITE: *** FAILED test case 4 of 6 ***",
+                ("common_test", F, false),
+            ),
+            (
+                "*** FAILED {shop_SUITE,init_per_suite} ***",
+                ("common_test", F, false),
+            ),
+            (
+                "Testing a.b: TEST COMPLETE, 5 ok, 1 failed of 6 test cases",
+                ("common_test", F, true),
+            ),
+            ("shop_tests:14: total_test...*failed*", ("eunit", F, false)),
+            (
+                "  shop_tests: slow_test (waits)...*timed out*",
+                ("eunit", E, false),
+            ),
+            (
+                "*unexpected termination of test process*",
+                ("eunit", E, false),
+            ),
+            ("  Failed: 1.  Skipped: 0.  Passed: 7.", ("eunit", F, true)),
+        ] {
+            assert_eq!(tool(line), Some(expected), "{line}");
+        }
+        // A passing run's summary, a task runner's `deploy:prod failed`, a
+        // line that only mentions a case.
+        for line in [
+            "Testing a.b: TEST COMPLETE, 6 ok, 0 failed of 6 test cases",
+            "  Failed: 0.  Skipped: 0.  Passed: 7.",
+            "deploy:prod failed",
+            "the *failed* marker is printed by eunit",
+        ] {
+            assert_eq!(tool(line), None, "{line}");
+        }
     }
 }

@@ -53,6 +53,11 @@ categories! {
     ctest_failure_is_test_failure: "ctest_failure.log" => (Category::TestFailure, "ctest"),
     dotnet_test_failure_is_test_failure: "dotnet_test_failure.log" => (Category::TestFailure, "dotnet-test"),
     common_test_case_is_test_failure: "common_test_failure.log" => (Category::TestFailure, "common_test"),
+    // Common Test's own notice (`Mod:Func failed on line N`, `Reason: …`)
+    // names the helper module where the case failed, not only a suite.
+    common_test_notice_is_test_failure: "common_test_notice.log" => (Category::TestFailure, "common_test"),
+    eunit_failure_is_test_failure: "eunit_failure.log" => (Category::TestFailure, "eunit"),
+    xref_undefined_calls_are_lint: "xref_undefined.log" => (Category::Lint, "xref"),
     latex_error_is_compile_error: "latex_error.log" => (Category::CompileError, "latex"),
     php_fatal_error_is_test_error: "php_fatal_error.log" => (Category::TestError, "php"),
     playwright_failure_is_test_failure: "playwright_failure.log" => (Category::TestFailure, "playwright"),

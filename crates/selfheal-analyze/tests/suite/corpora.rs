@@ -109,9 +109,10 @@ fn logchunks_subset(opts: &AnalyzeOptions) -> (Part, Part) {
     (tuning, held_out)
 }
 
-/// Floors sit a little under the figures measured on this subset when they
-/// were set (hit@1 / hit@5: tuning 0.696 / 0.826, held-out 0.773 / 0.909),
-/// so that a regression of two or three logs in either part fails.
+/// Floors sit two or three logs under the figures measured on this subset
+/// when they were last raised (hit@1 / hit@5: tuning 0.848 / 0.913,
+/// held-out 0.864 / 0.977, once Common Test's notice was read for any
+/// module), so that a regression of that size in either part fails.
 #[test]
 fn logchunks_top_failure_hits_the_labelled_chunk_in_both_parts() {
     let (tuning, held_out) = logchunks_subset(&AnalyzeOptions::default());
@@ -149,10 +150,10 @@ fn the_fallback_alone_finds_most_failures_of_the_tuning_part() {
 
 const FALLBACK_HIT1: f64 = 0.72;
 const FALLBACK_HIT5: f64 = 0.85;
-const TUNING_HIT1: f64 = 0.67;
-const TUNING_HIT5: f64 = 0.80;
-const HELD_OUT_HIT1: f64 = 0.74;
-const HELD_OUT_HIT5: f64 = 0.88;
+const TUNING_HIT1: f64 = 0.82;
+const TUNING_HIT5: f64 = 0.88;
+const HELD_OUT_HIT1: f64 = 0.81;
+const HELD_OUT_HIT5: f64 = 0.93;
 
 /// `eval/SPLIT.md` lists the repositories the rule holds out; a change of
 /// rule (or of the corpus) must show up there, in review.
