@@ -64,6 +64,13 @@ static HADOLINT: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// `RuboCop`'s offense after the location: a severity letter (refactor,
 /// convention, warning, error, fatal) and the cop's `Department/Name`.
+/// Dialyzer's findings share erlc's `file.erl:12: message` shape; what
+/// they say is what only a type analysis says (`has no local return`,
+/// `breaks the contract`, `can never match`).
+static DIALYZER: LazyLock<Regex> = LazyLock::new(|| {
+    super::re(r"has no local return$|breaks the contract |will never return since |can never match |can never succeed$|will never be called$|^Invalid type specification for function |is a subtype of the success typing|^Call to missing or unexported function |but this value is unmatched$|has overlapping domains")
+        .expect("valid regex")
+});
 static RUBOCOP: LazyLock<Regex> = LazyLock::new(|| {
     super::re(r"^[RCWEF]: (?:\[Correct(?:able|ed)\] )?[A-Z][A-Za-z]+/[A-Za-z0-9]+: ")
         .expect("valid regex")
@@ -342,6 +349,14 @@ fn classify(text: &str) -> Option<Hit> {
             message: msg.to_owned(),
         });
     }
+    if matches!(ext, "erl" | "hrl") && sev.is_none() && DIALYZER.is_match(msg) {
+        return Some(Hit {
+            category: Category::Lint,
+            tool: "dialyzer",
+            location,
+            message: msg.to_owned(),
+        });
+    }
     // erlc marks warnings (`Warning:`) and leaves errors unmarked.
     let erlc_error = matches!(ext, "erl" | "hrl") && sev.is_none() && !msg.starts_with("Warning:");
     let is_error = matches!(sev, Some("error" | "fatal error"))
@@ -591,6 +606,15 @@ mod tests {
         assert_eq!(
             tool("src/rabbit_vhost.erl:12: Warning: variable 'X' is unused"),
             None
+        );
+        // Dialyzer's findings, in erlc's shape, with and without a column.
+        assert_eq!(
+            tool("shop_cart.erl:41: Function total/1 has no local return"),
+            Some(("dialyzer", Category::Lint))
+        );
+        assert_eq!(
+            tool("src/shop_cart.erl:57:5: The pattern 'ok' can never match the type {'error',_}"),
+            Some(("dialyzer", Category::Lint))
         );
         assert_eq!(
             tool("README.md:2186:Line longer than 80 characters."),

@@ -58,6 +58,8 @@ categories! {
     common_test_notice_is_test_failure: "common_test_notice.log" => (Category::TestFailure, "common_test"),
     eunit_failure_is_test_failure: "eunit_failure.log" => (Category::TestFailure, "eunit"),
     xref_undefined_calls_are_lint: "xref_undefined.log" => (Category::Lint, "xref"),
+    // Dialyzer's findings have erlc's shape; what they say tells them apart.
+    dialyzer_findings_are_lint: "dialyzer_findings.log" => (Category::Lint, "dialyzer"),
     latex_error_is_compile_error: "latex_error.log" => (Category::CompileError, "latex"),
     php_fatal_error_is_test_error: "php_fatal_error.log" => (Category::TestError, "php"),
     playwright_failure_is_test_failure: "playwright_failure.log" => (Category::TestFailure, "playwright"),
