@@ -62,8 +62,6 @@ static HADOLINT: LazyLock<Regex> = LazyLock::new(|| {
     super::re(r"^(?P<file>\S*Dockerfile[\w.-]*):(?P<line>\d+) (?P<msg>(?:DL|SC)\d{4} (?:error|warning|info|style): .+)$")
         .expect("valid regex")
 });
-/// `RuboCop`'s offense after the location: a severity letter (refactor,
-/// convention, warning, error, fatal) and the cop's `Department/Name`.
 /// Dialyzer's findings share erlc's `file.erl:12: message` shape; what
 /// they say is what only a type analysis says (`has no local return`,
 /// `breaks the contract`, `can never match`).
@@ -71,6 +69,8 @@ static DIALYZER: LazyLock<Regex> = LazyLock::new(|| {
     super::re(r"has no local return$|breaks the contract |will never return since |can never match |can never succeed$|will never be called$|^Invalid type specification for function |is a subtype of the success typing|^Call to missing or unexported function |but this value is unmatched$|has overlapping domains")
         .expect("valid regex")
 });
+/// `RuboCop`'s offense after the location: a severity letter (refactor,
+/// convention, warning, error, fatal) and the cop's `Department/Name`.
 static RUBOCOP: LazyLock<Regex> = LazyLock::new(|| {
     super::re(r"^[RCWEF]: (?:\[Correct(?:able|ed)\] )?[A-Z][A-Za-z]+/[A-Za-z0-9]+: ")
         .expect("valid regex")
@@ -302,28 +302,37 @@ fn classify(text: &str) -> Option<Hit> {
         c.name("col").and_then(|m| m.as_str().parse().ok()),
     );
     let ext = file.rsplit('.').next().unwrap_or("");
+    let (category, tool) = kind(text, ext, sev, msg, error_prefix)?;
+    Some(Hit {
+        category,
+        tool,
+        location,
+        message: msg.to_owned(),
+    })
+}
+
+/// What a located message is and which tool printed it, from the file's
+/// extension, the severity word after the place (`sev`) and the message;
+/// `None` for a warning, or prose that names a file.
+fn kind(
+    text: &str,
+    ext: &str,
+    sev: Option<&str>,
+    msg: &str,
+    error_prefix: bool,
+) -> Option<(Category, &'static str)> {
     // SwiftLint: `file.swift:3:9: warning: Colon Violation: ... (colon)`.
     // In a lint step that failed, its warnings are the findings.
     if matches!(ext, "swift") && matches!(sev, Some("warning" | "error")) && SWIFTLINT.is_match(msg)
     {
-        return Some(Hit {
-            category: Category::Lint,
-            tool: "swiftlint",
-            location,
-            message: msg.to_owned(),
-        });
+        return Some((Category::Lint, "swiftlint"));
     }
     if matches!(sev, Some("warning" | "note" | "info" | "hint" | "remark")) {
         return None;
     }
     // RuboCop fails on any offense, whatever its severity letter.
     if matches!(ext, "rb" | "rake" | "gemspec") && RUBOCOP.is_match(msg) {
-        return Some(Hit {
-            category: Category::Lint,
-            tool: "rubocop",
-            location,
-            message: msg.to_owned(),
-        });
+        return Some((Category::Lint, "rubocop"));
     }
     if matches!(ext, "py" | "pyi") {
         // Python linters: a rule code (ruff, flake8, pylint) or mypy's
@@ -342,23 +351,15 @@ fn classify(text: &str) -> Option<Hit> {
         } else {
             return None;
         };
-        return Some(Hit {
-            category: Category::Lint,
-            tool,
-            location,
-            message: msg.to_owned(),
-        });
+        return Some((Category::Lint, tool));
     }
-    if matches!(ext, "erl" | "hrl") && sev.is_none() && DIALYZER.is_match(msg) {
-        return Some(Hit {
-            category: Category::Lint,
-            tool: "dialyzer",
-            location,
-            message: msg.to_owned(),
-        });
+    // erlc's shape: no severity word, errors unmarked, warnings `Warning:`.
+    // Dialyzer prints its findings in the same shape.
+    let erlc_shape = matches!(ext, "erl" | "hrl") && sev.is_none();
+    if erlc_shape && DIALYZER.is_match(msg) {
+        return Some((Category::Lint, "dialyzer"));
     }
-    // erlc marks warnings (`Warning:`) and leaves errors unmarked.
-    let erlc_error = matches!(ext, "erl" | "hrl") && sev.is_none() && !msg.starts_with("Warning:");
+    let erlc_error = erlc_shape && !msg.starts_with("Warning:");
     let is_error = matches!(sev, Some("error" | "fatal error"))
         || error_prefix
         || erlc_error
@@ -370,30 +371,15 @@ fn classify(text: &str) -> Option<Hit> {
     // XCTest reports a failed assertion as a compiler-style error on the
     // test's line: `-[Suite testX] : XCTAssertEqual failed: ...`.
     if matches!(ext, "swift" | "m" | "mm") && msg.starts_with("-[") && msg.contains("] : ") {
-        return Some(Hit {
-            category: Category::TestFailure,
-            tool: "xctest",
-            location,
-            message: msg.to_owned(),
-        });
+        return Some((Category::TestFailure, "xctest"));
     }
     // animal-sniffer reports calls outside an API signature in javac's
     // format; javac itself never says `Undefined reference`.
     if matches!(ext, "java" | "kt" | "scala") && msg.starts_with("Undefined reference: ") {
-        return Some(Hit {
-            category: Category::Lint,
-            tool: "animal-sniffer",
-            location,
-            message: msg.to_owned(),
-        });
+        return Some((Category::Lint, "animal-sniffer"));
     }
     if names_tidy_check(msg) {
-        return Some(Hit {
-            category: Category::Lint,
-            tool: "clang-tidy",
-            location,
-            message: msg.to_owned(),
-        });
+        return Some((Category::Lint, "clang-tidy"));
     }
     let tool = match ext {
         "java" | "groovy" => "javac",
@@ -408,12 +394,7 @@ fn classify(text: &str) -> Option<Hit> {
         "c" | "cc" | "cpp" | "cxx" | "h" | "hh" | "hpp" | "hxx" | "m" | "mm" | "cu" => "cc",
         _ => "compiler",
     };
-    Some(Hit {
-        category: Category::CompileError,
-        tool,
-        location,
-        message: msg.to_owned(),
-    })
+    Some((Category::CompileError, tool))
 }
 
 /// ruff's default (full) format: the rule and message on one line

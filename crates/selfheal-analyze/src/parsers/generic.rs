@@ -98,6 +98,10 @@ const PENDING_LINES: usize = 16 * 1024;
 const PENDING_BYTES: usize = 2 << 20;
 /// Lines after a keyword line that may still be taken as its follow-up.
 const FOLLOW: u8 = 2;
+/// Lines at most this far apart belong to one cluster.
+const GAP: u64 = 3;
+/// Characters of a line kept.
+const LINE_CHARS: usize = 400;
 
 /// See the module docs.
 ///
@@ -455,6 +459,21 @@ fn classify(text: &str, p: &Pending) -> bool {
         }
 }
 
+/// Whether a classified line is kept, by the count of follow-ups left
+/// (`follow`): an error-like line is, and gives the next [`FOLLOW`] lines a
+/// chance; of those, a runner's trailer and Travis's markers are not kept.
+fn follows(follow: &mut u8, text: &str, errorish: bool) -> bool {
+    if errorish {
+        *follow = FOLLOW;
+        true
+    } else if *follow > 0 {
+        *follow -= 1;
+        !TRAILER.is_match(text) && !text.starts_with("travis_")
+    } else {
+        false
+    }
+}
+
 impl Generic {
     /// Whether the next lines are wanted even if no keyword hits them.
     pub(crate) fn wants_more(&self) -> bool {
@@ -570,7 +589,7 @@ impl Generic {
                     let t = line_text(p);
                     if !p.keyword || classify(&t, p) {
                         self.first = First::Building {
-                            lines: vec![(p.no, one_line(&t, 400))],
+                            lines: vec![(p.no, one_line(&t, LINE_CHARS))],
                             follow: FOLLOW,
                         };
                     }
@@ -578,19 +597,13 @@ impl Generic {
                 First::Seeking => {}
                 First::Building { lines, follow } => {
                     let last = lines.last().map_or(0, |l| l.0);
-                    if p.no > last + 3 || lines.len() >= FIRST_LINES {
+                    if p.no > last + GAP || lines.len() >= FIRST_LINES {
                         self.first = First::Done(std::mem::take(lines));
                         return;
                     }
                     let t = line_text(p);
-                    if classify(&t, p) {
-                        *follow = FOLLOW;
-                        lines.push((p.no, one_line(&t, 400)));
-                    } else if *follow > 0 {
-                        *follow -= 1;
-                        if !TRAILER.is_match(&t) && !t.starts_with("travis_") {
-                            lines.push((p.no, one_line(&t, 400)));
-                        }
+                    if follows(follow, &t, classify(&t, p)) {
+                        lines.push((p.no, one_line(&t, LINE_CHARS)));
                     }
                 }
                 First::Done(_) => return,
@@ -656,14 +669,8 @@ impl Generic {
 
     /// The classic one-line-at-a-time rule, for a classified line.
     fn take(&mut self, no: u64, text: &str, errorish: bool) {
-        if errorish {
-            self.follow = FOLLOW;
+        if follows(&mut self.follow, text, errorish) {
             self.push(no, text);
-        } else if self.follow > 0 {
-            self.follow -= 1;
-            if !TRAILER.is_match(text) && !text.starts_with("travis_") {
-                self.push(no, text);
-            }
         }
     }
 
@@ -671,14 +678,14 @@ impl Generic {
         if self.ring.len() == RING {
             self.ring.pop_front();
         }
-        self.ring.push_back((no, one_line(text, 400)));
+        self.ring.push_back((no, one_line(text, LINE_CHARS)));
     }
 
     fn cluster(&mut self, out: &mut Vec<Candidate>, first: Vec<(u64, String)>) {
         let mut clusters: Vec<Vec<(u64, String)>> = Vec::new();
         for (no, text) in self.ring.drain(..) {
             match clusters.last_mut() {
-                Some(c) if c.last().is_some_and(|(last, _)| no <= last + 3) => c.push((no, text)),
+                Some(c) if c.last().is_some_and(|(last, _)| no <= last + GAP) => c.push((no, text)),
                 _ => clusters.push(vec![(no, text)]),
             }
         }

@@ -64,7 +64,7 @@ const fn sig(
 impl Signature {
     /// The signature with up to `lines` lines under the matching one, to
     /// `until`: a test runner's header for one failure, then the test and
-    /// the message; see [`Signature::follow`].
+    /// the message (the `follow` and `until` fields).
     const fn follow(self, lines: u8, until: Until) -> Self {
         Self {
             follow: lines,
